@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { createServer, loadServerConfig } from '../server/index.js';
+import { t } from './messages.js';
+
+export function serverCommand(program: Command): void {
+  program
+    .command('server')
+    .description('start the sync server (embedded SQLite by default, or PostgreSQL)')
+    .option('--db <url>', 'sqlite:PATH or postgres://URL (default sqlite:./data/pdv-sync.db)')
+    .option('--port <n>', 'HTTP port (default 3001)')
+    .option('--host <addr>', 'listen address (default 0.0.0.0)')
+    .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent')
+    .option('--log-file <file>', 'rotating JSON log file ("" to disable)')
+    .option('--schema <file>', 'sync schema JSON (default: the bundled POS schema)')
+    .option('--tombstone-retention-days <n>', 'how long deletes are kept for offline terminals (default 30)')
+    .option('--body-limit <bytes>', 'largest accepted request body')
+    .option('--max-batch <n>', 'most mutations in one push')
+    .option('--rate-limit <n>', 'requests per token per window')
+    .action(async (opts: Record<string, string | undefined>) => {
+      const config = loadServerConfig({
+        db: opts['db'],
+        port: opts['port'],
+        host: opts['host'],
+        logLevel: opts['logLevel'],
+        logFile: opts['logFile'],
+        schemaFile: opts['schema'],
+        tombstoneRetentionDays: opts['tombstoneRetentionDays'],
+        bodyLimitBytes: opts['bodyLimit'],
+        maxBatch: opts['maxBatch'],
+        rateLimit: opts['rateLimit'],
+      });
+      const server = await createServer(config);
+      const url = await server.listen();
+      console.log(t('serverListening', { url, db: config.db.replace(/\/\/[^@/]*@/, '//***@') }));
+      if (server.newAdminToken) console.log(`${t('adminTokenCreated')}\n  ${server.newAdminToken}`);
+      else console.log(t('adminTokenExisting'));
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        console.log(t('stopping'));
+        server.ctx.logger.info({ signal }, 'shutting down');
+        server.stop().then(
+          () => {
+            console.log(t('stopped'));
+            process.exit(0);
+          },
+          (err: unknown) => {
+            console.error(err);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}

@@ -1,0 +1,121 @@
+/**
+ * The catalogue of error codes that cross the wire. Every error the server or
+ * CLI reports carries one of these codes; `docs/errors.md` is generated from it
+ * (`npm run docs:errors`). Codes are stable: never rename one, add a new one.
+ */
+export const errorCatalogue = {
+  UNAUTHORIZED: {
+    status: 401,
+    cause: 'No token, an unknown token or a revoked token was sent.',
+    remedy: 'Send a valid device or admin token in `x-api-key` or `Authorization: Bearer`.',
+  },
+  FORBIDDEN: {
+    status: 403,
+    cause: 'The token is valid but may not use this route or this data (e.g. a device token on an admin route).',
+    remedy: 'Use a token with the right role or store.',
+  },
+  MACHINE_MISMATCH: {
+    status: 403,
+    cause: 'The `machineId` in the body is not the machine the device token was issued for.',
+    remedy: 'Send the machineId the token was created with, or create a token for this machine.',
+  },
+  VALIDATION_FAILED: {
+    status: 400,
+    cause: 'The request body, query or parameters do not match the protocol schema.',
+    remedy: 'Read `details.issues` for the path and reason of each problem.',
+  },
+  INVALID_JSON: {
+    status: 400,
+    cause: 'The body is not valid JSON or has the wrong content type.',
+    remedy: 'Send `Content-Type: application/json` with a JSON body.',
+  },
+  UNKNOWN_TABLE: {
+    status: 404,
+    cause: 'The table is not declared in the sync schema (nor is it an alias).',
+    remedy: 'See `GET /api/schema` for the declared tables and aliases.',
+  },
+  UNKNOWN_EVENT_TYPE: {
+    status: 422,
+    cause: 'The event `type` is not `<table>_created|_updated|_deleted` for a declared table or alias.',
+    remedy: '`details.accepted` lists every accepted type.',
+  },
+  RECORD_INVALID: {
+    status: 422,
+    cause: 'A record does not match its table: unknown column, wrong type or a missing required column.',
+    remedy: 'The message names the column; fix the record and send it with a new eventId.',
+  },
+  DIRECTION_FORBIDDEN: {
+    status: 422,
+    cause: 'A terminal wrote to a download-only table (e.g. usuarios).',
+    remedy: 'Change such rows on the server (admin routes); terminals only read them.',
+  },
+  SCOPE_VIOLATION: {
+    status: 422,
+    cause: "The record names another store, or its id belongs to another store's row.",
+    remedy: "A device writes only its own store's rows; use that store's device token.",
+  },
+  EVENT_IMMUTABLE: {
+    status: 422,
+    cause: 'An update or delete was sent for an event table (sales, payments...), which is insert-only.',
+    remedy: 'Record a new event (e.g. a cancellation) instead of changing the old one.',
+  },
+  NOT_FOUND: {
+    status: 404,
+    cause: 'The route or the row does not exist.',
+    remedy: 'Check the path and id.',
+  },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    cause: 'The body is larger than the server accepts.',
+    remedy: 'Split the batch; `details.limitBytes` gives the limit.',
+  },
+  BATCH_TOO_LARGE: {
+    status: 413,
+    cause: 'The batch has more mutations than the server accepts in one request.',
+    remedy: 'Split the batch; `details.limit` gives the maximum count.',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    cause: 'This token sent more requests than its allowance.',
+    remedy: 'Wait for the `Retry-After` seconds and retry; other tokens are not affected.',
+  },
+  CURSOR_INVALID: {
+    status: 400,
+    cause: 'The `since` cursor was not produced by this server.',
+    remedy: 'Send back the cursor exactly as received, or omit it to start from zero.',
+  },
+  CURSOR_EXPIRED: {
+    status: 410,
+    cause: 'The cursor is older than the tombstone retention; deletes it would need are gone.',
+    remedy: 'Discard the local copy of the synced tables and pull again from zero (re-bootstrap).',
+  },
+  DEVICE_EXISTS: {
+    status: 409,
+    cause: 'A device with this machineId already has an active token.',
+    remedy: 'Revoke the old device first, or choose another machineId.',
+  },
+  DATABASE_UNAVAILABLE: {
+    status: 503,
+    cause: 'The server cannot reach its database.',
+    remedy: 'Retry later; check the database and the server log.',
+  },
+  CONFIG_INVALID: {
+    status: 500,
+    cause: 'A configuration value (flag, environment or .env) is missing or malformed.',
+    remedy: 'The message names the setting and the expected form.',
+  },
+  SCHEMA_INVALID: {
+    status: 500,
+    cause: 'The sync schema file does not match the schema format.',
+    remedy: 'The message names the path of each problem in the file.',
+  },
+  INTERNAL: {
+    status: 500,
+    cause: 'An unexpected server error.',
+    remedy: 'Retry; if it persists, report it with the `requestId` from the server log.',
+  },
+} as const satisfies Record<string, { status: number; cause: string; remedy: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export const errorCodes = Object.keys(errorCatalogue) as ErrorCode[];

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { eventIdSchema, recordSchema } from './record.js';
+
+export const machineIdSchema = z.string().min(1).max(128);
+
+export const mutationSchema = z.object({
+  eventId: eventIdSchema,
+  table: z.string().min(1).max(64),
+  op: z.enum(['upsert', 'delete']),
+  record: recordSchema,
+  /** The row version the terminal last saw; absent for a blind write or a new row. */
+  baseVersion: z.number().int().nonnegative().optional(),
+  /** Client time of the write (ISO 8601), used by last-write-wins; clamped to the server's clock. */
+  updatedAt: z.iso.datetime({ offset: true }).optional(),
+  /** Per counter column, the amount this terminal added (negative to subtract). */
+  deltas: z.record(z.string(), z.number()).optional(),
+});
+export type Mutation = z.infer<typeof mutationSchema>;
+
+export const pushRequestSchema = z.object({
+  machineId: machineIdSchema,
+  mutations: z.array(mutationSchema),
+});
+export type PushRequest = z.infer<typeof pushRequestSchema>;
+
+export const mutationStatuses = ['applied', 'duplicate', 'conflict', 'rejected'] as const;
+export type MutationStatus = (typeof mutationStatuses)[number];
+
+export const mutationResultSchema = z.object({
+  eventId: z.string(),
+  status: z.enum(mutationStatuses),
+  table: z.string().optional(),
+  id: z.string().optional(),
+  /** The row version after this mutation (applied) or the server's current one (conflict). */
+  version: z.number().int().optional(),
+  /** For `duplicate`: the status the first delivery got. */
+  original: z.enum(['applied', 'conflict']).optional(),
+  /** For `conflict`: the server's current row (null when the row is deleted). */
+  serverRecord: z.record(z.string(), z.unknown()).nullable().optional(),
+  /** For `applied` under client-wins: the server row this write overwrote (also stored as a conflict). */
+  overwritten: z.record(z.string(), z.unknown()).nullable().optional(),
+  /** For `conflict`: which side's value the row now holds. */
+  resolution: z.enum(['server-wins', 'client-wins']).optional(),
+  /** For `rejected`: why, with the stable code. */
+  reason: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type MutationResult = z.infer<typeof mutationResultSchema>;
+
+export const pushResponseSchema = z.object({
+  results: z.array(mutationResultSchema),
+  summary: z.object({
+    applied: z.number().int(),
+    duplicate: z.number().int(),
+    conflict: z.number().int(),
+    rejected: z.number().int(),
+  }),
+});
+export type PushResponse = z.infer<typeof pushResponseSchema>;

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+/** Column types a sync table may declare; each maps to a real typed column on both dialects. */
+export const columnTypes = ['text', 'integer', 'number', 'boolean', 'timestamp', 'json'] as const;
+export type ColumnType = (typeof columnTypes)[number];
+
+export const directions = ['down', 'up', 'both'] as const;
+export type Direction = (typeof directions)[number];
+
+export const tableKinds = ['mutable', 'event'] as const;
+export type TableKind = (typeof tableKinds)[number];
+
+export const conflictPolicies = ['server-wins', 'client-wins', 'last-write-wins'] as const;
+export type ConflictPolicy = (typeof conflictPolicies)[number];
+
+const identifier = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _, starting with a letter');
+
+export const columnSchema = z
+  .object({
+    name: identifier,
+    type: z.enum(columnTypes),
+    required: z.boolean().default(false),
+    /** A numeric column merged by adding each writer's delta instead of overwriting (stock quantities). */
+    counter: z.boolean().optional(),
+  })
+  .refine((c) => !c.counter || c.type === 'integer' || c.type === 'number', {
+    message: 'only integer or number columns can be counters',
+  });
+export type ColumnDef = z.infer<typeof columnSchema>;
+
+export const tableSchema = z
+  .object({
+    name: identifier,
+    aliases: z.array(identifier).default([]),
+    direction: z.enum(directions),
+    kind: z.enum(tableKinds).default('mutable'),
+    scope: z.enum(['global', 'store']).default('global'),
+    storeColumn: identifier.nullable().default(null),
+    policy: z.enum(conflictPolicies).default('server-wins'),
+    columns: z.array(columnSchema).min(1),
+  })
+  .superRefine((t, ctx) => {
+    const names = t.columns.map((c) => c.name);
+    if (!names.includes('id')) ctx.addIssue({ code: 'custom', message: 'a table needs an `id` column' });
+    if (new Set(names).size !== names.length)
+      ctx.addIssue({ code: 'custom', message: 'column names must be unique' });
+    for (const n of names)
+      if (n.startsWith('_')) ctx.addIssue({ code: 'custom', message: `column ${n}: names starting with _ are reserved` });
+    if (t.scope === 'store') {
+      if (!t.storeColumn) ctx.addIssue({ code: 'custom', message: 'a store-scoped table needs storeColumn' });
+      else if (!names.includes(t.storeColumn))
+        ctx.addIssue({ code: 'custom', message: `storeColumn ${t.storeColumn} is not a column` });
+    } else if (t.storeColumn) {
+      ctx.addIssue({ code: 'custom', message: 'a global table has no storeColumn' });
+    }
+    if (t.kind === 'event' && t.columns.some((c) => c.counter))
+      ctx.addIssue({ code: 'custom', message: 'event tables are immutable and cannot have counters' });
+  });
+export type TableDef = z.infer<typeof tableSchema>;
+
+export const syncSchemaSchema = z
+  .object({
+    version: z.number().int().positive(),
+    tables: z.array(tableSchema).min(1),
+  })
+  .superRefine((s, ctx) => {
+    const seen = new Set<string>();
+    for (const t of s.tables)
+      for (const n of [t.name, ...t.aliases]) {
+        if (seen.has(n)) ctx.addIssue({ code: 'custom', message: `table name or alias ${n} is declared twice` });
+        seen.add(n);
+      }
+  });
+export type SyncSchema = z.infer<typeof syncSchemaSchema>;
+
+/** `GET /api/schema` answers with the schema as loaded (defaults filled in). */
+export const schemaResponseSchema = syncSchemaSchema;
+export type SchemaResponse = SyncSchema;

@@ -1,0 +1,65 @@
+import compress from '@fastify/compress';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { protocolVersion, SyncError } from '../protocol/index.js';
+import { hashToken } from './auth/index.js';
+import { registerAuth, tokenOf } from './http/auth-hook.js';
+import { registerErrorHandler } from './http/error-handler.js';
+import { maskTokenInUrl } from './logger.js';
+import { adminRoutes } from './routes/admin-routes.js';
+import { syncRoutes } from './routes/sync-routes.js';
+import { tableRoutes } from './routes/table-routes.js';
+import type { ServerContext } from './server-context.js';
+
+export type RouteInfo = { method: string; url: string; public: boolean; admin: boolean };
+
+/** Builds the HTTP API. `routes` lists every route the server registered, so tests cannot forget one. */
+export async function buildApp(ctx: ServerContext): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: ctx.logger as FastifyBaseLogger,
+    bodyLimit: ctx.config.bodyLimitBytes,
+    forceCloseConnections: false,
+    return503OnClosing: true,
+    serializerOpts: {},
+  });
+  const routes: RouteInfo[] = [];
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods)
+      if (method !== 'HEAD')
+        routes.push({
+          method,
+          url: route.url,
+          public: Boolean(route.config?.public),
+          admin: Boolean(route.config?.admin),
+        });
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-pdv-sync-protocol', String(protocolVersion));
+  });
+  registerErrorHandler(app, ctx.config.bodyLimitBytes);
+  await app.register(rateLimit, {
+    global: true,
+    max: ctx.config.rateLimit,
+    timeWindow: ctx.config.rateLimitWindowMs,
+    // One bucket per token: a flooding terminal is slowed alone.
+    keyGenerator: (request) => {
+      const token = tokenOf(request);
+      return token ? `t:${hashToken(token)}` : `ip:${request.ip}`;
+    },
+    errorResponseBuilder: (_request, context) => {
+      const err = new SyncError('RATE_LIMITED', `rate limit of ${context.max} requests per ${context.after} exceeded`, {
+        details: { retryAfterSeconds: Math.ceil(context.ttl / 1000) },
+      });
+      return Object.assign(err, { statusCode: 429 });
+    },
+  });
+  await app.register(compress, { global: true, threshold: 1024, encodings: ['gzip', 'deflate'] });
+  registerAuth(app, ctx.devices);
+  syncRoutes(app, ctx);
+  tableRoutes(app, ctx);
+  adminRoutes(app, ctx);
+  return { app, routes };
+}
+
+export { maskTokenInUrl };

@@ -1,0 +1,44 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { SyncError } from '../../protocol/index.js';
+import type { DeviceRegistry, Identity } from '../auth/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    identity: Identity;
+  }
+  interface FastifyContextConfig {
+    /** Reachable without a token (only /health). */
+    public?: boolean;
+    /** Admin token only. */
+    admin?: boolean;
+  }
+}
+
+export function tokenOf(request: FastifyRequest): string | null {
+  const key = request.headers['x-api-key'];
+  if (typeof key === 'string' && key) return key;
+  const auth = request.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim() || null;
+  return null;
+}
+
+/** Every route authenticates unless it is declared public; admin routes refuse device tokens. */
+export function registerAuth(app: FastifyInstance, devices: DeviceRegistry): void {
+  app.decorateRequest('identity', null as never);
+  app.addHook('onRequest', async (request) => {
+    const config = request.routeOptions.config;
+    if (config.public || request.routeOptions.url === undefined) return;
+    const token = tokenOf(request);
+    if (!token) throw new SyncError('UNAUTHORIZED', 'missing token: send x-api-key or Authorization: Bearer');
+    const identity = await devices.authenticate(token);
+    if (!identity) throw new SyncError('UNAUTHORIZED', 'unknown or revoked token');
+    if (config.admin && identity.role !== 'admin') throw new SyncError('FORBIDDEN', 'this route needs the admin token');
+    request.identity = identity;
+  });
+}
+
+/** A device may only speak for the machine its token was issued to. */
+export function checkMachine(identity: Identity, machineId: string): void {
+  if (identity.role === 'device' && identity.machineId !== machineId)
+    throw new SyncError('MACHINE_MISMATCH', `this token belongs to machine ${identity.machineId}, not ${machineId}`);
+}

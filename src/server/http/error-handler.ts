@@ -1,0 +1,29 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { SyncError } from '../../protocol/index.js';
+
+/** The one place where errors become HTTP answers; stacks never leave the server. */
+export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let err: SyncError;
+    if (error instanceof SyncError) err = error;
+    else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      err = new SyncError('PAYLOAD_TOO_LARGE', `body larger than ${bodyLimit} bytes`, { details: { limitBytes: bodyLimit } });
+    else if (error.statusCode === 429)
+      err = new SyncError('RATE_LIMITED', error.message || 'too many requests');
+    else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)
+      err = new SyncError('INVALID_JSON', `malformed request: ${error.message}`);
+    else {
+      const code = (error as { code?: string }).code ?? '';
+      const dbDown = /ECONNREFUSED|ECONNRESET|57P0|08\d\d\d|SQLITE_BUSY|SQLITE_CANTOPEN/.test(code);
+      request.log.error({ err: error }, 'request failed');
+      err = dbDown
+        ? new SyncError('DATABASE_UNAVAILABLE', 'the database is unavailable; retry later')
+        : new SyncError('INTERNAL', 'internal error', { details: { requestId: request.id } });
+    }
+    if (err.status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
+    void reply.status(err.status).send(err.toJSON());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send(new SyncError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`).toJSON());
+  });
+}

@@ -1,0 +1,129 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { v7 as uuidv7 } from 'uuid';
+import { z } from 'zod';
+import { SyncError, tableWriteParamsSchema, validateRecord, type TableDef } from '../../protocol/index.js';
+import type { Identity } from '../auth/index.js';
+import { parseRequest } from '../http/validate.js';
+import type { ServerContext } from '../server-context.js';
+import { quoteIdent as q } from '../storage/quote.js';
+import type { Row } from '../storage/index.js';
+import { decodeRow } from '../sync/index.js';
+
+const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+const dateQuery = z.object({
+  start_date: z.iso.date().optional(),
+  end_date: z.iso.date().optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+function tableOf(ctx: ServerContext, name: string): TableDef {
+  const table = ctx.names.resolve(name);
+  if (!table) throw new SyncError('UNKNOWN_TABLE', `table ${name} is not in the sync schema`);
+  return table;
+}
+
+/** Reads rows of one table, scoped to the caller's store. */
+async function listRows(
+  ctx: ServerContext,
+  identity: Identity,
+  table: TableDef,
+  options: { limit: number; offset: number; where?: string[]; params?: unknown[] },
+): Promise<{ rows: Record<string, unknown>[]; total: number }> {
+  const where = [...(options.where ?? [])];
+  const params = [...(options.params ?? [])];
+  if (identity.role === 'device' && table.storeColumn) {
+    where.push(`${q(table.storeColumn)} = ?`);
+    params.push(identity.storeId);
+  }
+  const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  return ctx.storage.read(async (tx) => {
+    const rows = await tx.all<Row>(`SELECT * FROM ${q(table.name)} ${clause} ORDER BY id LIMIT ? OFFSET ?`, [
+      ...params,
+      options.limit,
+      options.offset,
+    ]);
+    const count = await tx.all<{ n: number }>(`SELECT COUNT(*) AS n FROM ${q(table.name)} ${clause}`, params);
+    return { rows: rows.map((r) => decodeRow(ctx.storage, table, r)), total: Number(count[0]?.n ?? 0) };
+  });
+}
+
+/** Back-office reads (seed 003's products, orders, supplies) and admin writes through the change log. */
+export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const resource = (path: string, tableName: string, key: string) =>
+    app.get(path, async (request) => {
+      const query = parseRequest(listQuery, request.query, 'query');
+      const { rows, total } = await listRows(ctx, request.identity, tableOf(ctx, tableName), query);
+      return { [key]: rows, total };
+    });
+  resource('/api/products', 'produtos', 'products');
+  resource('/api/supplies', 'estoque', 'supplies');
+
+  app.get('/api/orders', async (request) => {
+    const query = parseRequest(dateQuery, request.query, 'query');
+    const table = tableOf(ctx, 'pedidos');
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.start_date) {
+      where.push(`${q('created_at')} >= ?`);
+      params.push(encodeTime(ctx, new Date(`${query.start_date}T00:00:00.000Z`)));
+    }
+    if (query.end_date) {
+      where.push(`${q('created_at')} < ?`);
+      params.push(encodeTime(ctx, new Date(new Date(`${query.end_date}T00:00:00.000Z`).getTime() + 86_400_000)));
+    }
+    const { rows, total } = await listRows(ctx, request.identity, table, { ...query, where, params });
+    return { orders: rows, total };
+  });
+
+  app.get<{ Params: { table: string } }>('/api/tables/:table', async (request) => {
+    const query = parseRequest(listQuery, request.query, 'query');
+    const table = tableOf(ctx, request.params.table);
+    const { rows, total } = await listRows(ctx, request.identity, table, query);
+    return { table: table.name, rows, total };
+  });
+
+  const write = async (
+    request: { params: unknown; body: unknown; headers: Record<string, unknown>; identity: Identity },
+    reply: FastifyReply,
+    mode: 'put' | 'patch' | 'delete',
+  ) => {
+    const params = parseRequest(tableWriteParamsSchema, request.params, 'params');
+    const table = tableOf(ctx, params.table);
+    let record: Record<string, unknown> = { id: params.id };
+    if (mode !== 'delete') {
+      const body = parseRequest(z.record(z.string(), z.unknown()), request.body, 'body');
+      if (body['id'] !== undefined && String(body['id']) !== params.id)
+        throw new SyncError('VALIDATION_FAILED', 'body.id differs from the id in the path');
+      record = { ...body, id: params.id };
+      if (mode === 'put') {
+        const full = validateRecord(table, record, { partial: false });
+        if (!full.ok) throw new SyncError('RECORD_INVALID', full.message);
+      }
+    }
+    const key = request.headers['idempotency-key'];
+    const eventId = typeof key === 'string' && key.length > 0 && key.length <= 128 ? key : uuidv7();
+    const [result] = await ctx.push.push(request.identity, 'admin', [
+      { eventId, table: table.name, op: mode === 'delete' ? 'delete' : 'upsert', record: { ...record, id: params.id } },
+    ]);
+    if (!result) throw new SyncError('INTERNAL', 'no result');
+    if (result.status === 'rejected') {
+      const code = (result.reason?.code ?? 'RECORD_INVALID') as 'RECORD_INVALID';
+      throw new SyncError(code, result.reason?.message ?? 'rejected');
+    }
+    if (result.status === 'conflict') void reply.status(409);
+    return result;
+  };
+  const adminOnly = { config: { admin: true } };
+  app.put('/api/tables/:table/:id', adminOnly, (request, reply) => write(request, reply, 'put'));
+  app.patch('/api/tables/:table/:id', adminOnly, (request, reply) => write(request, reply, 'patch'));
+  app.delete('/api/tables/:table/:id', adminOnly, (request, reply) => write(request, reply, 'delete'));
+}
+
+function encodeTime(ctx: ServerContext, date: Date): unknown {
+  return ctx.storage.encode('timestamp', date.toISOString());
+}

@@ -1,0 +1,22 @@
+import type { Logger } from 'pino';
+import type { SyncSchema, TableNames } from '../protocol/index.js';
+import type { DeviceRegistry } from './auth/index.js';
+import type { ServerConfig } from './config.js';
+import type { Storage } from './storage/index.js';
+import type { Activity, ChangeFeed, ConflictLog, PushService, SyncMeta } from './sync/index.js';
+
+/** Everything a route needs, built once by the entry point. */
+export type ServerContext = {
+  config: ServerConfig;
+  logger: Logger;
+  storage: Storage;
+  schema: SyncSchema;
+  names: TableNames;
+  meta: SyncMeta;
+  devices: DeviceRegistry;
+  push: PushService;
+  feed: ChangeFeed;
+  conflicts: ConflictLog;
+  activity: Activity;
+  startedAt: Date;
+};

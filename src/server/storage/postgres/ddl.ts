@@ -1,0 +1,94 @@
+import type { ColumnType, TableDef } from '../../../protocol/index.js';
+import { quoteIdent as q } from '../quote.js';
+
+const postgresTypes: Record<ColumnType, string> = {
+  text: 'TEXT',
+  integer: 'BIGINT',
+  number: 'DOUBLE PRECISION',
+  boolean: 'BOOLEAN',
+  timestamp: 'TIMESTAMPTZ',
+  json: 'JSONB',
+};
+
+/** Any constant; every writer of the change log takes this transaction-level advisory lock. */
+export const changeLogLockKey = 7_305_180_001;
+
+const isoNow = `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+export const bookkeepingDdl = [
+  `CREATE TABLE IF NOT EXISTS _sync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  `CREATE SEQUENCE IF NOT EXISTS _sync_seq`,
+  `CREATE TABLE IF NOT EXISTS _sync_changes (
+     seq BIGINT NOT NULL, table_name TEXT NOT NULL, row_id TEXT NOT NULL, op TEXT NOT NULL,
+     store_id TEXT, updated_at TEXT NOT NULL, PRIMARY KEY (table_name, row_id))`,
+  `CREATE UNIQUE INDEX IF NOT EXISTS _sync_changes_seq ON _sync_changes (seq)`,
+  `CREATE INDEX IF NOT EXISTS _sync_changes_tombstones ON _sync_changes (op, updated_at)`,
+  `CREATE TABLE IF NOT EXISTS _sync_events (
+     event_id TEXT PRIMARY KEY, machine_id TEXT NOT NULL, table_name TEXT NOT NULL,
+     row_id TEXT NOT NULL, status TEXT NOT NULL, version BIGINT, created_at TEXT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS _sync_events_created ON _sync_events (created_at)`,
+  `CREATE TABLE IF NOT EXISTS _sync_conflicts (
+     id BIGSERIAL PRIMARY KEY, event_id TEXT NOT NULL, machine_id TEXT NOT NULL,
+     store_id TEXT, table_name TEXT NOT NULL, row_id TEXT NOT NULL, policy TEXT NOT NULL,
+     resolution TEXT NOT NULL, reason TEXT NOT NULL, client_record TEXT, server_record TEXT,
+     created_at TEXT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS _sync_conflicts_store ON _sync_conflicts (store_id, id)`,
+  `CREATE TABLE IF NOT EXISTS _sync_devices (
+     id BIGSERIAL PRIMARY KEY, machine_id TEXT NOT NULL, store_id TEXT,
+     role TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL,
+     revoked_at TEXT, last_seen_at TEXT, pushes BIGINT NOT NULL DEFAULT 0,
+     pulls BIGINT NOT NULL DEFAULT 0)`,
+  `CREATE INDEX IF NOT EXISTS _sync_devices_machine ON _sync_devices (machine_id)`,
+];
+
+export function createTableDdl(table: TableDef): string {
+  const cols = table.columns.map((c) =>
+    c.name === 'id' ? `${q('id')} TEXT PRIMARY KEY` : `${q(c.name)} ${postgresTypes[c.type]}`,
+  );
+  return `CREATE TABLE IF NOT EXISTS ${q(table.name)} (${cols.join(', ')})`;
+}
+
+export function addColumnDdl(table: TableDef, column: string): string {
+  const def = table.columns.find((c) => c.name === column);
+  if (!def) throw new Error(`no column ${column}`);
+  return `ALTER TABLE ${q(table.name)} ADD COLUMN IF NOT EXISTS ${q(column)} ${postgresTypes[def.type]}`;
+}
+
+/**
+ * Capture trigger: every INSERT/UPDATE/DELETE on a sync table, whoever makes it,
+ * replaces the row's entry in the change log. The writer first takes one
+ * transaction-level advisory lock and only then draws the next seq, so
+ * transactions that write the log commit in seq order: a reader can never see
+ * seq N committed while a smaller seq is still in flight (PITFALLS #1).
+ */
+export function triggerDdl(table: TableDef): string[] {
+  const t = table.name;
+  const fn = q(`_sync_capture_${t}`);
+  const store = (row: 'NEW' | 'OLD') => (table.storeColumn ? `${row}.${q(table.storeColumn)}::text` : 'NULL');
+  const log = (row: 'NEW' | 'OLD', op: string) => `
+      INSERT INTO _sync_changes (seq, table_name, row_id, op, store_id, updated_at)
+      VALUES (nextval('_sync_seq'), '${t}', ${row}.id, '${op}', ${store(row)}, ${isoNow})
+      ON CONFLICT (table_name, row_id) DO UPDATE
+        SET seq = EXCLUDED.seq, op = EXCLUDED.op, store_id = EXCLUDED.store_id, updated_at = EXCLUDED.updated_at;`;
+  return [
+    `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       PERFORM pg_advisory_xact_lock(${changeLogLockKey});
+       IF TG_OP = 'DELETE' THEN ${log('OLD', 'delete')}
+       ELSE
+         IF TG_OP = 'UPDATE' AND OLD.id IS DISTINCT FROM NEW.id THEN ${log('OLD', 'delete')} END IF;
+         ${log('NEW', 'upsert')}
+       END IF;
+       RETURN NULL;
+     END $$`,
+    `DROP TRIGGER IF EXISTS _sync_capture ON ${q(t)}`,
+    `CREATE TRIGGER _sync_capture AFTER INSERT OR UPDATE OR DELETE ON ${q(t)}
+       FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
+  ];
+}
+
+export function storeIndexDdl(table: TableDef): string | null {
+  return table.storeColumn
+    ? `CREATE INDEX IF NOT EXISTS ${q(`${table.name}_store`)} ON ${q(table.name)} (${q(table.storeColumn)})`
+    : null;
+}

@@ -1,0 +1,146 @@
+import pg from 'pg';
+import type { ColumnType, SyncSchema } from '../../../protocol/index.js';
+import { decodeCommon, type Row, type SqlExecutor, type Storage } from '../storage.js';
+import {
+  addColumnDdl,
+  bookkeepingDdl,
+  changeLogLockKey,
+  createTableDdl,
+  storeIndexDdl,
+  triggerDdl,
+} from './ddl.js';
+
+const builtins = pg.types.builtins;
+
+/** Numbers as numbers, timestamps as ISO text: the same JSON values SQLite gives. */
+function typeParser(oid: number, format?: string): (value: string) => unknown {
+  if (oid === builtins.INT8 || oid === builtins.NUMERIC || oid === builtins.FLOAT8) return Number;
+  if (oid === builtins.TIMESTAMPTZ || oid === builtins.TIMESTAMP)
+    return (v) => new Date(oid === builtins.TIMESTAMP ? `${v}Z` : v).toISOString();
+  return pg.types.getTypeParser(oid, (format ?? 'text') as 'text');
+}
+
+function toPositional(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+class PostgresExecutor implements SqlExecutor {
+  constructor(private readonly client: pg.PoolClient | pg.Pool) {}
+
+  async all<T extends Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    const result = await this.client.query<T>(toPositional(sql), params as unknown[]);
+    return result.rows;
+  }
+
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    const result = await this.client.query(toPositional(sql), params as unknown[]);
+    return result.rowCount ?? 0;
+  }
+}
+
+/**
+ * PostgreSQL: one pool; every write transaction commits with synchronous_commit
+ * on (checked at start), and change-log writers are ordered by an advisory lock
+ * taken in the capture trigger (see ddl.ts).
+ */
+export class PostgresStorage implements Storage {
+  readonly dialect = 'postgres' as const;
+  private readonly pool: pg.Pool;
+  private savepointCounter = 0;
+
+  constructor(connectionString: string, options: { schema?: string; max?: number } = {}) {
+    const searchPath = options.schema ? `-c search_path=${options.schema}` : undefined;
+    this.pool = new pg.Pool({
+      connectionString,
+      max: options.max ?? 10,
+      types: { getTypeParser: typeParser as typeof pg.types.getTypeParser },
+      ...(searchPath ? { options: searchPath } : {}),
+    });
+    // An idle client losing its connection must not crash the server; the next query reports it.
+    this.pool.on('error', () => undefined);
+  }
+
+  async migrate(schema: SyncSchema): Promise<void> {
+    await this.transaction(async (tx) => {
+      // Serialize concurrent migrations from several server processes.
+      await tx.all(`SELECT pg_advisory_xact_lock(${changeLogLockKey + 1})`);
+      for (const ddl of bookkeepingDdl) await tx.run(ddl);
+      for (const table of schema.tables) {
+        await tx.run(createTableDdl(table));
+        for (const c of table.columns) await tx.run(addColumnDdl(table, c.name));
+        const index = storeIndexDdl(table);
+        if (index) await tx.run(index);
+        for (const ddl of triggerDdl(table)) await tx.run(ddl);
+      }
+    });
+  }
+
+  async synchronousCommit(): Promise<string> {
+    const rows = await new PostgresExecutor(this.pool).all<{ synchronous_commit: string }>(
+      'SHOW synchronous_commit',
+    );
+    return rows[0]?.synchronous_commit ?? 'unknown';
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(new PostgresExecutor(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async savepoint<T>(tx: SqlExecutor, fn: () => Promise<T>): Promise<T> {
+    const name = `sp${++this.savepointCounter}`;
+    await tx.run(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn();
+      await tx.run(`RELEASE SAVEPOINT ${name}`);
+      return result;
+    } catch (err) {
+      await tx.run(`ROLLBACK TO SAVEPOINT ${name}`);
+      throw err;
+    }
+  }
+
+  async read<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const result = await fn(new PostgresExecutor(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  encode(type: ColumnType, value: unknown): unknown {
+    if (value === null || value === undefined) return null;
+    if (type === 'json') return JSON.stringify(value);
+    return value;
+  }
+
+  decode(type: ColumnType, value: unknown): unknown {
+    return decodeCommon(type, value);
+  }
+
+  async ping(): Promise<void> {
+    await new PostgresExecutor(this.pool).all('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,70 @@
+import type { ColumnType, SyncSchema } from '../../protocol/index.js';
+
+export type Row = Record<string, unknown>;
+
+/** Runs SQL written with `?` placeholders; each engine translates to its own. */
+export interface SqlExecutor {
+  all<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Returns the number of rows changed. */
+  run(sql: string, params?: readonly unknown[]): Promise<number>;
+}
+
+export const dialects = ['sqlite', 'postgres'] as const;
+export type Dialect = (typeof dialects)[number];
+
+/**
+ * The server's database, behind one small interface. Everything outside the
+ * `sqlite/` and `postgres/` folders is dialect-agnostic.
+ *
+ * Invariants every engine keeps:
+ * - every committed change to a sync table (through the API or by SQL written
+ *   straight into the table) gets a row in `_sync_changes` whose `seq` is
+ *   greater than that of every change committed before it, so a reader that
+ *   has seen seq N has seen every change with seq < N (a cursor never skips);
+ * - a write transaction is durable (fsynced) when `transaction` resolves.
+ */
+export interface Storage {
+  readonly dialect: Dialect;
+  /** Creates or migrates the sync tables, the bookkeeping tables and the capture triggers. */
+  migrate(schema: SyncSchema): Promise<void>;
+  /** One write transaction; rolled back when fn throws. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Runs fn in a savepoint of tx: when fn throws, only fn's writes are undone. */
+  savepoint<T>(tx: SqlExecutor, fn: () => Promise<T>): Promise<T>;
+  /** One consistent read snapshot. */
+  read<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Converts a validated JSON value to what the engine stores for a column type. */
+  encode(type: ColumnType, value: unknown): unknown;
+  /** Converts what the engine returns back to the JSON value. */
+  decode(type: ColumnType, value: unknown): unknown;
+  /** SQL for `INSERT … ON CONFLICT` of the change log is the same; this is the engine's "now" as ISO text. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Decoding shared by both engines: JSON values and ISO timestamps out of whatever the driver returns. */
+export function decodeCommon(type: ColumnType, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  switch (type) {
+    case 'boolean':
+      return typeof value === 'boolean' ? value : Number(value) !== 0;
+    case 'integer':
+    case 'number':
+      return typeof value === 'number' ? value : Number(value);
+    case 'json':
+      return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+    case 'timestamp':
+      return value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString();
+    case 'text':
+      return String(value);
+  }
+}
+
+/** Tables of the server's own bookkeeping; user tables cannot start with `_`. */
+export const bookkeepingTables = [
+  '_sync_changes',
+  '_sync_events',
+  '_sync_conflicts',
+  '_sync_devices',
+  '_sync_meta',
+] as const;

@@ -1,0 +1,7 @@
+export { PushService, type PushOptions } from './push-service.js';
+export { ChangeFeed, readableTables } from './change-feed.js';
+export { ConflictLog, type StoredConflict } from './conflict-log.js';
+export { SyncMeta } from './sync-meta.js';
+export { purgeExpired, type RetentionOptions } from './retention.js';
+export { Activity } from './activity.js';
+export { decodeRow } from './row-codec.js';

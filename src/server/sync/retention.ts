@@ -1,0 +1,28 @@
+import type { Storage } from '../storage/index.js';
+import { SyncMeta } from './sync-meta.js';
+
+export type RetentionOptions = { tombstoneDays: number; eventKeyDays: number };
+
+/**
+ * Purges tombstones and idempotency keys past their retention. Purging a
+ * tombstone raises the horizon, so any cursor that could still need it gets
+ * CURSOR_EXPIRED instead of silently keeping a deleted row (PITFALLS #5).
+ */
+export async function purgeExpired(storage: Storage, options: RetentionOptions, now = new Date()): Promise<{ tombstones: number; eventKeys: number }> {
+  const tombstoneCut = new Date(now.getTime() - options.tombstoneDays * 86_400_000).toISOString();
+  const eventCut = new Date(now.getTime() - options.eventKeyDays * 86_400_000).toISOString();
+  return storage.transaction(async (tx) => {
+    const top = await tx.all<{ seq: number | null }>(
+      `SELECT MAX(seq) AS seq FROM _sync_changes WHERE op = 'delete' AND updated_at < ?`,
+      [tombstoneCut],
+    );
+    let tombstones = 0;
+    const horizon = top[0]?.seq;
+    if (horizon != null) {
+      await SyncMeta.setHorizon(tx, Number(horizon));
+      tombstones = await tx.run(`DELETE FROM _sync_changes WHERE op = 'delete' AND seq <= ?`, [Number(horizon)]);
+    }
+    const eventKeys = await tx.run(`DELETE FROM _sync_events WHERE created_at < ?`, [eventCut]);
+    return { tombstones, eventKeys };
+  });
+}
