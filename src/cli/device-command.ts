@@ -4,7 +4,10 @@ import { DeviceRegistry } from '../server/auth/index.js';
 import { loadSchema, loadServerConfig, openStorage } from '../server/index.js';
 import { t } from './messages.js';
 
-async function withRegistry<T>(db: string | undefined, fn: (registry: DeviceRegistry) => Promise<T>): Promise<T> {
+async function withRegistry<T>(
+  db: string | undefined,
+  fn: (registry: DeviceRegistry) => Promise<T>,
+): Promise<T> {
   const config = loadServerConfig({ db, logLevel: 'silent' });
   const storage = openStorage(config.db, config.pgSchema ? { pgSchema: config.pgSchema } : {});
   try {
@@ -24,11 +27,23 @@ export function deviceCommand(program: Command): void {
     .requiredOption('--machine <id>', 'machine id')
     .option('--db <url>', 'server database (default from .env / sqlite:./data/pdv-sync.db)')
     .action(async (opts: { store: string; machine: string; db?: string }) => {
-      const parsed = addDeviceRequestSchema.safeParse({ storeId: opts.store, machineId: opts.machine });
+      const parsed = addDeviceRequestSchema.safeParse({
+        storeId: opts.store,
+        machineId: opts.machine,
+      });
       if (!parsed.success)
-        throw new SyncError('VALIDATION_FAILED', parsed.error.issues.map((i) => `--${i.path[0] === 'storeId' ? 'store' : 'machine'}: ${i.message}`).join('; '));
-      const token = await withRegistry(opts.db, (r) => r.add(parsed.data.storeId, parsed.data.machineId));
-      console.log(`${t('deviceCreated', { machine: opts.machine, store: opts.store })}\n  ${token}`);
+        throw new SyncError(
+          'VALIDATION_FAILED',
+          parsed.error.issues
+            .map((i) => `--${i.path[0] === 'storeId' ? 'store' : 'machine'}: ${i.message}`)
+            .join('; '),
+        );
+      const token = await withRegistry(opts.db, (r) =>
+        r.add(parsed.data.storeId, parsed.data.machineId),
+      );
+      console.log(
+        `${t('deviceCreated', { machine: opts.machine, store: opts.store })}\n  ${token}`,
+      );
     });
   device
     .command('revoke')

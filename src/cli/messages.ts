@@ -1,22 +1,35 @@
 /** CLI text in pt-BR (the users' language) and English; PDV_SYNC_LANG or LANG picks one. */
 const catalog = {
-  serverListening: { 'pt-BR': 'Servidor pdv-sync ouvindo em {url} (banco: {db})', en: 'pdv-sync server listening on {url} (database: {db})' },
+  serverListening: {
+    'pt-BR': 'Servidor pdv-sync ouvindo em {url} (banco: {db})',
+    en: 'pdv-sync server listening on {url} (database: {db})',
+  },
   adminTokenCreated: {
     'pt-BR': 'Token de administrador criado (mostrado só desta vez; guarde-o):',
     en: 'Admin token created (shown only this once; keep it safe):',
   },
   adminTokenExisting: {
-    'pt-BR': 'Token de administrador: já criado anteriormente (ou definido por PDV_SYNC_ADMIN_TOKEN).',
+    'pt-BR':
+      'Token de administrador: já criado anteriormente (ou definido por PDV_SYNC_ADMIN_TOKEN).',
     en: 'Admin token: created on an earlier start (or set by PDV_SYNC_ADMIN_TOKEN).',
   },
-  stopping: { 'pt-BR': 'Encerrando: aguardando requisições em andamento...', en: 'Stopping: draining in-flight requests...' },
+  stopping: {
+    'pt-BR': 'Encerrando: aguardando requisições em andamento...',
+    en: 'Stopping: draining in-flight requests...',
+  },
   stopped: { 'pt-BR': 'Servidor encerrado.', en: 'Server stopped.' },
   deviceCreated: {
     'pt-BR': 'Dispositivo {machine} da loja {store} criado. Token (mostrado só desta vez):',
     en: 'Device {machine} of store {store} created. Token (shown only this once):',
   },
-  deviceRevoked: { 'pt-BR': 'Token do dispositivo {machine} revogado.', en: 'Device {machine} token revoked.' },
-  deviceNotFound: { 'pt-BR': 'Nenhum dispositivo ativo {machine}.', en: 'No active device {machine}.' },
+  deviceRevoked: {
+    'pt-BR': 'Token do dispositivo {machine} revogado.',
+    en: 'Device {machine} token revoked.',
+  },
+  deviceNotFound: {
+    'pt-BR': 'Nenhum dispositivo ativo {machine}.',
+    en: 'No active device {machine}.',
+  },
   error: { 'pt-BR': 'erro', en: 'error' },
 } as const;
 
@@ -28,5 +41,8 @@ export function locale(env: NodeJS.ProcessEnv = process.env): 'pt-BR' | 'en' {
 }
 
 export function t(key: MessageKey, vars: Record<string, string> = {}): string {
-  return catalog[key][locale()].replace(/\{(\w+)\}/g, (_, name: string) => vars[name] ?? `{${name}}`);
+  return catalog[key][locale()].replace(
+    /\{(\w+)\}/g,
+    (_, name: string) => vars[name] ?? `{${name}}`,
+  );
 }

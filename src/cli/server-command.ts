@@ -12,7 +12,10 @@ export function serverCommand(program: Command): void {
     .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent')
     .option('--log-file <file>', 'rotating JSON log file ("" to disable)')
     .option('--schema <file>', 'sync schema JSON (default: the bundled POS schema)')
-    .option('--tombstone-retention-days <n>', 'how long deletes are kept for offline terminals (default 30)')
+    .option(
+      '--tombstone-retention-days <n>',
+      'how long deletes are kept for offline terminals (default 30)',
+    )
     .option('--body-limit <bytes>', 'largest accepted request body')
     .option('--max-batch <n>', 'most mutations in one push')
     .option('--rate-limit <n>', 'requests per token per window')

@@ -1,10 +1,18 @@
 import { z } from 'zod';
 
-export const storeIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -');
+export const storeIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -');
 
 export const addDeviceRequestSchema = z.object({
   storeId: storeIdSchema,
-  machineId: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : -'),
+  machineId: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : -'),
 });
 export type AddDeviceRequest = z.infer<typeof addDeviceRequestSchema>;
 

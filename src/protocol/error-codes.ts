@@ -11,7 +11,8 @@ export const errorCatalogue = {
   },
   FORBIDDEN: {
     status: 403,
-    cause: 'The token is valid but may not use this route or this data (e.g. a device token on an admin route).',
+    cause:
+      'The token is valid but may not use this route or this data (e.g. a device token on an admin route).',
     remedy: 'Use a token with the right role or store.',
   },
   MACHINE_MISMATCH: {
@@ -36,12 +37,14 @@ export const errorCatalogue = {
   },
   UNKNOWN_EVENT_TYPE: {
     status: 422,
-    cause: 'The event `type` is not `<table>_created|_updated|_deleted` for a declared table or alias.',
+    cause:
+      'The event `type` is not `<table>_created|_updated|_deleted` for a declared table or alias.',
     remedy: '`details.accepted` lists every accepted type.',
   },
   RECORD_INVALID: {
     status: 422,
-    cause: 'A record does not match its table: unknown column, wrong type or a missing required column.',
+    cause:
+      'A record does not match its table: unknown column, wrong type or a missing required column.',
     remedy: 'The message names the column; fix the record and send it with a new eventId.',
   },
   DIRECTION_FORBIDDEN: {
@@ -56,7 +59,8 @@ export const errorCatalogue = {
   },
   EVENT_IMMUTABLE: {
     status: 422,
-    cause: 'An update or delete was sent for an event table (sales, payments...), which is insert-only.',
+    cause:
+      'An update or delete was sent for an event table (sales, payments...), which is insert-only.',
     remedy: 'Record a new event (e.g. a cancellation) instead of changing the old one.',
   },
   NOT_FOUND: {

@@ -3,10 +3,12 @@ import type { ColumnDef, TableDef } from './sync-schema.js';
 export type RecordValues = Record<string, unknown>;
 
 export type RecordValidation =
-  | { ok: true; id: string; values: RecordValues }
-  | { ok: false; message: string };
+  { ok: true; id: string; values: RecordValues } | { ok: false; message: string };
 
-function checkValue(column: ColumnDef, value: unknown): { ok: true; value: unknown } | { ok: false; message: string } {
+function checkValue(
+  column: ColumnDef,
+  value: unknown,
+): { ok: true; value: unknown } | { ok: false; message: string } {
   if (value === null) {
     return column.required || column.name === 'id'
       ? { ok: false, message: `column ${column.name} is required and cannot be null` }
@@ -33,12 +35,16 @@ function checkValue(column: ColumnDef, value: unknown): { ok: true; value: unkno
       const date =
         typeof value === 'number' && Number.isSafeInteger(value)
           ? new Date(value)
-          : typeof value === 'string' && /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)
+          : typeof value === 'string' &&
+              /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)
             ? new Date(value)
             : null;
       return date && !Number.isNaN(date.getTime()) && date.getUTCFullYear() < 10000
         ? { ok: true, value: date.toISOString() }
-        : { ok: false, message: `column ${column.name} must be an ISO 8601 timestamp or epoch milliseconds` };
+        : {
+            ok: false,
+            message: `column ${column.name} must be an ISO 8601 timestamp or epoch milliseconds`,
+          };
     }
     case 'json':
       return { ok: true, value };

@@ -7,9 +7,7 @@ export const rowIdSchema = z.union([
 ]);
 
 /** A record as sent on the wire: a flat JSON object with an id; columns are checked against the table. */
-export const recordSchema = z
-  .object({ id: rowIdSchema })
-  .catchall(z.unknown());
+export const recordSchema = z.object({ id: rowIdSchema }).catchall(z.unknown());
 export type WireRecord = z.infer<typeof recordSchema>;
 
 /** Event ids are client-generated (UUIDv7 recommended); any 1–128 char string is accepted. */

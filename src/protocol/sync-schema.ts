@@ -43,20 +43,29 @@ export const tableSchema = z
   })
   .superRefine((t, ctx) => {
     const names = t.columns.map((c) => c.name);
-    if (!names.includes('id')) ctx.addIssue({ code: 'custom', message: 'a table needs an `id` column' });
+    if (!names.includes('id'))
+      ctx.addIssue({ code: 'custom', message: 'a table needs an `id` column' });
     if (new Set(names).size !== names.length)
       ctx.addIssue({ code: 'custom', message: 'column names must be unique' });
     for (const n of names)
-      if (n.startsWith('_')) ctx.addIssue({ code: 'custom', message: `column ${n}: names starting with _ are reserved` });
+      if (n.startsWith('_'))
+        ctx.addIssue({
+          code: 'custom',
+          message: `column ${n}: names starting with _ are reserved`,
+        });
     if (t.scope === 'store') {
-      if (!t.storeColumn) ctx.addIssue({ code: 'custom', message: 'a store-scoped table needs storeColumn' });
+      if (!t.storeColumn)
+        ctx.addIssue({ code: 'custom', message: 'a store-scoped table needs storeColumn' });
       else if (!names.includes(t.storeColumn))
         ctx.addIssue({ code: 'custom', message: `storeColumn ${t.storeColumn} is not a column` });
     } else if (t.storeColumn) {
       ctx.addIssue({ code: 'custom', message: 'a global table has no storeColumn' });
     }
     if (t.kind === 'event' && t.columns.some((c) => c.counter))
-      ctx.addIssue({ code: 'custom', message: 'event tables are immutable and cannot have counters' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'event tables are immutable and cannot have counters',
+      });
   });
 export type TableDef = z.infer<typeof tableSchema>;
 
@@ -69,7 +78,8 @@ export const syncSchemaSchema = z
     const seen = new Set<string>();
     for (const t of s.tables)
       for (const n of [t.name, ...t.aliases]) {
-        if (seen.has(n)) ctx.addIssue({ code: 'custom', message: `table name or alias ${n} is declared twice` });
+        if (seen.has(n))
+          ctx.addIssue({ code: 'custom', message: `table name or alias ${n} is declared twice` });
         seen.add(n);
       }
   });

@@ -14,9 +14,12 @@ import type { ServerContext } from './server-context.js';
 export type RouteInfo = { method: string; url: string; public: boolean; admin: boolean };
 
 /** Builds the HTTP API. `routes` lists every route the server registered, so tests cannot forget one. */
-export async function buildApp(ctx: ServerContext): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
+export async function buildApp(
+  ctx: ServerContext,
+): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
+  const loggerInstance: FastifyBaseLogger = ctx.logger;
   const app: FastifyInstance = Fastify({
-    loggerInstance: ctx.logger as FastifyBaseLogger,
+    loggerInstance,
     bodyLimit: ctx.config.bodyLimitBytes,
     forceCloseConnections: false,
     return503OnClosing: true,
@@ -48,9 +51,13 @@ export async function buildApp(ctx: ServerContext): Promise<{ app: FastifyInstan
       return token ? `t:${hashToken(token)}` : `ip:${request.ip}`;
     },
     errorResponseBuilder: (_request, context) => {
-      const err = new SyncError('RATE_LIMITED', `rate limit of ${context.max} requests per ${context.after} exceeded`, {
-        details: { retryAfterSeconds: Math.ceil(context.ttl / 1000) },
-      });
+      const err = new SyncError(
+        'RATE_LIMITED',
+        `rate limit of ${context.max} requests per ${context.after} exceeded`,
+        {
+          details: { retryAfterSeconds: Math.ceil(context.ttl / 1000) },
+        },
+      );
       return Object.assign(err, { statusCode: 429 });
     },
   });

@@ -2,27 +2,100 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SyncError } from '../protocol/index.js';
 
-export const defaultSchemaFile = fileURLToPath(new URL('../../config/pos-schema.json', import.meta.url));
+export const defaultSchemaFile = fileURLToPath(
+  new URL('../../config/pos-schema.json', import.meta.url),
+);
 
 const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 /** Each setting: its CLI flag, its environment variables (first wins) and its rule. */
 const settings = {
-  db: { flag: '--db', env: ['PDV_SYNC_DB', 'DATABASE_URL'], rule: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'sqlite:PATH or postgres://…').default('sqlite:./data/pdv-sync.db') },
-  port: { flag: '--port', env: ['PDV_SYNC_PORT', 'PORT'], rule: z.coerce.number().int().min(0).max(65535).default(3001) },
+  db: {
+    flag: '--db',
+    env: ['PDV_SYNC_DB', 'DATABASE_URL'],
+    rule: z
+      .string()
+      .regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'sqlite:PATH or postgres://…')
+      .default('sqlite:./data/pdv-sync.db'),
+  },
+  port: {
+    flag: '--port',
+    env: ['PDV_SYNC_PORT', 'PORT'],
+    rule: z.coerce.number().int().min(0).max(65535).default(3001),
+  },
   host: { flag: '--host', env: ['PDV_SYNC_HOST'], rule: z.string().min(1).default('0.0.0.0') },
-  logLevel: { flag: '--log-level', env: ['PDV_SYNC_LOG_LEVEL', 'LOG_LEVEL'], rule: z.enum(logLevels).default('info') },
-  logFile: { flag: '--log-file', env: ['PDV_SYNC_LOG_FILE'], rule: z.string().default('./logs/pdv-sync-server.log') },
-  schemaFile: { flag: '--schema', env: ['PDV_SYNC_SCHEMA'], rule: z.string().min(1).default(defaultSchemaFile) },
-  adminToken: { flag: '--admin-token', env: ['PDV_SYNC_ADMIN_TOKEN'], rule: z.string().min(24, 'at least 24 characters').optional() },
-  tombstoneRetentionDays: { flag: '--tombstone-retention-days', env: ['PDV_SYNC_TOMBSTONE_RETENTION_DAYS'], rule: z.coerce.number().positive().default(30) },
-  eventKeyRetentionDays: { flag: '--event-key-retention-days', env: ['PDV_SYNC_EVENT_KEY_RETENTION_DAYS'], rule: z.coerce.number().positive().default(90) },
-  bodyLimitBytes: { flag: '--body-limit', env: ['PDV_SYNC_BODY_LIMIT'], rule: z.coerce.number().int().min(1024).max(512 * 1024 * 1024).default(16 * 1024 * 1024) },
-  maxBatch: { flag: '--max-batch', env: ['PDV_SYNC_MAX_BATCH'], rule: z.coerce.number().int().min(1).max(100_000).default(5000) },
-  rateLimit: { flag: '--rate-limit', env: ['PDV_SYNC_RATE_LIMIT'], rule: z.coerce.number().int().min(1).default(3000) },
-  rateLimitWindowMs: { flag: '--rate-limit-window-ms', env: ['PDV_SYNC_RATE_LIMIT_WINDOW_MS'], rule: z.coerce.number().int().min(100).default(10_000) },
-  maxClockSkewMs: { flag: '--max-clock-skew-ms', env: ['PDV_SYNC_MAX_CLOCK_SKEW_MS'], rule: z.coerce.number().int().min(0).default(5 * 60_000) },
-  pgSchema: { flag: '--pg-schema', env: ['PDV_SYNC_PG_SCHEMA'], rule: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional() },
+  logLevel: {
+    flag: '--log-level',
+    env: ['PDV_SYNC_LOG_LEVEL', 'LOG_LEVEL'],
+    rule: z.enum(logLevels).default('info'),
+  },
+  logFile: {
+    flag: '--log-file',
+    env: ['PDV_SYNC_LOG_FILE'],
+    rule: z.string().default('./logs/pdv-sync-server.log'),
+  },
+  schemaFile: {
+    flag: '--schema',
+    env: ['PDV_SYNC_SCHEMA'],
+    rule: z.string().min(1).default(defaultSchemaFile),
+  },
+  adminToken: {
+    flag: '--admin-token',
+    env: ['PDV_SYNC_ADMIN_TOKEN'],
+    rule: z.string().min(24, 'at least 24 characters').optional(),
+  },
+  tombstoneRetentionDays: {
+    flag: '--tombstone-retention-days',
+    env: ['PDV_SYNC_TOMBSTONE_RETENTION_DAYS'],
+    rule: z.coerce.number().positive().default(30),
+  },
+  eventKeyRetentionDays: {
+    flag: '--event-key-retention-days',
+    env: ['PDV_SYNC_EVENT_KEY_RETENTION_DAYS'],
+    rule: z.coerce.number().positive().default(90),
+  },
+  bodyLimitBytes: {
+    flag: '--body-limit',
+    env: ['PDV_SYNC_BODY_LIMIT'],
+    rule: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(512 * 1024 * 1024)
+      .default(16 * 1024 * 1024),
+  },
+  maxBatch: {
+    flag: '--max-batch',
+    env: ['PDV_SYNC_MAX_BATCH'],
+    rule: z.coerce.number().int().min(1).max(100_000).default(5000),
+  },
+  rateLimit: {
+    flag: '--rate-limit',
+    env: ['PDV_SYNC_RATE_LIMIT'],
+    rule: z.coerce.number().int().min(1).default(3000),
+  },
+  rateLimitWindowMs: {
+    flag: '--rate-limit-window-ms',
+    env: ['PDV_SYNC_RATE_LIMIT_WINDOW_MS'],
+    rule: z.coerce.number().int().min(100).default(10_000),
+  },
+  maxClockSkewMs: {
+    flag: '--max-clock-skew-ms',
+    env: ['PDV_SYNC_MAX_CLOCK_SKEW_MS'],
+    rule: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(5 * 60_000),
+  },
+  pgSchema: {
+    flag: '--pg-schema',
+    env: ['PDV_SYNC_PG_SCHEMA'],
+    rule: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/)
+      .optional(),
+  },
 } as const;
 
 type Settings = typeof settings;
@@ -34,7 +107,10 @@ export type ServerConfigInput = { [K in keyof Settings]?: string | number | unde
  * `.env` has already filled), then defaults. Every value is validated; the
  * error names the flag and the variable to fix.
  */
-export function loadServerConfig(flags: ServerConfigInput, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+export function loadServerConfig(
+  flags: ServerConfigInput,
+  env: NodeJS.ProcessEnv = process.env,
+): ServerConfig {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [key, s] of Object.entries(settings)) {
@@ -49,6 +125,8 @@ export function loadServerConfig(flags: ServerConfigInput, env: NodeJS.ProcessEn
       );
   }
   if (problems.length > 0)
-    throw new SyncError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, { details: { problems } });
+    throw new SyncError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, {
+      details: { problems },
+    });
   return out as ServerConfig;
 }

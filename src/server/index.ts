@@ -1,5 +1,10 @@
 export { createServer, type RunningServer } from './server.js';
-export { loadServerConfig, defaultSchemaFile, type ServerConfig, type ServerConfigInput } from './config.js';
+export {
+  loadServerConfig,
+  defaultSchemaFile,
+  type ServerConfig,
+  type ServerConfigInput,
+} from './config.js';
 export { loadSchema } from './load-schema.js';
 export { openStorage, SqliteStorage, PostgresStorage, type Storage } from './storage/index.js';
 export type { RouteInfo } from './app.js';

@@ -11,19 +11,34 @@ export function createLogger(options: { level: string; file: string; pretty?: bo
     targets.push({
       target: 'pino-roll',
       level: options.level,
-      options: { file: options.file, frequency: 'daily', size: '10m', mkdir: true, limit: { count: 14 } },
+      options: {
+        file: options.file,
+        frequency: 'daily',
+        size: '10m',
+        mkdir: true,
+        limit: { count: 14 },
+      },
     });
   targets.push(
     options.pretty === false
       ? { target: 'pino/file', level: options.level, options: { destination: 1 } }
-      : { target: 'pino-pretty', level: options.level, options: { destination: 1, translateTime: 'SYS:standard', ignore: 'pid,hostname' } },
+      : {
+          target: 'pino-pretty',
+          level: options.level,
+          options: { destination: 1, translateTime: 'SYS:standard', ignore: 'pid,hostname' },
+        },
   );
   return pino(
     {
       level: options.level,
-      redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', '*.token'], censor: '[redacted]' },
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers["x-api-key"]', '*.token'],
+        censor: '[redacted]',
+      },
     },
-    options.level === 'silent' ? undefined : pino.transport({ targets }),
+    options.level === 'silent'
+      ? undefined
+      : (pino.transport({ targets }) as pino.DestinationStream),
   );
 }
 

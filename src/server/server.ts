@@ -7,7 +7,14 @@ import { loadSchema } from './load-schema.js';
 import { createLogger } from './logger.js';
 import type { ServerContext } from './server-context.js';
 import { openStorage, PostgresStorage } from './storage/index.js';
-import { Activity, ChangeFeed, ConflictLog, PushService, purgeExpired, SyncMeta } from './sync/index.js';
+import {
+  Activity,
+  ChangeFeed,
+  ConflictLog,
+  PushService,
+  purgeExpired,
+  SyncMeta,
+} from './sync/index.js';
 
 export type RunningServer = {
   app: FastifyInstance;
@@ -21,14 +28,24 @@ export type RunningServer = {
 };
 
 /** Wires configuration, storage, sync services and HTTP. Logic lives in the parts. */
-export async function createServer(config: ServerConfig, options: { pretty?: boolean } = {}): Promise<RunningServer> {
-  const logger = createLogger({ level: config.logLevel, file: config.logFile, ...(options.pretty !== undefined ? { pretty: options.pretty } : {}) });
+export async function createServer(
+  config: ServerConfig,
+  options: { pretty?: boolean } = {},
+): Promise<RunningServer> {
+  const logger = createLogger({
+    level: config.logLevel,
+    file: config.logFile,
+    ...(options.pretty !== undefined ? { pretty: options.pretty } : {}),
+  });
   const schema = loadSchema(config.schemaFile);
   const storage = openStorage(config.db, config.pgSchema ? { pgSchema: config.pgSchema } : {});
   await storage.migrate(schema);
   if (storage instanceof PostgresStorage) {
     const mode = await storage.synchronousCommit();
-    if (mode === 'off') logger.warn('PostgreSQL synchronous_commit is off: acknowledged writes may be lost on power failure');
+    if (mode === 'off')
+      logger.warn(
+        'PostgreSQL synchronous_commit is off: acknowledged writes may be lost on power failure',
+      );
   }
   const names = new TableNames(schema);
   const meta = await SyncMeta.load(storage);
@@ -50,16 +67,24 @@ export async function createServer(config: ServerConfig, options: { pretty?: boo
     startedAt: new Date(),
   };
   const { app, routes } = await buildApp(ctx);
-  const retention = { tombstoneDays: config.tombstoneRetentionDays, eventKeyDays: config.eventKeyRetentionDays };
+  const retention = {
+    tombstoneDays: config.tombstoneRetentionDays,
+    eventKeyDays: config.eventKeyRetentionDays,
+  };
   const purge = () =>
     purgeExpired(storage, retention).then(
-      (r) => (r.tombstones || r.eventKeys) && logger.info(r, 'expired tombstones and idempotency keys purged'),
+      (r) =>
+        (r.tombstones || r.eventKeys) &&
+        logger.info(r, 'expired tombstones and idempotency keys purged'),
       (err: unknown) => logger.error({ err }, 'retention purge failed'),
     );
   await purge();
   const purgeTimer = setInterval(() => void purge(), 3_600_000).unref();
   const flushTimer = setInterval(
-    () => void devices.recordActivity(ctx.activity.take()).catch((err: unknown) => logger.warn({ err }, 'activity flush failed')),
+    () =>
+      void devices
+        .recordActivity(ctx.activity.take())
+        .catch((err: unknown) => logger.warn({ err }, 'activity flush failed')),
     5_000,
   ).unref();
 

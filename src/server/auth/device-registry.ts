@@ -37,7 +37,9 @@ export class DeviceRegistry {
   async ensureAdminToken(): Promise<string | null> {
     if (this.envAdminHash) return null;
     return this.storage.transaction(async (tx) => {
-      const rows = await tx.all(`SELECT 1 FROM _sync_devices WHERE role = 'admin' AND revoked_at IS NULL`);
+      const rows = await tx.all(
+        `SELECT 1 FROM _sync_devices WHERE role = 'admin' AND revoked_at IS NULL`,
+      );
       if (rows.length > 0) return null;
       const token = newToken('pdvs_adm');
       await tx.run(
@@ -65,7 +67,12 @@ export class DeviceRegistry {
       ? null
       : row.role === 'admin'
         ? { role: 'admin', machineId: row.machine_id, storeId: null, tokenHash: hash }
-        : { role: 'device', machineId: row.machine_id, storeId: row.store_id ?? '', tokenHash: hash };
+        : {
+            role: 'device',
+            machineId: row.machine_id,
+            storeId: row.store_id ?? '',
+            tokenHash: hash,
+          };
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(hash, { identity, at: Date.now() });
     return identity;
@@ -112,7 +119,9 @@ export class DeviceRegistry {
   }
 
   /** Flushes activity counted in memory (last seen, push/pull counts) in one transaction. */
-  async recordActivity(activity: Map<string, { lastSeen: string; pushes: number; pulls: number }>): Promise<void> {
+  async recordActivity(
+    activity: Map<string, { lastSeen: string; pushes: number; pulls: number }>,
+  ): Promise<void> {
     if (activity.size === 0) return;
     await this.storage.transaction(async (tx) => {
       for (const [hash, a] of activity)

@@ -29,10 +29,12 @@ export function registerAuth(app: FastifyInstance, devices: DeviceRegistry): voi
     const config = request.routeOptions.config;
     if (config.public || request.routeOptions.url === undefined) return;
     const token = tokenOf(request);
-    if (!token) throw new SyncError('UNAUTHORIZED', 'missing token: send x-api-key or Authorization: Bearer');
+    if (!token)
+      throw new SyncError('UNAUTHORIZED', 'missing token: send x-api-key or Authorization: Bearer');
     const identity = await devices.authenticate(token);
     if (!identity) throw new SyncError('UNAUTHORIZED', 'unknown or revoked token');
-    if (config.admin && identity.role !== 'admin') throw new SyncError('FORBIDDEN', 'this route needs the admin token');
+    if (config.admin && identity.role !== 'admin')
+      throw new SyncError('FORBIDDEN', 'this route needs the admin token');
     request.identity = identity;
   });
 }
@@ -40,5 +42,8 @@ export function registerAuth(app: FastifyInstance, devices: DeviceRegistry): voi
 /** A device may only speak for the machine its token was issued to. */
 export function checkMachine(identity: Identity, machineId: string): void {
   if (identity.role === 'device' && identity.machineId !== machineId)
-    throw new SyncError('MACHINE_MISMATCH', `this token belongs to machine ${identity.machineId}, not ${machineId}`);
+    throw new SyncError(
+      'MACHINE_MISMATCH',
+      `this token belongs to machine ${identity.machineId}, not ${machineId}`,
+    );
 }

@@ -7,7 +7,9 @@ export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): v
     let err: SyncError;
     if (error instanceof SyncError) err = error;
     else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      err = new SyncError('PAYLOAD_TOO_LARGE', `body larger than ${bodyLimit} bytes`, { details: { limitBytes: bodyLimit } });
+      err = new SyncError('PAYLOAD_TOO_LARGE', `body larger than ${bodyLimit} bytes`, {
+        details: { limitBytes: bodyLimit },
+      });
     else if (error.statusCode === 429)
       err = new SyncError('RATE_LIMITED', error.message || 'too many requests');
     else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)
@@ -24,6 +26,13 @@ export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): v
     void reply.status(err.status).send(err.toJSON());
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send(new SyncError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`).toJSON());
+    void reply
+      .status(404)
+      .send(
+        new SyncError(
+          'NOT_FOUND',
+          `no route ${request.method} ${request.url.split('?')[0]}`,
+        ).toJSON(),
+      );
   });
 }

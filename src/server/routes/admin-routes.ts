@@ -16,12 +16,21 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return { token, storeId: body.storeId, machineId: body.machineId };
   });
 
-  app.delete<{ Params: { machineId: string } }>('/api/admin/devices/:machineId', adminOnly, async (request) => {
-    const { machineId } = parseRequest(z.object({ machineId: z.string().min(1).max(128) }), request.params, 'params');
-    if (!(await ctx.devices.revoke(machineId))) throw new SyncError('NOT_FOUND', `no active device ${machineId}`);
-    request.log.info({ machineId }, 'device token revoked');
-    return { revoked: true, machineId };
-  });
+  app.delete<{ Params: { machineId: string } }>(
+    '/api/admin/devices/:machineId',
+    adminOnly,
+    async (request) => {
+      const { machineId } = parseRequest(
+        z.object({ machineId: z.string().min(1).max(128) }),
+        request.params,
+        'params',
+      );
+      if (!(await ctx.devices.revoke(machineId)))
+        throw new SyncError('NOT_FOUND', `no active device ${machineId}`);
+      request.log.info({ machineId }, 'device token revoked');
+      return { revoked: true, machineId };
+    },
+  );
 
   app.get('/api/admin/devices', adminOnly, async () => {
     await ctx.devices.recordActivity(ctx.activity.take());
@@ -41,7 +50,12 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
       for (const t of ctx.names.tables) {
         const [count] = await tx.all<{ n: number }>(`SELECT COUNT(*) AS n FROM "${t.name}"`);
         const c = byTable.get(t.name);
-        out.push({ table: t.name, rows: Number(count?.n ?? 0), changes: Number(c?.n ?? 0), tombstones: Number(c?.tombstones ?? 0) });
+        out.push({
+          table: t.name,
+          rows: Number(count?.n ?? 0),
+          changes: Number(c?.n ?? 0),
+          tombstones: Number(c?.tombstones ?? 0),
+        });
       }
       return out;
     });
@@ -67,7 +81,12 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/health', { config: { public: true } }, async (_request, reply) => {
     try {
       await ctx.storage.ping();
-      return { status: 'ok', database: 'ok', dialect: ctx.storage.dialect, uptimeSeconds: Math.round(process.uptime()) };
+      return {
+        status: 'ok',
+        database: 'ok',
+        dialect: ctx.storage.dialect,
+        uptimeSeconds: Math.round(process.uptime()),
+      };
     } catch {
       void reply.status(503);
       return { status: 'degraded', database: 'unavailable', dialect: ctx.storage.dialect };

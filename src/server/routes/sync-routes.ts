@@ -28,9 +28,13 @@ function summarize(results: MutationResult[]): PushResponse['summary'] {
 function checkBatch(ctx: ServerContext, body: unknown, field: string): void {
   const list = (body as Record<string, unknown> | null)?.[field];
   if (Array.isArray(list) && list.length > ctx.config.maxBatch)
-    throw new SyncError('BATCH_TOO_LARGE', `${field} has ${list.length} entries; the limit is ${ctx.config.maxBatch}`, {
-      details: { limit: ctx.config.maxBatch },
-    });
+    throw new SyncError(
+      'BATCH_TOO_LARGE',
+      `${field} has ${list.length} entries; the limit is ${ctx.config.maxBatch}`,
+      {
+        details: { limit: ctx.config.maxBatch },
+      },
+    );
 }
 
 /** Push, pull, seed 003's per-table form and single events. */
@@ -59,13 +63,23 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const table = match?.[1] ? entities.get(match[1]) : undefined;
     if (!match || !table)
       throw new SyncError('UNKNOWN_EVENT_TYPE', `unknown event type ${body.type}`, {
-        details: { accepted: [...entities.keys()].flatMap((e) => eventActions.map((a) => `${e}_${a}`)) },
+        details: {
+          accepted: [...entities.keys()].flatMap((e) => eventActions.map((a) => `${e}_${a}`)),
+        },
       });
     const machineId = body.machineId ?? request.identity.machineId;
     checkMachine(request.identity, machineId);
     const record = { ...body.data };
     if (record['id'] === undefined && match[2] === 'created') record['id'] = uuidv7();
-    const parsedRecord = parseRequest(z.object({ id: z.union([z.string().min(1).max(128), z.number().int().safe().transform(String)]) }).catchall(z.unknown()), record, 'data');
+    const parsedRecord = parseRequest(
+      z
+        .object({
+          id: z.union([z.string().min(1).max(128), z.number().int().safe().transform(String)]),
+        })
+        .catchall(z.unknown()),
+      record,
+      'data',
+    );
     const mutation: Mutation = {
       eventId: body.event_id,
       table: table.name,
@@ -79,38 +93,52 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const code = result?.reason?.code ?? 'INTERNAL';
       const message = result?.reason?.message ?? 'no result';
       void reply.status(422);
-      return { success: false, synced_at: new Date().toISOString(), status: 'rejected', ...{ code, message } };
+      return {
+        success: false,
+        synced_at: new Date().toISOString(),
+        status: 'rejected',
+        ...{ code, message },
+      };
     }
     return { success: true, synced_at: new Date().toISOString(), status: result.status };
   });
 
-  app.post<{ Params: { table: string } }>('/api/sync/:table', async (request): Promise<TableSyncResponse> => {
-    const table = ctx.names.resolve(request.params.table);
-    if (!table) throw new SyncError('UNKNOWN_TABLE', `table ${request.params.table} is not in the sync schema`);
-    checkBatch(ctx, request.body, 'localUpdates');
-    const body = parseRequest(tableSyncRequestSchema, request.body, 'body');
-    checkMachine(request.identity, body.machineId);
-    const mutations: Mutation[] = body.localUpdates.map((u) => ({
-      eventId: u.eventId,
-      table: table.name,
-      op: u.record['_op'] === 'delete' ? 'delete' : 'upsert',
-      record: u.record,
-      ...(u.baseVersion !== undefined ? { baseVersion: u.baseVersion } : {}),
-      ...(u.updatedAt !== undefined ? { updatedAt: u.updatedAt } : {}),
-    }));
-    const results = mutations.length ? await ctx.push.push(request.identity, body.machineId, mutations) : [];
-    const readable = readableTables(request.identity, [table]);
-    const page = await ctx.feed.read(request.identity, readable, body.since, 1000);
-    ctx.activity.note(request.identity, 'push', results.length);
-    ctx.activity.note(request.identity, 'pull', page.changes.length);
-    return {
-      success: results.every((r) => r.status !== 'rejected'),
-      results,
-      synced: page.changes.map((c) => c.record),
-      cursor: page.cursor,
-      hasMore: page.hasMore,
-    };
-  });
+  app.post<{ Params: { table: string } }>(
+    '/api/sync/:table',
+    async (request): Promise<TableSyncResponse> => {
+      const table = ctx.names.resolve(request.params.table);
+      if (!table)
+        throw new SyncError(
+          'UNKNOWN_TABLE',
+          `table ${request.params.table} is not in the sync schema`,
+        );
+      checkBatch(ctx, request.body, 'localUpdates');
+      const body = parseRequest(tableSyncRequestSchema, request.body, 'body');
+      checkMachine(request.identity, body.machineId);
+      const mutations: Mutation[] = body.localUpdates.map((u) => ({
+        eventId: u.eventId,
+        table: table.name,
+        op: u.record['_op'] === 'delete' ? 'delete' : 'upsert',
+        record: u.record,
+        ...(u.baseVersion !== undefined ? { baseVersion: u.baseVersion } : {}),
+        ...(u.updatedAt !== undefined ? { updatedAt: u.updatedAt } : {}),
+      }));
+      const results = mutations.length
+        ? await ctx.push.push(request.identity, body.machineId, mutations)
+        : [];
+      const readable = readableTables(request.identity, [table]);
+      const page = await ctx.feed.read(request.identity, readable, body.since, 1000);
+      ctx.activity.note(request.identity, 'push', results.length);
+      ctx.activity.note(request.identity, 'pull', page.changes.length);
+      return {
+        success: results.every((r) => r.status !== 'rejected'),
+        results,
+        synced: page.changes.map((c) => c.record),
+        cursor: page.cursor,
+        hasMore: page.hasMore,
+      };
+    },
+  );
 
   app.get('/api/sync/conflicts', async (request) => {
     const query = parseRequest(
@@ -122,13 +150,21 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
       request.query,
       'query',
     );
-    const table = query.table ? ctx.names.resolve(query.table)?.name ?? query.table : undefined;
-    const conflicts = await ctx.conflicts.list(request.identity, { limit: query.limit, table, machineId: query.machineId });
+    const table = query.table ? (ctx.names.resolve(query.table)?.name ?? query.table) : undefined;
+    const conflicts = await ctx.conflicts.list(request.identity, {
+      limit: query.limit,
+      table,
+      machineId: query.machineId,
+    });
     return { conflicts, count: conflicts.length };
   });
 }
 
-function resolveTables(ctx: ServerContext, identity: Parameters<typeof readableTables>[0], list: string | undefined) {
+function resolveTables(
+  ctx: ServerContext,
+  identity: Parameters<typeof readableTables>[0],
+  list: string | undefined,
+) {
   const allowed = readableTables(identity, ctx.names.tables);
   if (!list) return allowed;
   return list

@@ -1,7 +1,12 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import { SyncError, tableWriteParamsSchema, validateRecord, type TableDef } from '../../protocol/index.js';
+import {
+  SyncError,
+  tableWriteParamsSchema,
+  validateRecord,
+  type TableDef,
+} from '../../protocol/index.js';
 import type { Identity } from '../auth/index.js';
 import { parseRequest } from '../http/validate.js';
 import type { ServerContext } from '../server-context.js';
@@ -42,13 +47,18 @@ async function listRows(
   }
   const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
   return ctx.storage.read(async (tx) => {
-    const rows = await tx.all<Row>(`SELECT * FROM ${q(table.name)} ${clause} ORDER BY id LIMIT ? OFFSET ?`, [
-      ...params,
-      options.limit,
-      options.offset,
-    ]);
-    const count = await tx.all<{ n: number }>(`SELECT COUNT(*) AS n FROM ${q(table.name)} ${clause}`, params);
-    return { rows: rows.map((r) => decodeRow(ctx.storage, table, r)), total: Number(count[0]?.n ?? 0) };
+    const rows = await tx.all<Row>(
+      `SELECT * FROM ${q(table.name)} ${clause} ORDER BY id LIMIT ? OFFSET ?`,
+      [...params, options.limit, options.offset],
+    );
+    const count = await tx.all<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM ${q(table.name)} ${clause}`,
+      params,
+    );
+    return {
+      rows: rows.map((r) => decodeRow(ctx.storage, table, r)),
+      total: Number(count[0]?.n ?? 0),
+    };
   });
 }
 
@@ -74,9 +84,18 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
     }
     if (query.end_date) {
       where.push(`${q('created_at')} < ?`);
-      params.push(encodeTime(ctx, new Date(new Date(`${query.end_date}T00:00:00.000Z`).getTime() + 86_400_000)));
+      params.push(
+        encodeTime(
+          ctx,
+          new Date(new Date(`${query.end_date}T00:00:00.000Z`).getTime() + 86_400_000),
+        ),
+      );
     }
-    const { rows, total } = await listRows(ctx, request.identity, table, { ...query, where, params });
+    const { rows, total } = await listRows(ctx, request.identity, table, {
+      ...query,
+      where,
+      params,
+    });
     return { orders: rows, total };
   });
 
@@ -88,7 +107,12 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   const write = async (
-    request: { params: unknown; body: unknown; headers: Record<string, unknown>; identity: Identity },
+    request: {
+      params: unknown;
+      body: unknown;
+      headers: Record<string, unknown>;
+      identity: Identity;
+    },
     reply: FastifyReply,
     mode: 'put' | 'patch' | 'delete',
   ) => {
@@ -97,7 +121,7 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
     let record: Record<string, unknown> = { id: params.id };
     if (mode !== 'delete') {
       const body = parseRequest(z.record(z.string(), z.unknown()), request.body, 'body');
-      if (body['id'] !== undefined && String(body['id']) !== params.id)
+      if (body['id'] !== undefined && body['id'] !== params.id && body['id'] !== Number(params.id))
         throw new SyncError('VALIDATION_FAILED', 'body.id differs from the id in the path');
       record = { ...body, id: params.id };
       if (mode === 'put') {
@@ -108,7 +132,12 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const key = request.headers['idempotency-key'];
     const eventId = typeof key === 'string' && key.length > 0 && key.length <= 128 ? key : uuidv7();
     const [result] = await ctx.push.push(request.identity, 'admin', [
-      { eventId, table: table.name, op: mode === 'delete' ? 'delete' : 'upsert', record: { ...record, id: params.id } },
+      {
+        eventId,
+        table: table.name,
+        op: mode === 'delete' ? 'delete' : 'upsert',
+        record: { ...record, id: params.id },
+      },
     ]);
     if (!result) throw new SyncError('INTERNAL', 'no result');
     if (result.status === 'rejected') {
@@ -120,8 +149,12 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
   };
   const adminOnly = { config: { admin: true } };
   app.put('/api/tables/:table/:id', adminOnly, (request, reply) => write(request, reply, 'put'));
-  app.patch('/api/tables/:table/:id', adminOnly, (request, reply) => write(request, reply, 'patch'));
-  app.delete('/api/tables/:table/:id', adminOnly, (request, reply) => write(request, reply, 'delete'));
+  app.patch('/api/tables/:table/:id', adminOnly, (request, reply) =>
+    write(request, reply, 'patch'),
+  );
+  app.delete('/api/tables/:table/:id', adminOnly, (request, reply) =>
+    write(request, reply, 'delete'),
+  );
 }
 
 function encodeTime(ctx: ServerContext, date: Date): unknown {

@@ -5,8 +5,12 @@ import type { Storage } from './storage.js';
 
 /** `sqlite:PATH` (or `sqlite::memory:`) or a `postgres://` / `postgresql://` URL. */
 export function openStorage(url: string, options: { pgSchema?: string } = {}): Storage {
-  if (url.startsWith('sqlite:')) return new SqliteStorage(url.slice('sqlite:'.length) || './data/pdv-sync.db');
+  if (url.startsWith('sqlite:'))
+    return new SqliteStorage(url.slice('sqlite:'.length) || './data/pdv-sync.db');
   if (/^postgres(ql)?:\/\//.test(url))
     return new PostgresStorage(url, options.pgSchema ? { schema: options.pgSchema } : {});
-  throw new SyncError('CONFIG_INVALID', `--db must be sqlite:PATH or a postgres:// URL, got "${url}"`);
+  throw new SyncError(
+    'CONFIG_INVALID',
+    `--db must be sqlite:PATH or a postgres:// URL, got "${url}"`,
+  );
 }

@@ -53,10 +53,13 @@ export function decodeCommon(type: ColumnType, value: unknown): unknown {
       return typeof value === 'number' ? value : Number(value);
     case 'json':
       return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
-    case 'timestamp':
-      return value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString();
+    case 'timestamp': {
+      const date = value instanceof Date ? value : new Date(value as string);
+      // A back office may have written something unparsable straight into the table: pass it through.
+      return Number.isNaN(date.getTime()) ? (value) : date.toISOString();
+    }
     case 'text':
-      return String(value);
+      return typeof value === 'string' ? value : JSON.stringify(value);
   }
 }
 

@@ -1,4 +1,9 @@
-import { SyncError, type Change, type ChangesResponse, type TableDef } from '../../protocol/index.js';
+import {
+  SyncError,
+  type Change,
+  type ChangesResponse,
+  type TableDef,
+} from '../../protocol/index.js';
 import type { Identity } from '../auth/index.js';
 import { quoteIdent } from '../storage/quote.js';
 import type { Row, SqlExecutor, Storage } from '../storage/index.js';
@@ -6,7 +11,13 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import { decodeRow } from './row-codec.js';
 import { SyncMeta } from './sync-meta.js';
 
-type ChangeRow = { seq: number; table_name: string; row_id: string; op: string; updated_at: string };
+type ChangeRow = {
+  seq: number;
+  table_name: string;
+  row_id: string;
+  op: string;
+  updated_at: string;
+};
 
 const idChunk = 500;
 
@@ -36,7 +47,8 @@ export class ChangeFeed {
     const from = decodeCursor(since, this.meta.databaseId);
     return this.storage.read(async (tx) => {
       if (from > 0) await this.checkCursor(tx, from);
-      if (tables.length === 0) return { changes: [], cursor: encodeCursor(this.meta.databaseId, from), hasMore: false };
+      if (tables.length === 0)
+        return { changes: [], cursor: encodeCursor(this.meta.databaseId, from), hasMore: false };
       const params: unknown[] = [from];
       const tableList = tables.map((t) => {
         params.push(t.name);
@@ -80,7 +92,13 @@ export class ChangeFeed {
         } else {
           const record = records.get(`${r.table_name}\u0000${r.row_id}`);
           if (record)
-            changes.push({ table: r.table_name, op: 'upsert', record, version: seq, updatedAt: r.updated_at });
+            changes.push({
+              table: r.table_name,
+              op: 'upsert',
+              record,
+              version: seq,
+              updatedAt: r.updated_at,
+            });
         }
       }
       const last = page.at(-1);
@@ -95,15 +113,23 @@ export class ChangeFeed {
   private async checkCursor(tx: SqlExecutor, from: number): Promise<void> {
     const horizon = await SyncMeta.horizon(tx);
     if (from < horizon)
-      throw new SyncError('CURSOR_EXPIRED', 'the cursor is older than the tombstone retention; pull again from zero', {
-        details: { reason: 'tombstones-purged', horizon },
-      });
+      throw new SyncError(
+        'CURSOR_EXPIRED',
+        'the cursor is older than the tombstone retention; pull again from zero',
+        {
+          details: { reason: 'tombstones-purged', horizon },
+        },
+      );
     const top = await tx.all<{ seq: number | null }>(`SELECT MAX(seq) AS seq FROM _sync_changes`);
     const max = Math.max(Number(top[0]?.seq ?? 0), horizon);
     if (from > max)
-      throw new SyncError('CURSOR_EXPIRED', 'the cursor is ahead of this database (restored from a backup?); pull again from zero', {
-        details: { reason: 'cursor-ahead' },
-      });
+      throw new SyncError(
+        'CURSOR_EXPIRED',
+        'the cursor is ahead of this database (restored from a backup?); pull again from zero',
+        {
+          details: { reason: 'cursor-ahead' },
+        },
+      );
   }
 
   private async loadRows(
@@ -128,7 +154,8 @@ export class ChangeFeed {
           `SELECT * FROM ${quoteIdent(name)} WHERE id IN (${chunk.map(() => '?').join(', ')})`,
           chunk,
         );
-        for (const row of rows) out.set(`${name}\u0000${String(row['id'])}`, decodeRow(this.storage, table, row));
+        for (const row of rows)
+          out.set(`${name}\u0000${String(row['id'])}`, decodeRow(this.storage, table, row));
       }
     }
     return out;

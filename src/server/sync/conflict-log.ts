@@ -55,7 +55,10 @@ export class ConflictLog {
     );
   }
 
-  async list(identity: Identity, options: { limit: number; table?: string | undefined; machineId?: string | undefined }): Promise<StoredConflict[]> {
+  async list(
+    identity: Identity,
+    options: { limit: number; table?: string | undefined; machineId?: string | undefined },
+  ): Promise<StoredConflict[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (identity.role === 'device') {

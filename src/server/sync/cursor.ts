@@ -10,8 +10,12 @@ export function decodeCursor(cursor: string | undefined, databaseId: string): nu
   const match = /^c1\.([A-Za-z0-9-]{1,40})\.(\d{1,15})$/.exec(cursor);
   if (!match) throw new SyncError('CURSOR_INVALID', 'the cursor was not produced by pdv-sync');
   if (match[1] !== databaseId)
-    throw new SyncError('CURSOR_EXPIRED', 'the cursor comes from another database (restored or replaced); pull again from zero', {
-      details: { reason: 'database-changed' },
-    });
+    throw new SyncError(
+      'CURSOR_EXPIRED',
+      'the cursor comes from another database (restored or replaced); pull again from zero',
+      {
+        details: { reason: 'database-changed' },
+      },
+    );
   return Number(match[2]);
 }

@@ -57,7 +57,11 @@ export class PushService {
     private readonly options: PushOptions,
   ) {}
 
-  async push(identity: Identity, machineId: string, mutations: readonly Mutation[]): Promise<MutationResult[]> {
+  async push(
+    identity: Identity,
+    machineId: string,
+    mutations: readonly Mutation[],
+  ): Promise<MutationResult[]> {
     const results: MutationResult[] = new Array<MutationResult>(mutations.length);
     const prepared: { index: number; p: Prepared }[] = [];
     mutations.forEach((m, index) => {
@@ -69,7 +73,9 @@ export class PushService {
       await this.storage.transaction(async (tx) => {
         for (const { index, p } of prepared) {
           try {
-            results[index] = await this.storage.savepoint(tx, () => this.apply(tx, identity, machineId, p));
+            results[index] = await this.storage.savepoint(tx, () =>
+              this.apply(tx, identity, machineId, p),
+            );
           } catch (err) {
             if (!(err instanceof Rejection)) throw err;
             results[index] = rejected(p.mutation, err.code, err.message);
@@ -85,7 +91,11 @@ export class PushService {
     if (identity.role === 'device' && table.direction === 'down')
       return rejected(m, 'DIRECTION_FORBIDDEN', `table ${table.name} is download-only`);
     if (table.kind === 'event' && m.op === 'delete')
-      return rejected(m, 'EVENT_IMMUTABLE', `table ${table.name} is insert-only; rows cannot be deleted`);
+      return rejected(
+        m,
+        'EVENT_IMMUTABLE',
+        `table ${table.name} is insert-only; rows cannot be deleted`,
+      );
     const checked = validateRecord(table, m.record, { partial: true });
     if (!checked.ok) return rejected(m, 'RECORD_INVALID', checked.message);
     const values = m.op === 'delete' ? { id: checked.id } : checked.values;
@@ -93,13 +103,27 @@ export class PushService {
       const store = values[table.storeColumn];
       if (store === undefined) values[table.storeColumn] = identity.storeId;
       else if (store !== identity.storeId)
-        return rejected(m, 'SCOPE_VIOLATION', `${table.storeColumn} names another store than this device's`);
+        return rejected(
+          m,
+          'SCOPE_VIOLATION',
+          `${table.storeColumn} names another store than this device's`,
+        );
     }
     if (m.deltas)
       for (const col of Object.keys(m.deltas))
         if (!table.columns.some((c) => c.name === col && c.counter))
-          return rejected(m, 'RECORD_INVALID', `deltas.${col}: not a counter column of ${table.name}`);
-    return { mutation: m, table, id: checked.id, values, clientTime: this.clampClientTime(m.updatedAt) };
+          return rejected(
+            m,
+            'RECORD_INVALID',
+            `deltas.${col}: not a counter column of ${table.name}`,
+          );
+    return {
+      mutation: m,
+      table,
+      id: checked.id,
+      values,
+      clientTime: this.clampClientTime(m.updatedAt),
+    };
   }
 
   private clampClientTime(time: string | undefined): string | null {
@@ -108,7 +132,12 @@ export class PushService {
     return new Date(Math.min(new Date(time).getTime(), limit)).toISOString();
   }
 
-  private async apply(tx: SqlExecutor, identity: Identity, machineId: string, p: Prepared): Promise<MutationResult> {
+  private async apply(
+    tx: SqlExecutor,
+    identity: Identity,
+    machineId: string,
+    p: Prepared,
+  ): Promise<MutationResult> {
     const m = p.mutation;
     const claimed = await tx.run(
       `INSERT INTO _sync_events (event_id, machine_id, table_name, row_id, status, version, created_at)
@@ -116,10 +145,14 @@ export class PushService {
       [m.eventId, machineId, p.table.name, p.id, new Date().toISOString()],
     );
     if (claimed === 0) {
-      const [first] = await tx.all<{ status: string; version: number | null; table_name: string; row_id: string }>(
-        `SELECT status, version, table_name, row_id FROM _sync_events WHERE event_id = ?`,
-        [m.eventId],
-      );
+      const [first] = await tx.all<{
+        status: string;
+        version: number | null;
+        table_name: string;
+        row_id: string;
+      }>(`SELECT status, version, table_name, row_id FROM _sync_events WHERE event_id = ?`, [
+        m.eventId,
+      ]);
       return {
         eventId: m.eventId,
         status: 'duplicate',
@@ -130,7 +163,9 @@ export class PushService {
       };
     }
     const result =
-      p.table.kind === 'event' ? await this.applyEvent(tx, identity, machineId, p) : await this.applyMutable(tx, identity, machineId, p);
+      p.table.kind === 'event'
+        ? await this.applyEvent(tx, identity, machineId, p)
+        : await this.applyMutable(tx, identity, machineId, p);
     if (result.status !== 'applied' || result.version !== undefined)
       await tx.run(`UPDATE _sync_events SET status = ?, version = ? WHERE event_id = ?`, [
         result.status === 'conflict' ? 'conflict' : 'applied',
@@ -141,7 +176,12 @@ export class PushService {
   }
 
   /** Event tables (sales, payments...) are insert-only: the same id again is a duplicate or a conflict. */
-  private async applyEvent(tx: SqlExecutor, identity: Identity, machineId: string, p: Prepared): Promise<MutationResult> {
+  private async applyEvent(
+    tx: SqlExecutor,
+    identity: Identity,
+    machineId: string,
+    p: Prepared,
+  ): Promise<MutationResult> {
     const full = validateRecord(p.table, p.values, { partial: false });
     if (!full.ok) throw new Rejection('RECORD_INVALID', full.message);
     const cols = Object.keys(p.values);
@@ -156,7 +196,8 @@ export class PushService {
     if (!existing) throw new Error(`row ${p.table.name}/${p.id} vanished during insert`);
     this.checkOwner(identity, p.table, existing);
     const same = cols.every((c) => isDeepStrictEqual(existing.row[c], p.values[c]));
-    if (same) return { ...base, status: 'duplicate', original: 'applied', version: existing.version };
+    if (same)
+      return { ...base, status: 'duplicate', original: 'applied', version: existing.version };
     await this.conflicts.record(tx, {
       eventId: p.mutation.eventId,
       machineId,
@@ -169,10 +210,21 @@ export class PushService {
       clientRecord: p.values,
       serverRecord: existing.row,
     });
-    return { ...base, status: 'conflict', resolution: 'server-wins', version: existing.version, serverRecord: existing.row };
+    return {
+      ...base,
+      status: 'conflict',
+      resolution: 'server-wins',
+      version: existing.version,
+      serverRecord: existing.row,
+    };
   }
 
-  private async applyMutable(tx: SqlExecutor, identity: Identity, machineId: string, p: Prepared): Promise<MutationResult> {
+  private async applyMutable(
+    tx: SqlExecutor,
+    identity: Identity,
+    machineId: string,
+    p: Prepared,
+  ): Promise<MutationResult> {
     const m = p.mutation;
     const table = p.table;
     const base = { eventId: m.eventId, table: table.name, id: p.id };
@@ -181,8 +233,18 @@ export class PushService {
 
     if (m.op === 'delete') {
       if (!existing) return { ...base, status: 'applied' };
-      if (identity.role === 'device' && this.isStale(table, p, existing) && table.policy !== 'client-wins')
-        return this.conflict(tx, machineId, p, existing, 'the row changed on the server after the terminal read it');
+      if (
+        identity.role === 'device' &&
+        this.isStale(table, p, existing) &&
+        table.policy !== 'client-wins'
+      )
+        return this.conflict(
+          tx,
+          machineId,
+          p,
+          existing,
+          'the row changed on the server after the terminal read it',
+        );
       if (identity.role === 'device' && this.isStale(table, p, existing))
         await this.recordOverwrite(tx, machineId, p, existing);
       await tx.run(`DELETE FROM ${q(table.name)} WHERE id = ?`, [p.id]);
@@ -201,7 +263,11 @@ export class PushService {
       return { ...base, status: 'applied', version: await this.version(tx, table, p.id) };
     }
 
-    if (table.storeColumn && p.values[table.storeColumn] !== undefined && p.values[table.storeColumn] !== existing.row[table.storeColumn])
+    if (
+      table.storeColumn &&
+      p.values[table.storeColumn] !== undefined &&
+      p.values[table.storeColumn] !== existing.row[table.storeColumn]
+    )
       throw new Rejection('SCOPE_VIOLATION', `a row cannot move to another store`);
 
     const stale = identity.role === 'device' && this.isStale(table, p, existing);
@@ -209,7 +275,13 @@ export class PushService {
     if (stale && table.policy !== 'client-wins') {
       // The row keeps the server's values, but counter deltas still count: both tills sold.
       if (Object.keys(deltas).length > 0) await this.update(tx, table, p.id, {}, deltas);
-      return this.conflict(tx, machineId, p, existing, 'the row changed on the server after the terminal read it');
+      return this.conflict(
+        tx,
+        machineId,
+        p,
+        existing,
+        'the row changed on the server after the terminal read it',
+      );
     }
     if (stale) await this.recordOverwrite(tx, machineId, p, existing);
     const values = this.withClientTime(table, p);
@@ -226,12 +298,16 @@ export class PushService {
     const m = p.mutation;
     if (table.policy === 'last-write-wins') {
       const theirs = p.clientTime ?? new Date().toISOString();
-      const ours = (typeof existing.row['updated_at'] === 'string' ? existing.row['updated_at'] : null) ?? existing.updatedAt;
+      const ours =
+        (typeof existing.row['updated_at'] === 'string' ? existing.row['updated_at'] : null) ??
+        existing.updatedAt;
       return ours !== null && theirs < ours;
     }
     if (m.baseVersion !== undefined) return m.baseVersion < existing.version;
     // Seed 003: without a version, an update older than the row's last server write is stale.
-    return p.clientTime !== null && existing.updatedAt !== null && p.clientTime < existing.updatedAt;
+    return (
+      p.clientTime !== null && existing.updatedAt !== null && p.clientTime < existing.updatedAt
+    );
   }
 
   private withClientTime(table: TableDef, p: Prepared): Record<string, unknown> {
@@ -241,7 +317,13 @@ export class PushService {
     return values;
   }
 
-  private async conflict(tx: SqlExecutor, machineId: string, p: Prepared, existing: Existing, reason: string): Promise<MutationResult> {
+  private async conflict(
+    tx: SqlExecutor,
+    machineId: string,
+    p: Prepared,
+    existing: Existing,
+    reason: string,
+  ): Promise<MutationResult> {
     const current = (await this.load(tx, p.table, p.id)) ?? existing;
     await this.conflicts.record(tx, {
       eventId: p.mutation.eventId,
@@ -266,7 +348,12 @@ export class PushService {
     };
   }
 
-  private recordOverwrite(tx: SqlExecutor, machineId: string, p: Prepared, existing: Existing): Promise<void> {
+  private recordOverwrite(
+    tx: SqlExecutor,
+    machineId: string,
+    p: Prepared,
+    existing: Existing,
+  ): Promise<void> {
     return this.conflicts.record(tx, {
       eventId: p.mutation.eventId,
       machineId,
@@ -282,8 +369,15 @@ export class PushService {
   }
 
   private checkOwner(identity: Identity, table: TableDef, existing: Existing): void {
-    if (identity.role === 'device' && table.storeColumn && existing.row[table.storeColumn] !== identity.storeId)
-      throw new Rejection('SCOPE_VIOLATION', `id ${String(existing.row['id'])} belongs to another store's row`);
+    if (
+      identity.role === 'device' &&
+      table.storeColumn &&
+      existing.row[table.storeColumn] !== identity.storeId
+    )
+      throw new Rejection(
+        'SCOPE_VIOLATION',
+        `id ${String(existing.row['id'])} belongs to another store's row`,
+      );
   }
 
   private async update(
@@ -333,10 +427,10 @@ export class PushService {
   }
 
   private async version(tx: SqlExecutor, table: TableDef, id: string): Promise<number> {
-    const rows = await tx.all<{ seq: number }>(`SELECT seq FROM _sync_changes WHERE table_name = ? AND row_id = ?`, [
-      table.name,
-      id,
-    ]);
+    const rows = await tx.all<{ seq: number }>(
+      `SELECT seq FROM _sync_changes WHERE table_name = ? AND row_id = ?`,
+      [table.name, id],
+    );
     return Number(rows[0]?.seq ?? 0);
   }
 }

@@ -8,7 +8,11 @@ export type RetentionOptions = { tombstoneDays: number; eventKeyDays: number };
  * tombstone raises the horizon, so any cursor that could still need it gets
  * CURSOR_EXPIRED instead of silently keeping a deleted row (PITFALLS #5).
  */
-export async function purgeExpired(storage: Storage, options: RetentionOptions, now = new Date()): Promise<{ tombstones: number; eventKeys: number }> {
+export async function purgeExpired(
+  storage: Storage,
+  options: RetentionOptions,
+  now = new Date(),
+): Promise<{ tombstones: number; eventKeys: number }> {
   const tombstoneCut = new Date(now.getTime() - options.tombstoneDays * 86_400_000).toISOString();
   const eventCut = new Date(now.getTime() - options.eventKeyDays * 86_400_000).toISOString();
   return storage.transaction(async (tx) => {
@@ -20,7 +24,9 @@ export async function purgeExpired(storage: Storage, options: RetentionOptions, 
     const horizon = top[0]?.seq;
     if (horizon != null) {
       await SyncMeta.setHorizon(tx, Number(horizon));
-      tombstones = await tx.run(`DELETE FROM _sync_changes WHERE op = 'delete' AND seq <= ?`, [Number(horizon)]);
+      tombstones = await tx.run(`DELETE FROM _sync_changes WHERE op = 'delete' AND seq <= ?`, [
+        Number(horizon),
+      ]);
     }
     const eventKeys = await tx.run(`DELETE FROM _sync_events WHERE created_at < ?`, [eventCut]);
     return { tombstones, eventKeys };

@@ -7,7 +7,9 @@ export class SyncMeta {
 
   static async load(storage: Storage): Promise<SyncMeta> {
     const id = await storage.transaction(async (tx) => {
-      const rows = await tx.all<{ value: string }>(`SELECT value FROM _sync_meta WHERE key = 'database_id'`);
+      const rows = await tx.all<{ value: string }>(
+        `SELECT value FROM _sync_meta WHERE key = 'database_id'`,
+      );
       if (rows[0]) return rows[0].value;
       const fresh = randomUUID().slice(0, 8);
       await tx.run(`INSERT INTO _sync_meta (key, value) VALUES ('database_id', ?)`, [fresh]);
@@ -18,7 +20,9 @@ export class SyncMeta {
 
   /** Changes with seq ≤ horizon may have lost their tombstones. */
   static async horizon(tx: SqlExecutor): Promise<number> {
-    const rows = await tx.all<{ value: string }>(`SELECT value FROM _sync_meta WHERE key = 'tombstone_horizon'`);
+    const rows = await tx.all<{ value: string }>(
+      `SELECT value FROM _sync_meta WHERE key = 'tombstone_horizon'`,
+    );
     return rows[0] ? Number(rows[0].value) : 0;
   }
 

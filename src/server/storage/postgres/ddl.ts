@@ -64,7 +64,8 @@ export function addColumnDdl(table: TableDef, column: string): string {
 export function triggerDdl(table: TableDef): string[] {
   const t = table.name;
   const fn = q(`_sync_capture_${t}`);
-  const store = (row: 'NEW' | 'OLD') => (table.storeColumn ? `${row}.${q(table.storeColumn)}::text` : 'NULL');
+  const store = (row: 'NEW' | 'OLD') =>
+    table.storeColumn ? `${row}.${q(table.storeColumn)}::text` : 'NULL';
   const log = (row: 'NEW' | 'OLD', op: string) => `
       INSERT INTO _sync_changes (seq, table_name, row_id, op, store_id, updated_at)
       VALUES (nextval('_sync_seq'), '${t}', ${row}.id, '${op}', ${store(row)}, ${isoNow})

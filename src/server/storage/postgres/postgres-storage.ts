@@ -17,7 +17,7 @@ function typeParser(oid: number, format?: string): (value: string) => unknown {
   if (oid === builtins.INT8 || oid === builtins.NUMERIC || oid === builtins.FLOAT8) return Number;
   if (oid === builtins.TIMESTAMPTZ || oid === builtins.TIMESTAMP)
     return (v) => new Date(oid === builtins.TIMESTAMP ? `${v}Z` : v).toISOString();
-  return pg.types.getTypeParser(oid, (format ?? 'text') as 'text');
+  return pg.types.getTypeParser(oid, (format ?? 'text') as 'text') as (value: string) => unknown;
 }
 
 function toPositional(sql: string): string {

@@ -38,7 +38,9 @@ export const bookkeepingDdl = [
 
 export function createTableDdl(table: TableDef): string {
   const cols = table.columns.map((c) =>
-    c.name === 'id' ? `${q('id')} TEXT PRIMARY KEY NOT NULL` : `${q(c.name)} ${sqliteTypes[c.type]}`,
+    c.name === 'id'
+      ? `${q('id')} TEXT PRIMARY KEY NOT NULL`
+      : `${q(c.name)} ${sqliteTypes[c.type]}`,
   );
   return `CREATE TABLE IF NOT EXISTS ${q(table.name)} (${cols.join(', ')})`;
 }
@@ -58,7 +60,8 @@ const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
  */
 export function triggerDdl(table: TableDef): string[] {
   const t = table.name;
-  const store = (row: 'NEW' | 'OLD') => (table.storeColumn ? `${row}.${q(table.storeColumn)}` : 'NULL');
+  const store = (row: 'NEW' | 'OLD') =>
+    table.storeColumn ? `${row}.${q(table.storeColumn)}` : 'NULL';
   const log = (row: 'NEW' | 'OLD', op: string) =>
     `INSERT OR REPLACE INTO _sync_changes (table_name, row_id, op, store_id, updated_at)
        VALUES ('${t}', ${row}.id, '${op}', ${store(row)}, ${now});`;

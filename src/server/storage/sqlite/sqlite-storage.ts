@@ -76,11 +76,14 @@ export class SqliteStorage implements Storage {
       for (const table of schema.tables) {
         db.exec(createTableDdl(table));
         const existing = new Set(
-          (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table.name) as { name: string }[]).map(
-            (r) => r.name,
-          ),
+          (
+            db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table.name) as {
+              name: string;
+            }[]
+          ).map((r) => r.name),
         );
-        for (const c of table.columns) if (!existing.has(c.name)) db.exec(addColumnDdl(table, c.name));
+        for (const c of table.columns)
+          if (!existing.has(c.name)) db.exec(addColumnDdl(table, c.name));
         const index = storeIndexDdl(table);
         if (index) db.exec(index);
         for (const ddl of triggerDdl(table)) db.exec(ddl);

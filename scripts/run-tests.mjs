@@ -1,0 +1,20 @@
+// Runs every compiled test file with Node's test runner. Node 20's --test has no
+// globs, so the list is built here. Suffixes: *.test.js (nothing needed),
+// *.pg.test.js (PostgreSQL), *.e2e.test.js (processes, sockets, browser).
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const filter = process.argv[2];
+const files = readdirSync('dist', { recursive: true })
+  .map(String)
+  .filter((f) => f.endsWith('.test.js'))
+  .filter((f) => !filter || f.includes(filter))
+  .sort()
+  .map((f) => join('dist', f));
+if (files.length === 0) {
+  console.error('no test files found under dist/ — did the build run?');
+  process.exit(1);
+}
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+process.exit(result.status ?? 1);
