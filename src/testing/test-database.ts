@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 
 /** The machine's real PostgreSQL; CI and developers have it at this address. */
-export const postgresUrl = process.env['PDV_SYNC_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const postgresUrl =
+  process.env['PDV_SYNC_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export type TestDatabase = {
   url: string;

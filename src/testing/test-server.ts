@@ -1,5 +1,10 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { createServer, loadServerConfig, type RunningServer, type ServerConfigInput } from '../server/index.js';
+import {
+  createServer,
+  loadServerConfig,
+  type RunningServer,
+  type ServerConfigInput,
+} from '../server/index.js';
 import { postgresTestDatabase, sqliteTestDatabase, type TestDatabase } from './test-database.js';
 
 export const adminToken = 'test-admin-token-0123456789abcdef';
@@ -17,21 +22,40 @@ export type TestServer = {
 export type DialectName = 'sqlite' | 'postgres';
 
 /** A real server on a fresh database of the given dialect, reached in process (`app.inject`). */
-export async function startTestServer(dialect: DialectName, overrides: ServerConfigInput = {}): Promise<TestServer> {
+export async function startTestServer(
+  dialect: DialectName,
+  overrides: ServerConfigInput = {},
+): Promise<TestServer> {
   const db = dialect === 'sqlite' ? sqliteTestDatabase() : await postgresTestDatabase();
   const config = loadServerConfig(
-    { db: db.url, port: 0, host: '127.0.0.1', logLevel: 'silent', logFile: '', adminToken, pgSchema: db.pgSchema, ...overrides },
+    {
+      db: db.url,
+      port: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+      logFile: '',
+      adminToken,
+      pgSchema: db.pgSchema,
+      ...overrides,
+    },
     {},
   );
   const server = await createServer(config);
   const request = (token: string | null, options: InjectOptions) =>
-    server.app.inject({ ...options, headers: { ...(token ? { 'x-api-key': token } : {}), ...(options.headers ?? {}) } });
+    server.app.inject({
+      ...options,
+      headers: { ...(token ? { 'x-api-key': token } : {}), ...(options.headers ?? {}) },
+    });
   return {
     server,
     db,
     request,
     async device(storeId, machineId) {
-      const res = await request(adminToken, { method: 'POST', url: '/api/admin/devices', payload: { storeId, machineId } });
+      const res = await request(adminToken, {
+        method: 'POST',
+        url: '/api/admin/devices',
+        payload: { storeId, machineId },
+      });
       if (res.statusCode !== 201) throw new Error(`device creation failed: ${res.body}`);
       return res.json<{ token: string }>().token;
     },

@@ -56,7 +56,7 @@ export function decodeCommon(type: ColumnType, value: unknown): unknown {
     case 'timestamp': {
       const date = value instanceof Date ? value : new Date(value as string);
       // A back office may have written something unparsable straight into the table: pass it through.
-      return Number.isNaN(date.getTime()) ? (value) : date.toISOString();
+      return Number.isNaN(date.getTime()) ? value : date.toISOString();
     }
     case 'text':
       return typeof value === 'string' ? value : JSON.stringify(value);

@@ -1,0 +1,475 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { InjectOptions } from 'fastify';
+import type { RouteInfo } from '../index.js';
+import {
+  adminToken,
+  startTestServer,
+  type DialectName,
+  type TestServer,
+} from '../../testing/test-server.js';
+
+type ErrorReply = { code: string; message: string };
+
+/** A concrete URL for a route pattern: every `:param` gets a plausible value. */
+function concreteUrl(route: RouteInfo, machineId: string): string {
+  return route.url.replace(/:(\w+)/g, (_m, name: string) => {
+    if (name === 'table') return 'produtos';
+    if (name === 'id') return 'prod-auth-1';
+    if (name === 'machineId') return machineId;
+    throw new Error(`routes-auth: no value for path parameter :${name} in ${route.url}`);
+  });
+}
+
+function requestFor(route: RouteInfo, machineId: string): InjectOptions {
+  const method = route.method;
+  const url = concreteUrl(route, machineId);
+  return ['POST', 'PUT', 'PATCH'].includes(route.method)
+    ? { method, url, payload: { machineId, mutations: [], localUpdates: [] } }
+    : { method, url };
+}
+
+const label = (route: RouteInfo) => `${route.method} ${route.url}`;
+
+void describe('authentication and authorisation of every registered route', () => {
+  let ts: TestServer;
+  let routes: RouteInfo[];
+  let deviceToken: string;
+  let revokedToken: string;
+
+  before(async () => {
+    ts = await startTestServer('sqlite');
+    routes = ts.server.routes;
+    deviceToken = await ts.device('store-auth', 'till-auth-1');
+    revokedToken = await ts.device('store-auth', 'till-auth-revoked');
+    // The token works before revocation, so the 401s below are caused by the revocation.
+    const before = await ts.request(revokedToken, { method: 'GET', url: '/api/schema' });
+    assert.equal(before.statusCode, 200);
+    const revoked = await ts.request(adminToken, {
+      method: 'DELETE',
+      url: '/api/admin/devices/till-auth-revoked',
+    });
+    assert.equal(revoked.statusCode, 200, revoked.body);
+  });
+  after(() => ts.close());
+
+  void test('the route list comes from the server and is not trivial', () => {
+    const names = routes.map(label);
+    for (const expected of [
+      'POST /api/sync/push',
+      'GET /api/sync/changes',
+      'POST /api/admin/devices',
+      'GET /api/admin/devices',
+      'DELETE /api/admin/devices/:machineId',
+    ])
+      assert.ok(names.includes(expected), `${expected} missing from ${names.join(', ')}`);
+    assert.ok(routes.length >= 10, `only ${routes.length} routes`);
+    assert.ok(routes.some((r) => r.admin));
+    assert.ok(routes.some((r) => !r.admin && !r.public));
+    // A new public route must be a deliberate decision: today only /health is public.
+    assert.deepEqual(routes.filter((r) => r.public).map(label), ['GET /health']);
+  });
+
+  void test('no token: 401 UNAUTHORIZED on every non-public route; public routes answer', async () => {
+    for (const route of routes) {
+      const res = await ts.request(null, requestFor(route, 'till-auth-target'));
+      if (route.public) {
+        assert.equal(res.statusCode, 200, `${label(route)}: ${res.body}`);
+        continue;
+      }
+      assert.equal(res.statusCode, 401, `${label(route)}: ${res.body}`);
+      assert.equal(res.json<ErrorReply>().code, 'UNAUTHORIZED', label(route));
+    }
+  });
+
+  void test('a garbage token: 401 UNAUTHORIZED, in x-api-key and in Authorization: Bearer', async () => {
+    for (const route of routes.filter((r) => !r.public)) {
+      const options = requestFor(route, 'till-auth-target');
+      for (const res of [
+        await ts.request('pdvs_dev_not-a-real-token', options),
+        await ts.request(null, {
+          ...options,
+          headers: { authorization: 'Bearer pdvs_adm_not-a-real-token' },
+        }),
+        await ts.request(null, { ...options, headers: { authorization: 'Bearer ' } }),
+      ]) {
+        assert.equal(res.statusCode, 401, `${label(route)}: ${res.body}`);
+        assert.equal(res.json<ErrorReply>().code, 'UNAUTHORIZED', label(route));
+      }
+    }
+  });
+
+  void test('a revoked device token: 401 UNAUTHORIZED on every non-public route', async () => {
+    for (const route of routes.filter((r) => !r.public)) {
+      const options = requestFor(route, 'till-auth-revoked');
+      for (const res of [
+        await ts.request(revokedToken, options),
+        await ts.request(null, {
+          ...options,
+          headers: { authorization: `Bearer ${revokedToken}` },
+        }),
+      ]) {
+        assert.equal(res.statusCode, 401, `${label(route)}: ${res.body}`);
+        assert.equal(res.json<ErrorReply>().code, 'UNAUTHORIZED', label(route));
+      }
+    }
+  });
+
+  void test('a device token: 403 FORBIDDEN on admin routes, never 401/FORBIDDEN elsewhere', async () => {
+    for (const route of routes) {
+      const res = await ts.request(deviceToken, requestFor(route, 'till-auth-1'));
+      if (route.admin) {
+        assert.equal(res.statusCode, 403, `${label(route)}: ${res.body}`);
+        assert.equal(res.json<ErrorReply>().code, 'FORBIDDEN', label(route));
+      } else {
+        assert.notEqual(res.statusCode, 401, `${label(route)}: ${res.body}`);
+        assert.notEqual(res.statusCode, 403, `${label(route)}: ${res.body}`);
+      }
+    }
+  });
+
+  void test('the admin token is never refused (no 401, no 403)', async () => {
+    for (const route of routes) {
+      for (const headers of [
+        { 'x-api-key': adminToken },
+        { authorization: `Bearer ${adminToken}` },
+      ]) {
+        const res = await ts.request(null, { ...requestFor(route, 'till-auth-target'), headers });
+        assert.notEqual(res.statusCode, 401, `${label(route)}: ${res.body}`);
+        assert.notEqual(res.statusCode, 403, `${label(route)}: ${res.body}`);
+        assert.ok(res.statusCode < 500, `${label(route)}: ${res.statusCode} ${res.body}`);
+      }
+    }
+  });
+});
+
+type Row = Record<string, unknown>;
+type PushReply = {
+  results: { status: string; id?: string; reason?: { code: string; message: string } }[];
+};
+
+for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
+  void describe(`store isolation through the API (${dialect})`, () => {
+    let ts: TestServer;
+    let tokenA: string;
+    let tokenB: string;
+    let seq = 0;
+    const eventId = () => `iso-${dialect}-${Date.now()}-${++seq}`;
+
+    const push = async (token: string, machineId: string, mutations: unknown[]) => {
+      const res = await ts.request(token, {
+        method: 'POST',
+        url: '/api/sync/push',
+        payload: { machineId, mutations },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json<PushReply>().results;
+    };
+    const get = async <T>(token: string, url: string): Promise<T> => {
+      const res = await ts.request(token, { method: 'GET', url });
+      assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
+      return res.json<T>();
+    };
+    /** Every pedidos row the admin sees, by id. */
+    const adminPedidos = async () =>
+      new Map(
+        (await get<{ rows: Row[] }>(adminToken, '/api/tables/pedidos?limit=10000')).rows.map(
+          (r) => [String(r['id']), r],
+        ),
+      );
+    const assertRejectedForScope = (results: PushReply['results'], what: string) => {
+      assert.equal(results.length, 1, what);
+      assert.equal(results[0]?.status, 'rejected', `${what}: ${JSON.stringify(results)}`);
+      assert.equal(
+        results[0]?.reason?.code,
+        'SCOPE_VIOLATION',
+        `${what}: ${JSON.stringify(results)}`,
+      );
+    };
+
+    before(async () => {
+      ts = await startTestServer(dialect);
+      tokenA = await ts.device('store-A', 'till-A');
+      tokenB = await ts.device('store-B', 'till-B');
+      const a = await push(tokenA, 'till-A', [
+        {
+          eventId: eventId(),
+          table: 'pedidos',
+          op: 'upsert',
+          record: { id: 'ped-A1', status: 'aberto', total: 10 },
+        },
+        {
+          eventId: eventId(),
+          table: 'pedidos',
+          op: 'upsert',
+          record: { id: 'ped-A2', store_id: 'store-A', status: 'aberto' },
+        },
+        {
+          eventId: eventId(),
+          table: 'vendas',
+          op: 'upsert',
+          record: { id: 'venda-A1', data_hora: '2024-05-01T10:00:00Z', total: 10 },
+        },
+        {
+          eventId: eventId(),
+          table: 'estoque',
+          op: 'upsert',
+          record: { id: 'est-A1', produto_id: 'p1', quantidade: 5 },
+        },
+      ]);
+      assert.deepEqual(
+        a.map((r) => r.status),
+        ['applied', 'applied', 'applied', 'applied'],
+        JSON.stringify(a),
+      );
+      // An old write on a last-write-wins row: a conflict logged for store A.
+      const stale = await push(tokenA, 'till-A', [
+        {
+          eventId: eventId(),
+          table: 'pedidos',
+          op: 'upsert',
+          record: { id: 'ped-A1', status: 'velho' },
+          updatedAt: '2001-01-01T00:00:00Z',
+        },
+      ]);
+      assert.equal(stale[0]?.status, 'conflict', JSON.stringify(stale));
+      const b = await push(tokenB, 'till-B', [
+        {
+          eventId: eventId(),
+          table: 'pedidos',
+          op: 'upsert',
+          record: { id: 'ped-B1', status: 'aberto', total: 20 },
+        },
+      ]);
+      assert.equal(b[0]?.status, 'applied', JSON.stringify(b));
+    });
+    after(() => ts.close());
+
+    void test('the admin token sees both stores', async () => {
+      const rows = await adminPedidos();
+      assert.equal(rows.get('ped-A1')?.['store_id'], 'store-A');
+      assert.equal(rows.get('ped-A1')?.['status'], 'aberto');
+      assert.equal(rows.get('ped-B1')?.['store_id'], 'store-B');
+      const orders = await get<{ orders: Row[] }>(adminToken, '/api/orders');
+      assert.deepEqual(
+        new Set(orders.orders.map((r) => r['store_id'])),
+        new Set(['store-A', 'store-B']),
+      );
+      const changes = await get<{ changes: { record: Row }[] }>(
+        adminToken,
+        '/api/sync/changes?tables=pedidos',
+      );
+      const stores = new Set(changes.changes.map((c) => c.record['store_id']));
+      assert.ok(stores.has('store-A') && stores.has('store-B'), JSON.stringify([...stores]));
+      const conflicts = await get<{ conflicts: { storeId: string | null }[] }>(
+        adminToken,
+        '/api/sync/conflicts',
+      );
+      assert.ok(
+        conflicts.conflicts.some((c) => c.storeId === 'store-A'),
+        JSON.stringify(conflicts),
+      );
+    });
+
+    void test("store B's device cannot read store A's pedidos (and does read its own)", async () => {
+      const isA = (r: Row | undefined) =>
+        r?.['store_id'] === 'store-A' || String(r?.['id']).startsWith('ped-A');
+
+      for (const url of [
+        '/api/sync/changes',
+        '/api/sync/changes?tables=pedidos',
+        '/api/sync/changes?tables=orders',
+      ]) {
+        const own = await get<{ changes: { table: string; record: Row }[] }>(tokenA, url);
+        assert.ok(
+          own.changes.some((c) => isA(c.record)),
+          `store A's device sees its rows at ${url}`,
+        );
+        const page = await get<{ changes: { table: string; record: Row }[] }>(tokenB, url);
+        assert.ok(
+          page.changes.some((c) => c.record['id'] === 'ped-B1'),
+          `B sees its own row at ${url}`,
+        );
+        const leaked = page.changes.filter(
+          (c) => isA(c.record) || c.record['id'] === 'est-A1' || c.record['id'] === 'venda-A1',
+        );
+        assert.deepEqual(leaked, [], `${url} leaks store A to store B`);
+      }
+
+      for (const url of ['/api/tables/pedidos', '/api/tables/orders']) {
+        const page = await get<{ rows: Row[]; total: number }>(tokenB, url);
+        assert.deepEqual(
+          page.rows.map((r) => r['id']),
+          ['ped-B1'],
+          url,
+        );
+        assert.equal(page.total, 1, url);
+      }
+      const orders = await get<{ orders: Row[]; total: number }>(tokenB, '/api/orders');
+      assert.deepEqual(
+        orders.orders.map((r) => r['id']),
+        ['ped-B1'],
+      );
+      assert.equal(orders.total, 1);
+      const supplies = await get<{ supplies: Row[] }>(tokenB, '/api/supplies');
+      assert.deepEqual(supplies.supplies, []);
+
+      const conflictsA = await get<{ conflicts: { storeId: string | null }[] }>(
+        tokenA,
+        '/api/sync/conflicts',
+      );
+      assert.ok(conflictsA.conflicts.length > 0, 'store A sees its own conflict');
+      for (const url of [
+        '/api/sync/conflicts',
+        '/api/sync/conflicts?table=pedidos',
+        '/api/sync/conflicts?machineId=till-A',
+      ]) {
+        const conflicts = await get<{ conflicts: unknown[]; count: number }>(tokenB, url);
+        assert.deepEqual(conflicts.conflicts, [], url);
+        assert.equal(conflicts.count, 0, url);
+      }
+
+      // The per-table form also answers with rows: same scope.
+      const res = await ts.request(tokenB, {
+        method: 'POST',
+        url: '/api/sync/pedidos',
+        payload: { machineId: 'till-B', localUpdates: [] },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      const synced = res.json<{ synced: Row[] }>().synced;
+      assert.deepEqual(
+        synced.map((r) => r['id']),
+        ['ped-B1'],
+      );
+    });
+
+    void test("store B's device cannot overwrite or delete store A's rows by id", async () => {
+      const cases: [string, unknown][] = [
+        [
+          'upsert without store_id',
+          { table: 'pedidos', op: 'upsert', record: { id: 'ped-A1', status: 'hacked' } },
+        ],
+        [
+          'upsert claiming its own store',
+          {
+            table: 'pedidos',
+            op: 'upsert',
+            record: { id: 'ped-A1', store_id: 'store-B', status: 'hacked' },
+          },
+        ],
+        [
+          'upsert with a fresh baseVersion',
+          {
+            table: 'orders',
+            op: 'upsert',
+            record: { id: 'ped-A2', status: 'hacked' },
+            baseVersion: 1_000_000,
+          },
+        ],
+        ['delete', { table: 'pedidos', op: 'delete', record: { id: 'ped-A1' } }],
+        ['delete by alias', { table: 'orders', op: 'delete', record: { id: 'ped-A2' } }],
+        [
+          'event row with the same id',
+          {
+            table: 'vendas',
+            op: 'upsert',
+            record: { id: 'venda-A1', data_hora: '2024-05-01T10:00:00Z', total: 99 },
+          },
+        ],
+        [
+          'counter delta',
+          { table: 'estoque', op: 'upsert', record: { id: 'est-A1' }, deltas: { quantidade: -5 } },
+        ],
+      ];
+      for (const [what, mutation] of cases)
+        assertRejectedForScope(
+          await push(tokenB, 'till-B', [{ eventId: eventId(), ...(mutation as object) }]),
+          what,
+        );
+
+      // The single-event and per-table forms go through the same checks.
+      const event = await ts.request(tokenB, {
+        method: 'POST',
+        url: '/api/sync',
+        payload: {
+          type: 'pedido_updated',
+          timestamp: Date.now(),
+          event_id: eventId(),
+          data: { id: 'ped-A1', status: 'hacked' },
+        },
+      });
+      assert.equal(event.statusCode, 422, event.body);
+      assert.equal(event.json<ErrorReply>().code, 'SCOPE_VIOLATION');
+      const deleted = await ts.request(tokenB, {
+        method: 'POST',
+        url: '/api/sync/pedidos',
+        payload: {
+          machineId: 'till-B',
+          localUpdates: [{ eventId: eventId(), record: { id: 'ped-A2', _op: 'delete' } }],
+        },
+      });
+      assert.equal(deleted.statusCode, 200, deleted.body);
+      assertRejectedForScope(deleted.json<PushReply>().results, 'per-table delete');
+
+      const rows = await adminPedidos();
+      assert.equal(rows.get('ped-A1')?.['status'], 'aberto');
+      assert.equal(rows.get('ped-A1')?.['store_id'], 'store-A');
+      assert.equal(rows.get('ped-A2')?.['status'], 'aberto');
+      assert.equal(rows.get('ped-A2')?.['store_id'], 'store-A');
+      const supplies = await get<{ rows: Row[] }>(adminToken, '/api/tables/estoque');
+      assert.equal(supplies.rows.find((r) => r['id'] === 'est-A1')?.['quantidade'], 5);
+      const vendas = await get<{ rows: Row[] }>(adminToken, '/api/tables/vendas');
+      assert.equal(vendas.rows.find((r) => r['id'] === 'venda-A1')?.['total'], 10);
+    });
+
+    void test("a record naming store A from B's device is rejected, not rewritten", async () => {
+      assertRejectedForScope(
+        await push(tokenB, 'till-B', [
+          {
+            eventId: eventId(),
+            table: 'pedidos',
+            op: 'upsert',
+            record: { id: 'ped-B-new', store_id: 'store-A', status: 'aberto' },
+          },
+        ]),
+        'new pedido for store A',
+      );
+      assertRejectedForScope(
+        await push(tokenB, 'till-B', [
+          {
+            eventId: eventId(),
+            table: 'vendas',
+            op: 'upsert',
+            record: {
+              id: 'venda-B-new',
+              store_id: 'store-A',
+              data_hora: '2024-05-01T10:00:00Z',
+              total: 1,
+            },
+          },
+        ]),
+        'new venda for store A',
+      );
+      assertRejectedForScope(
+        await push(tokenB, 'till-B', [
+          {
+            eventId: eventId(),
+            table: 'pedidos',
+            op: 'upsert',
+            record: { id: 'ped-B1', store_id: 'store-A', status: 'moved' },
+          },
+        ]),
+        "moving B's own row to store A",
+      );
+      const rows = await adminPedidos();
+      assert.equal(rows.has('ped-B-new'), false, 'the row exists (rewritten to another store?)');
+      assert.equal(rows.get('ped-B1')?.['store_id'], 'store-B');
+      assert.equal(rows.get('ped-B1')?.['status'], 'aberto');
+      const vendas = await get<{ rows: Row[] }>(adminToken, '/api/tables/vendas');
+      assert.equal(
+        vendas.rows.some((r) => r['id'] === 'venda-B-new'),
+        false,
+      );
+    });
+  });
+}

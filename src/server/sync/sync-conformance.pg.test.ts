@@ -1,0 +1,3 @@
+import { registerSyncConformanceTests } from './sync-conformance.js';
+
+registerSyncConformanceTests('postgres');

@@ -1,0 +1,534 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { v7 as uuidv7 } from 'uuid';
+import type { ChangesResponse, MutationResult, PushResponse } from '../../protocol/index.js';
+import { rawSql } from '../../testing/raw-sql.js';
+import {
+  adminToken,
+  startTestServer,
+  type DialectName,
+  type TestServer,
+} from '../../testing/test-server.js';
+import { purgeExpired } from './retention.js';
+
+type Json = Record<string, unknown>;
+
+/**
+ * One conformance suite for the sync core, registered once per storage engine,
+ * so SQLite and PostgreSQL are held to exactly the same behaviour.
+ */
+export function registerSyncConformanceTests(dialect: DialectName): void {
+  describe(`sync conformance on ${dialect}`, () => {
+    let ts: TestServer;
+    let a1: string; // store A, machine a1
+    let a2: string; // store A, machine a2
+    let b1: string; // store B
+
+    before(async () => {
+      ts = await startTestServer(dialect, { rateLimit: 100_000 });
+      a1 = await ts.device('A', 'a1');
+      a2 = await ts.device('A', 'a2');
+      b1 = await ts.device('B', 'b1');
+    });
+    after(() => ts.close());
+
+    const push = async (
+      token: string,
+      machineId: string,
+      mutations: Json[],
+    ): Promise<MutationResult[]> => {
+      const res = await ts.request(token, {
+        method: 'POST',
+        url: '/api/sync/push',
+        payload: { machineId, mutations },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json<PushResponse>().results;
+    };
+    const pullAll = async (
+      token: string,
+      since?: string,
+      tables?: string,
+    ): Promise<ChangesResponse> => {
+      const changes: ChangesResponse['changes'] = [];
+      let cursor = since;
+      for (;;) {
+        const qs = new URLSearchParams({
+          limit: '500',
+          ...(cursor ? { since: cursor } : {}),
+          ...(tables ? { tables } : {}),
+        });
+        const res = await ts.request(token, { method: 'GET', url: `/api/sync/changes?${qs}` });
+        assert.equal(res.statusCode, 200, res.body);
+        const page = res.json<ChangesResponse>();
+        changes.push(...page.changes);
+        cursor = page.cursor;
+        if (!page.hasMore) return { changes, cursor: page.cursor, hasMore: false };
+      }
+    };
+    const produto = (id: string, extra: Json = {}) => ({
+      id,
+      nome: `Produto ${id}`,
+      preco: 10.99,
+      ...extra,
+    });
+    const upsert = (table: string, record: Json, extra: Json = {}) => ({
+      eventId: uuidv7(),
+      table,
+      op: 'upsert',
+      record,
+      ...extra,
+    });
+
+    test('a pushed row is applied once and pulled with a version', async () => {
+      const id = uuidv7();
+      const [r] = await push(a1, 'a1', [upsert('produtos', produto(id))]);
+      assert.equal(r?.status, 'applied');
+      assert.ok((r?.version ?? 0) > 0);
+      const { changes } = await pullAll(a2, undefined, 'produtos');
+      const got = changes.find((c) => c.record['id'] === id);
+      assert.equal(got?.record['nome'], `Produto ${id}`);
+      assert.equal(got?.record['preco'], 10.99);
+      assert.equal(got?.version, r?.version);
+    });
+
+    test('aliases resolve (products → produtos) and seed 000 numeric ids become text', async () => {
+      const n = Math.floor(Math.random() * 1e9);
+      const [r] = await push(a1, 'a1', [
+        upsert('products', { id: n, nome: 'Produto A', preco: 10.99 }),
+      ]);
+      assert.equal(r?.status, 'applied');
+      const res = await ts.request(a1, { method: 'GET', url: '/api/products?limit=10000' });
+      const products = res.json<{ products: Json[] }>().products;
+      assert.ok(products.some((p) => p['id'] === String(n)));
+    });
+
+    test('the same eventId sent twice has one effect and the replay returns the original result', async () => {
+      const m = upsert('produtos', produto(uuidv7()));
+      const [first] = await push(a1, 'a1', [m]);
+      const [second] = await push(a1, 'a1', [m]);
+      assert.equal(first?.status, 'applied');
+      assert.equal(second?.status, 'duplicate');
+      assert.equal(second?.original, 'applied');
+      assert.equal(second?.version, first?.version);
+    });
+
+    test('concurrent duplicates of one eventId apply exactly once (counter delta counted once)', async () => {
+      const id = uuidv7();
+      await push(a1, 'a1', [
+        upsert('estoque', { id, store_id: 'A', produto_id: 'p1', quantidade: 100 }),
+      ]);
+      const m = {
+        eventId: uuidv7(),
+        table: 'estoque',
+        op: 'upsert',
+        record: { id },
+        deltas: { quantidade: -1 },
+      };
+      const results = await Promise.all(Array.from({ length: 20 }, () => push(a1, 'a1', [m])));
+      const statuses = results.map((r) => r[0]?.status);
+      assert.equal(statuses.filter((s) => s === 'applied').length, 1, JSON.stringify(statuses));
+      assert.equal(statuses.filter((s) => s === 'duplicate').length, 19);
+      const res = await ts.request(adminToken, {
+        method: 'GET',
+        url: '/api/tables/estoque?limit=10000',
+      });
+      const row = res.json<{ rows: Json[] }>().rows.find((r) => r['id'] === id);
+      assert.equal(row?.['quantidade'], 99);
+    });
+
+    test('a delete leaves a tombstone that pulls and the per-table form report', async () => {
+      const id = uuidv7();
+      await push(a1, 'a1', [upsert('produtos', produto(id))]);
+      const before = await pullAll(a2, undefined, 'produtos');
+      const [del] = await push(a1, 'a1', [
+        { eventId: uuidv7(), table: 'produtos', op: 'delete', record: { id } },
+      ]);
+      assert.equal(del?.status, 'applied');
+      const after = await pullAll(a2, before.cursor, 'produtos');
+      const tomb = after.changes.find((c) => c.record['id'] === id);
+      assert.equal(tomb?.op, 'delete');
+      assert.equal(tomb?.record['_deleted'], true);
+      assert.equal(typeof tomb?.record['updatedAt'], 'string');
+      const res = await ts.request(a2, {
+        method: 'POST',
+        url: '/api/sync/products',
+        payload: { machineId: 'a2', localUpdates: [], since: before.cursor },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      const synced = res.json<{ synced: Json[] }>().synced;
+      assert.deepEqual(synced.find((r) => r['id'] === id)?.['_deleted'], true);
+    });
+
+    test("seed 003's per-table delete `{id, _op: 'delete'}` removes the row", async () => {
+      const id = uuidv7();
+      await push(a1, 'a1', [upsert('produtos', produto(id))]);
+      const res = await ts.request(a1, {
+        method: 'POST',
+        url: '/api/sync/products',
+        payload: {
+          machineId: 'a1',
+          localUpdates: [{ eventId: uuidv7(), record: { id, _op: 'delete' } }],
+        },
+      });
+      assert.equal(res.json<{ results: MutationResult[] }>().results[0]?.status, 'applied');
+      const rows = await ts.request(adminToken, {
+        method: 'GET',
+        url: '/api/tables/produtos?limit=10000',
+      });
+      assert.ok(!rows.json<{ rows: Json[] }>().rows.some((r) => r['id'] === id));
+    });
+
+    test('server-wins: a stale baseVersion is a conflict carrying the server row, stored and listed', async () => {
+      const id = uuidv7();
+      const [v1] = await push(a1, 'a1', [upsert('produtos', produto(id))]);
+      const [v2] = await push(a2, 'a2', [
+        upsert('produtos', { id, preco: 12 }, { baseVersion: v1?.version }),
+      ]);
+      assert.equal(v2?.status, 'applied');
+      const [stale] = await push(a1, 'a1', [
+        upsert('produtos', { id, preco: 9 }, { baseVersion: v1?.version }),
+      ]);
+      assert.equal(stale?.status, 'conflict');
+      assert.equal(stale?.serverRecord?.['preco'], 12);
+      const list = await ts.request(adminToken, {
+        method: 'GET',
+        url: '/api/sync/conflicts?table=produtos',
+      });
+      const conflicts = list.json<{ conflicts: Json[] }>().conflicts;
+      assert.ok(conflicts.some((c) => c['rowId'] === id && c['resolution'] === 'server-wins'));
+    });
+
+    test('server-wins without a version: an update older than the row is ignored (seed 003)', async () => {
+      const id = uuidv7();
+      await push(a1, 'a1', [upsert('produtos', produto(id))]);
+      const [old] = await push(a2, 'a2', [
+        upsert('produtos', { id, preco: 1 }, { updatedAt: '2020-01-01T00:00:00.000Z' }),
+      ]);
+      assert.equal(old?.status, 'conflict');
+    });
+
+    test('client-wins: a stale write is applied and the overwritten row is recorded', async () => {
+      const id = uuidv7();
+      const [v1] = await push(a1, 'a1', [
+        upsert('estoque', { id, produto_id: 'p', quantidade: 5, minimo: 1 }),
+      ]);
+      await push(a2, 'a2', [upsert('estoque', { id, minimo: 2 }, { baseVersion: v1?.version })]);
+      const [r] = await push(a1, 'a1', [
+        upsert('estoque', { id, minimo: 3 }, { baseVersion: v1?.version }),
+      ]);
+      assert.equal(r?.status, 'applied');
+      assert.equal(r?.overwritten?.['minimo'], 2);
+      const list = await ts.request(a1, {
+        method: 'GET',
+        url: '/api/sync/conflicts?table=estoque',
+      });
+      assert.ok(
+        list
+          .json<{ conflicts: Json[] }>()
+          .conflicts.some((c) => c['rowId'] === id && c['resolution'] === 'client-wins'),
+      );
+    });
+
+    test('last-write-wins compares updatedAt: older loses, newer wins', async () => {
+      const id = uuidv7();
+      const t0 = new Date(Date.now() - 60_000).toISOString();
+      await push(a1, 'a1', [
+        upsert('pedidos', { id, status: 'aberto', updated_at: t0 }, { updatedAt: t0 }),
+      ]);
+      const older = new Date(Date.now() - 120_000).toISOString();
+      const [lose] = await push(a2, 'a2', [
+        upsert('pedidos', { id, status: 'cancelado' }, { updatedAt: older }),
+      ]);
+      assert.equal(lose?.status, 'conflict');
+      const newer = new Date().toISOString();
+      const [win] = await push(a2, 'a2', [
+        upsert('pedidos', { id, status: 'pronto' }, { updatedAt: newer }),
+      ]);
+      assert.equal(win?.status, 'applied');
+    });
+
+    test('a client clock far in the future cannot win forever (clamped to server time + skew)', async () => {
+      const id = uuidv7();
+      const future = new Date(Date.now() + 365 * 86_400_000).toISOString();
+      await push(a1, 'a1', [upsert('pedidos', { id, status: 'aberto' }, { updatedAt: future })]);
+      await new Promise((r) => setTimeout(r, 5));
+      const later = new Date(Date.now() + 6 * 60_000).toISOString();
+      const [r] = await push(a2, 'a2', [
+        upsert('pedidos', { id, status: 'pronto' }, { updatedAt: later }),
+      ]);
+      assert.equal(r?.status, 'applied');
+    });
+
+    test('event tables are insert-only: same content is a duplicate, other content a conflict, delete rejected', async () => {
+      const id = uuidv7();
+      const venda = { id, data_hora: new Date().toISOString(), total: 50 };
+      const [a] = await push(a1, 'a1', [upsert('vendas', venda)]);
+      assert.equal(a?.status, 'applied');
+      const [dup] = await push(a1, 'a1', [upsert('vendas', venda)]);
+      assert.equal(dup?.status, 'duplicate');
+      const [other] = await push(a1, 'a1', [upsert('vendas', { ...venda, total: 51 })]);
+      assert.equal(other?.status, 'conflict');
+      const [del] = await push(a1, 'a1', [
+        { eventId: uuidv7(), table: 'vendas', op: 'delete', record: { id } },
+      ]);
+      assert.equal(del?.status, 'rejected');
+      assert.equal(del?.reason?.code, 'EVENT_IMMUTABLE');
+    });
+
+    test('counter columns merge deltas: two tills selling offline are both counted', async () => {
+      const id = uuidv7();
+      const [v1] = await push(a1, 'a1', [
+        upsert('estoque', { id, produto_id: 'x', quantidade: 5 }),
+      ]);
+      const sell = (q: number) => ({
+        eventId: uuidv7(),
+        table: 'estoque',
+        op: 'upsert',
+        record: { id },
+        baseVersion: v1?.version,
+        deltas: { quantidade: q },
+      });
+      await push(a1, 'a1', [sell(-2)]);
+      await push(a2, 'a2', [sell(-3)]);
+      const res = await ts.request(a1, { method: 'GET', url: '/api/supplies?limit=10000' });
+      assert.equal(
+        res.json<{ supplies: Json[] }>().supplies.find((s) => s['id'] === id)?.['quantidade'],
+        0,
+      );
+    });
+
+    test('download-only tables refuse terminal writes but reach terminals', async () => {
+      const [r] = await push(a1, 'a1', [
+        upsert('usuarios', { id: uuidv7(), nome: 'Maria', login: 'maria' }),
+      ]);
+      assert.equal(r?.status, 'rejected');
+      assert.equal(r?.reason?.code, 'DIRECTION_FORBIDDEN');
+      const id = uuidv7();
+      const put = await ts.request(adminToken, {
+        method: 'PUT',
+        url: `/api/tables/usuarios/${id}`,
+        payload: { nome: 'Joana', login: 'joana' },
+      });
+      assert.equal(put.statusCode, 200, put.body);
+      const { changes } = await pullAll(a1, undefined, 'usuarios');
+      assert.ok(changes.some((c) => c.record['id'] === id));
+    });
+
+    test('upload-only tables (sales) are not pulled by terminals', async () => {
+      const id = uuidv7();
+      await push(a1, 'a1', [
+        upsert('vendas', { id, data_hora: new Date().toISOString(), total: 1 }),
+      ]);
+      const { changes } = await pullAll(a2);
+      assert.ok(!changes.some((c) => c.table === 'vendas'));
+      const admin = await pullAll(adminToken, undefined, 'vendas');
+      assert.ok(admin.changes.some((c) => c.record['id'] === id));
+    });
+
+    test("scope: another store's id or store_id is rejected and never leaks", async () => {
+      const id = uuidv7();
+      await push(a1, 'a1', [upsert('pedidos', { id, status: 'aberto', total: 10 })]);
+      const [steal] = await push(b1, 'b1', [upsert('pedidos', { id, status: 'roubado' })]);
+      assert.equal(steal?.status, 'rejected');
+      assert.equal(steal?.reason?.code, 'SCOPE_VIOLATION');
+      assert.equal(steal?.serverRecord, undefined);
+      const [named] = await push(b1, 'b1', [
+        upsert('pedidos', { id: uuidv7(), store_id: 'A', status: 'x' }),
+      ]);
+      assert.equal(named?.reason?.code, 'SCOPE_VIOLATION');
+      const { changes } = await pullAll(b1, undefined, 'pedidos');
+      assert.ok(changes.every((c) => c.record['store_id'] === 'B'));
+      assert.ok(!changes.some((c) => c.record['id'] === id));
+    });
+
+    test('a malformed record is rejected alone with its reason; the rest of the batch is kept', async () => {
+      const good1 = produto(uuidv7());
+      const good2 = produto(uuidv7());
+      const results = await push(a1, 'a1', [
+        upsert('produtos', good1),
+        upsert('produtos', { id: uuidv7(), nome: 'sem preço' }),
+        upsert('produtos', { id: uuidv7(), nome: 'x', preco: 'caro' }),
+        upsert('produtos', { id: uuidv7(), nome: 'x', preco: 1, cor: 'azul' }),
+        upsert('nao_existe', { id: 'x' }),
+        upsert('produtos', good2),
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['applied', 'rejected', 'rejected', 'rejected', 'rejected', 'applied'],
+      );
+      assert.match(results[1]?.reason?.message ?? '', /preco/);
+      assert.match(results[2]?.reason?.message ?? '', /preco/);
+      assert.match(results[3]?.reason?.message ?? '', /cor/);
+      assert.equal(results[4]?.reason?.code, 'UNKNOWN_TABLE');
+    });
+
+    test('rows written straight into the tables by SQL are captured (triggers)', async () => {
+      const start = await pullAll(a1, undefined, 'produtos');
+      const sql = await rawSql(ts.db);
+      const id = uuidv7();
+      try {
+        await sql.exec(`INSERT INTO produtos (id, nome, preco) VALUES (?, ?, ?)`, [
+          id,
+          'Direto do ERP',
+          7.5,
+        ]);
+        await sql.exec(`UPDATE produtos SET preco = ? WHERE id = ?`, [8.5, id]);
+      } finally {
+        await sql.close();
+      }
+      const mid = await pullAll(a1, start.cursor, 'produtos');
+      const got = mid.changes.filter((c) => c.record['id'] === id);
+      assert.equal(got.length, 1);
+      assert.equal(got[0]?.record['preco'], 8.5);
+      const sql2 = await rawSql(ts.db);
+      await sql2.exec(`DELETE FROM produtos WHERE id = ?`, [id]);
+      await sql2.close();
+      const end = await pullAll(a1, mid.cursor, 'produtos');
+      assert.equal(end.changes.find((c) => c.record['id'] === id)?.op, 'delete');
+    });
+
+    test('the cursor never skips a change under concurrent writers', async () => {
+      const writers = 8;
+      const perWriter = 25;
+      const tokens = [a1, a2];
+      const seen = new Set<string>();
+      let cursor: string | undefined;
+      let writing = true;
+      const reader = (async () => {
+        while (writing) {
+          const page = await pullAll(a1, cursor, 'produtos');
+          for (const c of page.changes) seen.add(String(c.record['id']));
+          cursor = page.cursor;
+          // In-process requests on SQLite never wait for I/O: give the writers their turn.
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+      })();
+      const ids: string[] = [];
+      await Promise.all(
+        Array.from({ length: writers }, async (_, w) => {
+          for (let i = 0; i < perWriter; i++) {
+            const id = uuidv7();
+            ids.push(id);
+            const token = tokens[w % 2] ?? a1;
+            await push(token, w % 2 ? 'a2' : 'a1', [upsert('produtos', produto(id))]);
+          }
+        }),
+      );
+      writing = false;
+      await reader;
+      const last = await pullAll(a1, cursor, 'produtos');
+      for (const c of last.changes) seen.add(String(c.record['id']));
+      const missing = ids.filter((id) => !seen.has(id));
+      assert.deepEqual(missing, []);
+    });
+
+    test('a cursor older than the tombstone retention answers 410 CURSOR_EXPIRED', async () => {
+      const old = await pullAll(a1, undefined, 'produtos');
+      const id = uuidv7();
+      await push(a1, 'a1', [upsert('produtos', produto(id))]);
+      await push(a1, 'a1', [
+        { eventId: uuidv7(), table: 'produtos', op: 'delete', record: { id } },
+      ]);
+      const purged = await purgeExpired(
+        ts.server.ctx.storage,
+        { tombstoneDays: 1, eventKeyDays: 1000 },
+        new Date(Date.now() + 2 * 86_400_000),
+      );
+      assert.ok(purged.tombstones >= 1);
+      const res = await ts.request(a1, {
+        method: 'GET',
+        url: `/api/sync/changes?since=${encodeURIComponent(old.cursor)}`,
+      });
+      assert.equal(res.statusCode, 410);
+      assert.equal(res.json<{ code: string }>().code, 'CURSOR_EXPIRED');
+      const fresh = await ts.request(a1, { method: 'GET', url: '/api/sync/changes' });
+      assert.equal(fresh.statusCode, 200);
+    });
+
+    test('a forged cursor is a 400, not a silent restart', async () => {
+      const res = await ts.request(a1, { method: 'GET', url: '/api/sync/changes?since=12345' });
+      assert.equal(res.statusCode, 400);
+      assert.equal(res.json<{ code: string }>().code, 'CURSOR_INVALID');
+    });
+
+    test("seed 003's single event: applied, idempotent on event_id, unknown types listed", async () => {
+      const event = {
+        type: 'product_created',
+        timestamp: Date.now(),
+        data: { nome: 'Bolo', preco: 30 },
+        event_id: uuidv7(),
+      };
+      const first = await ts.request(a1, { method: 'POST', url: '/api/sync', payload: event });
+      assert.equal(first.statusCode, 200, first.body);
+      assert.equal(first.json<{ success: boolean }>().success, true);
+      assert.ok(first.json<{ synced_at: string }>().synced_at);
+      const again = await ts.request(a1, { method: 'POST', url: '/api/sync', payload: event });
+      assert.equal(again.json<{ status: string }>().status, 'duplicate');
+      const bad = await ts.request(a1, {
+        method: 'POST',
+        url: '/api/sync',
+        payload: { ...event, type: 'banana_created', event_id: uuidv7() },
+      });
+      assert.equal(bad.statusCode, 422);
+      const accepted = bad.json<{ details: { accepted: string[] } }>().details.accepted;
+      assert.ok(accepted.includes('product_updated') && accepted.includes('pedido_deleted'));
+    });
+
+    test('admin writes go through the change log', async () => {
+      const start = await pullAll(a1, undefined, 'produtos');
+      const id = uuidv7();
+      const put = await ts.request(adminToken, {
+        method: 'PUT',
+        url: `/api/tables/produtos/${id}`,
+        payload: { nome: 'Café', preco: 5 },
+      });
+      assert.equal(put.statusCode, 200, put.body);
+      const patch = await ts.request(adminToken, {
+        method: 'PATCH',
+        url: `/api/tables/produtos/${id}`,
+        payload: { preco: 6 },
+      });
+      assert.equal(patch.statusCode, 200, patch.body);
+      const got = await pullAll(a1, start.cursor, 'produtos');
+      assert.equal(got.changes.find((c) => c.record['id'] === id)?.record['preco'], 6);
+      const del = await ts.request(adminToken, {
+        method: 'DELETE',
+        url: `/api/tables/produtos/${id}`,
+      });
+      assert.equal(del.statusCode, 200, del.body);
+      const end = await pullAll(a1, got.cursor, 'produtos');
+      assert.equal(end.changes.find((c) => c.record['id'] === id)?.op, 'delete');
+    });
+
+    test('orders filter by date and report a total', async () => {
+      const id = uuidv7();
+      await push(b1, 'b1', [
+        upsert('orders', { id, status: 'aberto', created_at: '2024-01-15T12:00:00Z' }),
+      ]);
+      const res = await ts.request(b1, {
+        method: 'GET',
+        url: '/api/orders?start_date=2024-01-01&end_date=2024-01-31',
+      });
+      const body = res.json<{ orders: Json[]; total: number }>();
+      assert.ok(body.orders.some((o) => o['id'] === id));
+      assert.equal(body.total, body.orders.length);
+      const outside = await ts.request(b1, {
+        method: 'GET',
+        url: '/api/orders?start_date=2024-02-01&end_date=2024-02-28',
+      });
+      assert.ok(!outside.json<{ orders: Json[] }>().orders.some((o) => o['id'] === id));
+    });
+
+    test('stats count devices, rows and pushes', async () => {
+      const res = await ts.request(adminToken, { method: 'GET', url: '/api/stats' });
+      assert.equal(res.statusCode, 200);
+      const stats = res.json<{ devices: Json[]; tables: Json[]; totals: { pushes: number } }>();
+      assert.ok(
+        stats.devices.some((d) => d['machineId'] === 'a1' && typeof d['lastSeenAt'] === 'string'),
+      );
+      assert.ok(Number(stats.tables.find((t) => t['table'] === 'produtos')?.['rows']) > 0);
+      assert.ok(stats.totals.pushes > 0);
+    });
+  });
+}
