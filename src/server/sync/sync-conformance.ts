@@ -58,7 +58,7 @@ export function registerSyncConformanceTests(dialect: DialectName): void {
           ...(cursor ? { since: cursor } : {}),
           ...(tables ? { tables } : {}),
         });
-        const res = await ts.request(token, { method: 'GET', url: `/api/sync/changes?${qs}` });
+        const res = await ts.request(token, { method: 'GET', url: `/api/sync/changes?${qs.toString()}` });
         assert.equal(res.statusCode, 200, res.body);
         const page = res.json<ChangesResponse>();
         changes.push(...page.changes);

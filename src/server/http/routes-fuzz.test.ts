@@ -1,0 +1,820 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { deflateSync, gunzipSync, gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import type { LightMyRequestResponse } from 'fastify';
+import { z } from 'zod';
+import {
+  addDeviceRequestSchema,
+  addDeviceResponseSchema,
+  changesQuerySchema,
+  changesResponseSchema,
+  errorBodySchema,
+  errorCatalogue,
+  eventActions,
+  eventIdSchema,
+  machineIdSchema,
+  mutationResultSchema,
+  mutationSchema,
+  pushRequestSchema,
+  pushResponseSchema,
+  recordSchema,
+  rowIdSchema,
+  schemaResponseSchema,
+  syncEventResponseSchema,
+  syncEventSchema,
+  tableSyncRequestSchema,
+  tableSyncResponseSchema,
+  tableWriteParamsSchema,
+  validateRecord,
+  type ErrorCode,
+  type TableDef,
+} from '../../protocol/index.js';
+import type { RouteInfo } from '../index.js';
+import { adminToken, startTestServer, type TestServer } from '../../testing/test-server.js';
+import { zodArbitrary } from '../../testing/zod-arbitrary.js';
+
+/**
+ * Every registered route is fuzzed with requests generated from its own zod
+ * schemas, mixed with mutations (dropped fields, wrong types, huge strings,
+ * deep nesting, random JSON, random bytes, wrong content types and encodings).
+ * For each request an oracle, written from the route's documented order of
+ * checks, says which answers are acceptable; any 5xx, any error body outside the
+ * catalogue or any unexpected status fails the property.
+ */
+
+const runs = Number(process.env.PDV_SYNC_FUZZ_RUNS ?? 200);
+const maxBatch = 50;
+const bodyLimit = 65_536;
+const deviceStore = 'fuzz-store';
+const deviceMachine = 'fuzz-till-1';
+const otherStore = 'other-store';
+const otherMachine = 'fuzz-other-till';
+
+const ts: TestServer = await startTestServer('sqlite', {
+  maxBatch,
+  bodyLimitBytes: bodyLimit,
+  // The fuzzer sends thousands of requests per token; rate limiting has its own tests.
+  rateLimit: 1_000_000_000,
+});
+after(() => ts.close());
+const deviceToken = await ts.device(deviceStore, deviceMachine);
+const otherToken = await ts.device(otherStore, otherMachine);
+const { names, meta } = ts.server.ctx;
+const tables = names.tables;
+
+// ---------------------------------------------------------------------------
+// Seed rows, so generated ids hit existing rows: updates, conflicts, scope checks.
+
+const idPool = ['r1', 'r2', 'r3', 'r4', '7'] as const;
+{
+  const seed = async (token: string, machineId: string, mutations: unknown[]) => {
+    const res = await ts.request(token, {
+      method: 'POST',
+      url: '/api/sync/push',
+      payload: { machineId, mutations },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const statuses = res.json<{ results: { status: string }[] }>().results.map((r) => r.status);
+    assert.ok(
+      statuses.every((s) => s === 'applied'),
+      res.body,
+    );
+  };
+  await seed(deviceToken, deviceMachine, [
+    { eventId: 'seed-1', table: 'pedidos', op: 'upsert', record: { id: 'r1', status: 'aberto' } },
+    {
+      eventId: 'seed-2',
+      table: 'estoque',
+      op: 'upsert',
+      record: { id: 'r2', produto_id: 'r1', quantidade: 3 },
+    },
+    {
+      eventId: 'seed-3',
+      table: 'vendas',
+      op: 'upsert',
+      record: { id: 'r3', data_hora: '2024-01-01T10:00:00Z', total: 5 },
+    },
+  ]);
+  await seed(otherToken, otherMachine, [
+    { eventId: 'seed-4', table: 'pedidos', op: 'upsert', record: { id: 'r4', status: 'aberto' } },
+  ]);
+  await seed(adminToken, 'admin', [
+    { eventId: 'seed-5', table: 'produtos', op: 'upsert', record: { id: 'r1', nome: 'x', preco: 1 } },
+    { eventId: 'seed-6', table: 'clientes', op: 'upsert', record: { id: 'r2', nome: 'y' } },
+  ]);
+}
+const firstPage = await ts.request(adminToken, { method: 'GET', url: '/api/sync/changes?limit=2' });
+const realCursor = firstPage.json<{ cursor: string }>().cursor;
+
+// ---------------------------------------------------------------------------
+// Schemas of the inputs. Those not exported by src/protocol are mirrored from the routes.
+
+/** GET /api/products, /api/supplies, /api/tables/:table (table-routes.ts `listQuery`). */
+const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+/** GET /api/orders (table-routes.ts `dateQuery`). */
+const dateQuery = listQuery.extend({
+  start_date: z.iso.date().optional(),
+  end_date: z.iso.date().optional(),
+});
+/** GET /api/sync/conflicts (sync-routes.ts). */
+const conflictsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  table: z.string().max(64).optional(),
+  machineId: z.string().max(128).optional(),
+});
+/** PUT/PATCH /api/tables/:table/:id body. */
+const writeBody = z.record(z.string(), z.unknown());
+/** DELETE /api/admin/devices/:machineId params. */
+const revokeParams = z.object({ machineId: z.string().min(1).max(128) });
+
+/** A record of one table as its columns declare it, with ids and stores from small pools. */
+function tableRecordSchema(table: TableDef): z.ZodType {
+  const shape: Record<string, z.ZodType> = {
+    _op: z.enum(['upsert', 'delete']).optional(),
+  };
+  for (const c of table.columns) {
+    let s: z.ZodType;
+    if (c.name === 'id') s = z.enum(idPool);
+    else if (c.name === table.storeColumn) s = z.enum([deviceStore, otherStore]);
+    else if (c.type === 'text') s = z.string().max(30);
+    else if (c.type === 'integer') s = z.int();
+    else if (c.type === 'number') s = z.number();
+    else if (c.type === 'boolean') s = z.boolean();
+    else if (c.type === 'timestamp')
+      s = z.union([z.iso.datetime({ offset: true }), z.iso.date(), z.int().min(0).max(2 ** 40)]);
+    else s = z.unknown();
+    shape[c.name] = c.required || c.name === 'id' ? s : s.nullable().optional();
+  }
+  return z.object(shape);
+}
+
+// ---------------------------------------------------------------------------
+// Arbitraries: zod-generated, with overrides that steer values towards the interesting.
+
+const overrides = new Map<unknown, fc.Arbitrary<unknown>>();
+const plain = (schema: unknown) =>
+  zodArbitrary(schema, { overrides: new Map([...overrides].filter(([k]) => k !== schema)) });
+const mostly = <T>(likely: fc.Arbitrary<T>, other: fc.Arbitrary<T>) =>
+  fc.oneof({ weight: 4, arbitrary: likely }, { weight: 1, arbitrary: other });
+
+const tableNames = tables.flatMap((t) => [t.name, ...t.aliases]);
+const entityTypes = [...names.entityNames().keys()].flatMap((e) =>
+  eventActions.map((a) => `${e}_${a}`),
+);
+const databaseId = meta.databaseId;
+const cursors = fc.constantFrom(
+  realCursor,
+  `c1.${databaseId}.0`,
+  `c1.${databaseId}.999999999`,
+  'c1.deadbeef.1',
+  '0',
+  '',
+  'garbage',
+);
+const tableRecord = fc.constantFrom(...tables).chain((t) => zodArbitrary(tableRecordSchema(t)));
+
+overrides.set(
+  machineIdSchema,
+  fc.oneof(
+    { weight: 6, arbitrary: fc.constant(deviceMachine) },
+    { weight: 1, arbitrary: fc.constantFrom('admin', otherMachine) },
+    { weight: 1, arbitrary: plain(machineIdSchema) },
+  ),
+);
+overrides.set(
+  eventIdSchema,
+  fc.oneof(fc.uuid(), fc.constantFrom('dup-1', 'dup-2', 'seed-1'), plain(eventIdSchema)),
+);
+overrides.set(mutationSchema.shape.table, mostly(fc.constantFrom(...tableNames), fc.string()));
+overrides.set(
+  changesQuerySchema.shape.tables,
+  mostly(
+    fc
+      .subarray(tableNames, { minLength: 1, maxLength: 4 })
+      .chain((l) => fc.constantFrom(l.join(','), l.join(' , '), `${l.join(',')},`)),
+    plain(changesQuerySchema.shape.tables),
+  ),
+);
+overrides.set(changesQuerySchema.shape.since, mostly(cursors, plain(changesQuerySchema.shape.since)));
+overrides.set(
+  tableSyncRequestSchema.shape.since,
+  mostly(cursors, plain(tableSyncRequestSchema.shape.since)),
+);
+overrides.set(syncEventSchema.shape.type, mostly(fc.constantFrom(...entityTypes), fc.string()));
+overrides.set(
+  syncEventSchema.shape.data,
+  fc.oneof(
+    { weight: 3, arbitrary: tableRecord },
+    { weight: 1, arbitrary: tableRecord.map(({ id: _id, ...rest }: Record<string, unknown>) => rest) },
+    { weight: 1, arbitrary: plain(syncEventSchema.shape.data) },
+  ),
+);
+overrides.set(recordSchema, mostly(tableRecord, plain(recordSchema)));
+const tableMutation = fc.constantFrom(...tables).chain((t) => {
+  const counters = t.columns.filter((c) => c.counter).map((c) => c.name);
+  return zodArbitrary(
+    z.object({
+      eventId: eventIdSchema,
+      table: z.enum([t.name, ...t.aliases]),
+      op: z.enum(['upsert', 'delete']),
+      record: tableRecordSchema(t),
+      baseVersion: mutationSchema.shape.baseVersion,
+      updatedAt: mutationSchema.shape.updatedAt,
+      deltas: counters.length
+        ? z.record(z.enum(counters as [string, ...string[]]), z.number().min(-1e6).max(1e6)).optional()
+        : mutationSchema.shape.deltas,
+    }),
+    { overrides },
+  );
+});
+overrides.set(mutationSchema, mostly(tableMutation, plain(mutationSchema)));
+
+const gen = (schema: unknown) => zodArbitrary(schema, { overrides });
+const writeBodyArb = fc.oneof(
+  { weight: 4, arbitrary: tableRecord },
+  { weight: 1, arbitrary: gen(writeBody) },
+);
+
+// ---------------------------------------------------------------------------
+// Mutations of a generated body.
+
+type Json = unknown;
+/** Deep nesting is spliced into the JSON text: JSON.stringify itself overflows the stack on it. */
+const deepMarker = (depth: number, arrays: boolean) => `\u0001deep:${depth}:${arrays ? 'a' : 'o'}`;
+const deepRx = /"\\u0001deep:(\d+):([ao])"/g;
+function serialise(value: Json): string {
+  return (JSON.stringify(value) ?? 'null').replace(deepRx, (_m, d: string, kind: string) => {
+    const depth = Number(d);
+    return kind === 'a'
+      ? `${'['.repeat(depth)}1${']'.repeat(depth)}`
+      : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+  });
+}
+
+type Mutation =
+  | { kind: 'drop' }
+  | { kind: 'set'; value: Json }
+  | { kind: 'grow'; n: number };
+
+const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.constant({ kind: 'drop' as const }),
+  fc
+    .oneof(
+      fc.constantFrom<Json>(0, -1, 1.5, '', 'x', true, false, null, [], {}, [{}], { id: {} }),
+      fc.jsonValue({ maxDepth: 3 }),
+    )
+    .map((value) => ({ kind: 'set' as const, value })),
+  fc.constantFrom(300, 5000, 70_000).map((n) => ({ kind: 'set' as const, value: 'é'.repeat(n) })),
+  fc
+    .tuple(fc.integer({ min: 50, max: 20_000 }), fc.boolean())
+    .map(([d, arrays]) => ({ kind: 'set' as const, value: deepMarker(d, arrays) })),
+  fc
+    .constantFrom(1e308, -1e308, 2 ** 53 + 2, 8.64e15 + 1, -0, 0.1, 1e21)
+    .map((value) => ({ kind: 'set' as const, value })),
+  fc.integer({ min: maxBatch + 1, max: maxBatch + 30 }).map((n) => ({ kind: 'grow' as const, n })),
+);
+
+function pathsOf(value: Json): (string | number)[][] {
+  const out: (string | number)[][] = [];
+  const stack: { v: Json; p: (string | number)[] }[] = [{ v: value, p: [] }];
+  while (stack.length && out.length < 300) {
+    const { v, p } = stack.pop()!;
+    out.push(p);
+    if (Array.isArray(v)) v.forEach((x, i) => stack.push({ v: x, p: [...p, i] }));
+    else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) stack.push({ v: x, p: [...p, k] });
+  }
+  return out;
+}
+
+function applyMutation(value: Json, path: (string | number)[], m: Mutation): Json {
+  const root = structuredClone(value);
+  if (m.kind === 'grow') {
+    // Grows the top-level arrays (mutations, localUpdates) beyond maxBatch.
+    if (root && typeof root === 'object' && !Array.isArray(root))
+      for (const [k, v] of Object.entries(root))
+        if (Array.isArray(v))
+          (root as Record<string, Json>)[k] = Array.from({ length: m.n }, (_, i) => v[i % (v.length || 1)] ?? {});
+    return root;
+  }
+  if (path.length === 0) return m.kind === 'drop' ? {} : m.value;
+  let parent = root as Record<string | number, Json>;
+  for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, Json>;
+  const last = path.at(-1)!;
+  if (m.kind === 'set') parent[last] = m.value;
+  else if (Array.isArray(parent)) parent.splice(Number(last), 1);
+  else delete parent[last];
+  return root;
+}
+
+const mutated = (valid: fc.Arbitrary<Json>) =>
+  valid.chain((v) => {
+    const json = JSON.parse(JSON.stringify(v)) as Json;
+    const paths = pathsOf(json);
+    return fc
+      .tuple(fc.constantFrom(...paths), mutationArb)
+      .map(([p, m]) => applyMutation(json, p, m));
+  });
+
+// ---------------------------------------------------------------------------
+// Transport: how the body travels, and what the server ends up seeing.
+
+type SeenBody =
+  | { kind: 'none' }
+  | { kind: 'value'; value: Json; depth: number }
+  | { kind: 'error'; codes: ErrorCode[] };
+
+type BodySpec = { payload: string | Buffer; headers: Record<string, string>; seen: SeenBody };
+
+const transports = [
+  'json',
+  'json-charset',
+  'gzip',
+  'deflate',
+  'text',
+  'unsupported',
+  'no-content-type',
+  'bad-encoding',
+] as const;
+type Transport = (typeof transports)[number];
+const transportArb = fc.oneof(
+  { weight: 20, arbitrary: fc.constant<Transport>('json') },
+  { weight: 7, arbitrary: fc.constantFrom<Transport>(...transports) },
+);
+
+/** Nesting depth of a JSON text, counted without recursion. */
+function textDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') inString = true;
+    else if (ch === '[' || ch === '{') max = Math.max(max, ++depth);
+    else if (ch === ']' || ch === '}') depth--;
+  }
+  return max;
+}
+
+/** Fastify's JSON parser refuses `__proto__` keys and `constructor.prototype` (secure-json-parse). */
+function poisoned(value: Json): boolean {
+  const stack: Json[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (!v || typeof v !== 'object') continue;
+    for (const [k, x] of Object.entries(v)) {
+      if (k === '__proto__') return true;
+      if (k === 'constructor' && x && typeof x === 'object' && 'prototype' in x) return true;
+      stack.push(x);
+    }
+  }
+  return false;
+}
+
+function parseLikeServer(text: string): SeenBody {
+  const stripped = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  let value: Json;
+  try {
+    value = JSON.parse(stripped);
+  } catch {
+    return { kind: 'error', codes: ['INVALID_JSON'] };
+  }
+  return poisoned(value)
+    ? { kind: 'error', codes: ['INVALID_JSON'] }
+    : { kind: 'value', value, depth: textDepth(stripped) };
+}
+
+function encodeBody(raw: string | Buffer, transport: Transport): BodySpec {
+  const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'utf8');
+  const text = bytes.toString('utf8');
+  const tooLarge: SeenBody = { kind: 'error', codes: ['PAYLOAD_TOO_LARGE'] };
+  const json = { 'content-type': 'application/json' };
+  const asJson = () => (bytes.length > bodyLimit ? tooLarge : parseLikeServer(text));
+  switch (transport) {
+    case 'json':
+      return { payload: bytes, headers: json, seen: asJson() };
+    case 'json-charset':
+      return {
+        payload: bytes,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        seen: asJson(),
+      };
+    case 'gzip':
+      return {
+        payload: gzipSync(bytes),
+        headers: { ...json, 'content-encoding': 'gzip' },
+        seen: asJson(),
+      };
+    case 'deflate':
+      return {
+        payload: deflateSync(bytes),
+        headers: { ...json, 'content-encoding': 'deflate' },
+        seen: asJson(),
+      };
+    case 'text':
+      return {
+        payload: bytes,
+        headers: { 'content-type': 'text/plain' },
+        seen: bytes.length > bodyLimit ? tooLarge : { kind: 'value', value: text, depth: 0 },
+      };
+    case 'unsupported':
+      return {
+        payload: bytes,
+        headers: {
+          'content-type': [
+            'application/x-www-form-urlencoded',
+            'application/xml',
+            'application/octet-stream',
+            'multipart/form-data; boundary=x',
+          ][bytes.length % 4]!,
+        },
+        seen: { kind: 'error', codes: ['INVALID_JSON'] },
+      };
+    case 'no-content-type':
+      return { payload: bytes, headers: {}, seen: { kind: 'error', codes: ['INVALID_JSON'] } };
+    case 'bad-encoding':
+      return {
+        payload: bytes,
+        headers: { ...json, 'content-encoding': ['gzip', 'deflate', 'br', 'x-zip'][bytes.length % 4]! },
+        seen: { kind: 'error', codes: ['INVALID_JSON', 'PAYLOAD_TOO_LARGE'] },
+      };
+  }
+}
+
+/** A body: valid, mutated, random JSON or random bytes, in some transport. */
+function bodyArb(valid: fc.Arbitrary<Json>): fc.Arbitrary<BodySpec> {
+  const raw = fc.oneof(
+    { weight: 4, arbitrary: valid.map(serialise) },
+    { weight: 4, arbitrary: mutated(valid).map(serialise) },
+    { weight: 1, arbitrary: fc.jsonValue().map(serialise) },
+    { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 300 }).map((b) => Buffer.from(b)) },
+  );
+  return fc.tuple(raw, transportArb).map(([r, t]) => encodeBody(r, t));
+}
+
+// ---------------------------------------------------------------------------
+// Query strings and path parameters.
+
+type SeenQuery = Record<string, string | string[]>;
+
+function buildQuery(value: Json): string {
+  if (!value || typeof value !== 'object') return '';
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    for (const item of Array.isArray(v) ? (v as Json[]) : [v])
+      parts.push(
+        `${encodeURIComponent(k)}=${encodeURIComponent(typeof item === 'string' ? item : JSON.stringify(item))}`,
+      );
+  }
+  return parts.join('&');
+}
+
+function parseQuery(query: string): SeenQuery {
+  const out: SeenQuery = {};
+  if (!query) return out;
+  for (const part of query.split('&')) {
+    const eq = part.indexOf('=');
+    const k = decodeURIComponent(eq < 0 ? part : part.slice(0, eq));
+    const v = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1));
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
+}
+
+const queryKey = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 10 }).filter((k) => k !== '__proto__');
+const queryValue = fc.oneof(
+  fc.string({ unit: 'grapheme', maxLength: 20 }),
+  fc.constantFrom('0', '-1', '1e3', '1.5', 'NaN', 'Infinity', '99999999999999999999', ' 5', '0x10'),
+  fc.constantFrom(200, 5000).map((n) => 'q'.repeat(n)),
+);
+const randomQuery = fc.dictionary(
+  queryKey,
+  fc.oneof(queryValue, fc.array(queryValue, { minLength: 2, maxLength: 3 })),
+  { maxKeys: 4 },
+);
+
+function queryArb(schema: unknown): fc.Arbitrary<string> {
+  const valid = gen(schema);
+  const shapeKeys = Object.keys((schema as { shape: object }).shape);
+  return fc
+    .oneof(
+      { weight: 4, arbitrary: valid },
+      { weight: 3, arbitrary: mutated(valid) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(valid, fc.constantFrom(...shapeKeys), fc.oneof(queryValue, fc.array(queryValue, { minLength: 2, maxLength: 3 })))
+          .map(([v, k, x]) => ({ ...(v as object), [k]: x })),
+      },
+      { weight: 1, arbitrary: randomQuery },
+    )
+    .map((v) => buildQuery(JSON.parse(serialise(v).replace(deepRx, '"deep"')) as Json));
+}
+
+const paramOk = (s: string) =>
+  s !== '.' &&
+  s !== '..' &&
+  // Known server bug (reported): Fastify's maxParamLength (100, on the encoded path) is
+  // below the 128 characters the schemas accept; see the todo test at the end.
+  encodeURIComponent(s).length <= 100;
+const paramArbs: Record<string, fc.Arbitrary<string>> = {
+  table: mostly(fc.constantFrom(...tableNames), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 })),
+  id: mostly(fc.constantFrom(...idPool), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 })),
+  machineId: fc.oneof(
+    fc.constantFrom(otherMachine, 'never-registered'),
+    zodArbitrary(addDeviceRequestSchema.shape.machineId).map(String),
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }),
+  ),
+};
+
+// ---------------------------------------------------------------------------
+// The oracle: per route, the acceptable answers to what the server saw.
+
+type Role = 'admin' | 'device';
+type Seen = { role: Role; params: Record<string, string>; query: SeenQuery; body: Json };
+type Outcome = { status: number; code?: ErrorCode };
+const E = (code: ErrorCode): Outcome => ({ status: errorCatalogue[code].status, code });
+const ok = (status = 200): Outcome[] => [{ status }];
+const isObject = (v: Json): v is Record<string, Json> => v !== null && typeof v === 'object';
+const valid = (schema: z.ZodType, v: Json) => schema.safeParse(v).success;
+
+function cursorOutcomes(since: string | undefined, success: Outcome[]): Outcome[] {
+  if (since === undefined || since === '' || since === '0') return success;
+  const m = /^c1\.([A-Za-z0-9-]{1,40})\.(\d{1,15})$/.exec(since);
+  if (!m) return [E('CURSOR_INVALID')];
+  if (m[1] !== databaseId) return [E('CURSOR_EXPIRED')];
+  return [...success, E('CURSOR_EXPIRED')];
+}
+
+function batchTooLarge(body: Json, field: string): boolean {
+  const list = isObject(body) ? body[field] : undefined;
+  return Array.isArray(list) && list.length > maxBatch;
+}
+
+const rejectionCodes: ErrorCode[] = [
+  'RECORD_INVALID',
+  'DIRECTION_FORBIDDEN',
+  'EVENT_IMMUTABLE',
+  'SCOPE_VIOLATION',
+];
+
+type Model = {
+  /** Valid-ish bodies (POST/PUT/PATCH); absent = the route reads no body. */
+  body?: fc.Arbitrary<Json>;
+  /** The schema of the query string; absent = the route reads no query. */
+  query?: z.ZodType;
+  outcomes(seen: Seen): Outcome[];
+  /** What a 2xx answer must look like. */
+  reply: z.ZodType;
+  check?(seen: Seen, reply: unknown): void;
+};
+
+const storeRowsOnly = (seen: Seen, table: TableDef | undefined, rows: Record<string, Json>[]) => {
+  if (seen.role === 'device' && table?.storeColumn)
+    for (const r of rows) assert.equal(r[table.storeColumn], deviceStore, 'a device read another store');
+};
+const listReply = (key: string) =>
+  z.object({ [key]: z.array(z.record(z.string(), z.unknown())), total: z.number().int().min(0) });
+const listModel = (tableName: string, key: string, query: z.ZodType): Model => ({
+  query,
+  outcomes: (s) => (valid(query, s.query) ? ok() : [E('VALIDATION_FAILED')]),
+  reply: listReply(key),
+  check: (s, r) => storeRowsOnly(s, names.resolve(tableName), (r as Record<string, Record<string, Json>[]>)[key] ?? []),
+});
+
+function writeModel(mode: 'put' | 'patch' | 'delete'): Model {
+  return {
+    ...(mode === 'delete' ? {} : { body: writeBodyArb }),
+    outcomes: ({ params, body }) => {
+      if (!valid(tableWriteParamsSchema, params)) return [E('VALIDATION_FAILED')];
+      const table = names.resolve(params['table']!);
+      if (!table) return [E('UNKNOWN_TABLE')];
+      if (mode === 'delete') return table.kind === 'event' ? [E('EVENT_IMMUTABLE')] : ok();
+      const parsed = writeBody.safeParse(body);
+      if (!parsed.success) return [E('VALIDATION_FAILED')];
+      const id = parsed.data['id'];
+      if (id !== undefined && id !== params['id'] && id !== Number(params['id']))
+        return [E('VALIDATION_FAILED')];
+      const record = { ...parsed.data, id: params['id'] };
+      if (mode === 'put' && !validateRecord(table, record, { partial: false }).ok)
+        return [E('RECORD_INVALID')];
+      return [...ok(), { status: 409 }, ...rejectionCodes.filter((c) => c !== 'DIRECTION_FORBIDDEN').map(E)];
+    },
+    reply: mutationResultSchema,
+  };
+}
+
+const models: Record<string, Model> = {
+  'POST /api/sync/push': {
+    body: gen(pushRequestSchema),
+    outcomes: ({ role, body }) => {
+      if (batchTooLarge(body, 'mutations')) return [E('BATCH_TOO_LARGE')];
+      const p = pushRequestSchema.safeParse(body);
+      if (!p.success) return [E('VALIDATION_FAILED')];
+      if (role === 'device' && p.data.machineId !== deviceMachine) return [E('MACHINE_MISMATCH')];
+      return ok();
+    },
+    reply: pushResponseSchema,
+    check: (seen, reply) => {
+      const r = reply as z.infer<typeof pushResponseSchema>;
+      assert.equal(r.results.length, (seen.body as { mutations: unknown[] }).mutations.length);
+      for (const x of r.results)
+        if (x.status === 'rejected') assert.ok(x.reason && x.reason.code in errorCatalogue, JSON.stringify(x));
+      const counted = { applied: 0, duplicate: 0, conflict: 0, rejected: 0 };
+      for (const x of r.results) counted[x.status]++;
+      assert.deepEqual(r.summary, counted);
+    },
+  },
+  'GET /api/sync/changes': {
+    query: changesQuerySchema,
+    outcomes: ({ query }) => {
+      const q = changesQuerySchema.safeParse(query);
+      if (!q.success) return [E('VALIDATION_FAILED')];
+      const list = (q.data.tables ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+      if (list.some((n) => !names.resolve(n))) return [E('UNKNOWN_TABLE')];
+      return cursorOutcomes(q.data.since, ok());
+    },
+    reply: changesResponseSchema,
+    check: (seen, reply) => {
+      for (const c of (reply as z.infer<typeof changesResponseSchema>).changes) {
+        const table = names.resolve(c.table);
+        assert.ok(table, c.table);
+        if (seen.role === 'device') assert.notEqual(table.direction, 'up', 'a device pulled an upload-only table');
+        if (c.op === 'upsert') storeRowsOnly(seen, table, [c.record]);
+      }
+    },
+  },
+  'POST /api/sync': {
+    body: gen(syncEventSchema),
+    outcomes: ({ role, body }) => {
+      const p = syncEventSchema.safeParse(body);
+      if (!p.success) return [E('VALIDATION_FAILED')];
+      const m = /^(.+)_(created|updated|deleted)$/.exec(p.data.type);
+      const table = m?.[1] ? names.entityNames().get(m[1]) : undefined;
+      if (!m || !table) return [E('UNKNOWN_EVENT_TYPE')];
+      const machineId = p.data.machineId ?? (role === 'admin' ? 'admin' : deviceMachine);
+      if (role === 'device' && machineId !== deviceMachine) return [E('MACHINE_MISMATCH')];
+      const id = p.data.data['id'] ?? (m[2] === 'created' ? 'generated' : undefined);
+      if (!valid(rowIdSchema, id)) return [E('VALIDATION_FAILED')];
+      if (role === 'device' && table.direction === 'down') return [E('DIRECTION_FORBIDDEN')];
+      if (table.kind === 'event' && m[2] === 'deleted') return [E('EVENT_IMMUTABLE')];
+      return [...ok(), ...rejectionCodes.map(E)];
+    },
+    reply: syncEventResponseSchema,
+    check: (_seen, reply) => assert.equal((reply as { success: boolean }).success, true),
+  },
+  'POST /api/sync/:table': {
+    body: gen(tableSyncRequestSchema),
+    outcomes: ({ role, params, body }) => {
+      if (!names.resolve(params['table']!)) return [E('UNKNOWN_TABLE')];
+      if (batchTooLarge(body, 'localUpdates')) return [E('BATCH_TOO_LARGE')];
+      const p = tableSyncRequestSchema.safeParse(body);
+      if (!p.success) return [E('VALIDATION_FAILED')];
+      if (role === 'device' && p.data.machineId !== deviceMachine) return [E('MACHINE_MISMATCH')];
+      return cursorOutcomes(p.data.since, ok());
+    },
+    reply: tableSyncResponseSchema,
+    check: (seen, reply) => {
+      const r = reply as z.infer<typeof tableSyncResponseSchema>;
+      assert.equal(r.results.length, (seen.body as { localUpdates: unknown[] }).localUpdates.length);
+      assert.equal(r.success, r.results.every((x) => x.status !== 'rejected'));
+      storeRowsOnly(seen, names.resolve(seen.params['table']!), r.synced);
+    },
+  },
+  'GET /api/sync/conflicts': {
+    query: conflictsQuery,
+    outcomes: ({ query }) => (valid(conflictsQuery, query) ? ok() : [E('VALIDATION_FAILED')]),
+    reply: z.object({
+      conflicts: z.array(z.object({ storeId: z.string().nullable(), table: z.string() }).loose()),
+      count: z.number().int(),
+    }),
+    check: (seen, reply) => {
+      const r = reply as { conflicts: { storeId: string | null }[]; count: number };
+      assert.equal(r.count, r.conflicts.length);
+      if (seen.role === 'device') for (const c of r.conflicts) assert.equal(c.storeId, deviceStore);
+    },
+  },
+  'GET /api/products': listModel('produtos', 'products', listQuery),
+  'GET /api/supplies': listModel('estoque', 'supplies', listQuery),
+  'GET /api/orders': listModel('pedidos', 'orders', dateQuery),
+  'GET /api/tables/:table': {
+    query: listQuery,
+    outcomes: ({ query, params }) => {
+      if (!valid(listQuery, query)) return [E('VALIDATION_FAILED')];
+      return names.resolve(params['table']!) ? ok() : [E('UNKNOWN_TABLE')];
+    },
+    reply: listReply('rows').extend({ table: z.string() }),
+    check: (seen, reply) => {
+      const r = reply as { table: string; rows: Record<string, Json>[] };
+      const table = names.resolve(seen.params['table']!);
+      assert.equal(r.table, table?.name);
+      storeRowsOnly(seen, table, r.rows);
+    },
+  },
+  'PUT /api/tables/:table/:id': writeModel('put'),
+  'PATCH /api/tables/:table/:id': writeModel('patch'),
+  'DELETE /api/tables/:table/:id': writeModel('delete'),
+  'POST /api/admin/devices': {
+    body: gen(addDeviceRequestSchema),
+    outcomes: ({ body }) =>
+      valid(addDeviceRequestSchema, body) ? [...ok(201), E('DEVICE_EXISTS')] : [E('VALIDATION_FAILED')],
+    reply: addDeviceResponseSchema,
+  },
+  'DELETE /api/admin/devices/:machineId': {
+    outcomes: ({ params }) =>
+      valid(revokeParams, params) ? [...ok(), E('NOT_FOUND')] : [E('VALIDATION_FAILED')],
+    reply: z.object({ revoked: z.literal(true), machineId: z.string() }),
+  },
+  'GET /api/admin/devices': {
+    outcomes: () => ok(),
+    reply: z.object({ devices: z.array(z.object({ machine_id: z.string() }).loose()) }),
+  },
+  'GET /api/stats': {
+    outcomes: () => ok(),
+    reply: z.object({ dialect: z.literal('sqlite'), tables: z.array(z.unknown()) }).loose(),
+  },
+  'GET /api/schema': { outcomes: () => ok(), reply: schemaResponseSchema },
+  'GET /health': { outcomes: () => ok(), reply: z.object({ status: z.literal('ok') }).loose() },
+};
+
+// ---------------------------------------------------------------------------
+// Known server bugs (reported, with todo tests below) are kept out of the
+// properties, so that the fuzzers keep guarding everything else.
+
+function knownBug(route: string, seen: Seen, body: SeenBody, outcomes: Outcome[]): boolean {
+  const mayWrite = outcomes.some((o) => o.status < 300 || o.status === 409 || o.status === 422);
+  // Deeply nested JSON in a json column: JSON.stringify overflows the stack, 500.
+  if (body.kind === 'value' && body.depth > 2000 && mayWrite) return true;
+  // POST /api/sync with a numeric timestamp past year 275760: new Date(...).toISOString() throws, 500.
+  if (route === 'POST /api/sync' && isObject(seen.body)) {
+    const t = seen.body['timestamp'];
+    if (typeof t === 'number' && Math.abs(t) > 8.64e15 && valid(syncEventSchema, seen.body)) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------
+// The property.
+
+type Request = {
+  role: Role;
+  params: Record<string, string>;
+  query: string;
+  body: BodySpec | null;
+  headers: Record<string, string>;
+};
+
+function requestArb(route: RouteInfo, model: Model): fc.Arbitrary<Request> {
+  const paramNames = [...route.url.matchAll(/:(\w+)/g)].map((m) => m[1]!);
+  const params: Record<string, fc.Arbitrary<string>> = {};
+  for (const n of paramNames) {
+    const arb = paramArbs[n];
+    assert.ok(arb, `no arbitrary for path parameter :${n} of ${route.url}`);
+    params[n] = arb.filter(paramOk).filter((v) => !(n === 'machineId' && v === deviceMachine));
+  }
+  const readsBody = ['POST', 'PUT', 'PATCH'].includes(route.method);
+  const body: fc.Arbitrary<BodySpec | null> = readsBody
+    ? bodyArb(model.body ?? fc.jsonValue())
+    : fc.oneof(
+        { weight: 4, arbitrary: fc.constant(null) },
+        { weight: 1, arbitrary: bodyArb(fc.jsonValue()) },
+      );
+  const role: fc.Arbitrary<Role> = route.admin
+    ? fc.oneof({ weight: 6, arbitrary: fc.constant<Role>('admin') }, { weight: 1, arbitrary: fc.constant<Role>('device') })
+    : fc.constantFrom<Role>('admin', 'device');
+  const headers = fc.record(
+    {
+      'accept-encoding': fc.constantFrom('gzip', 'deflate', 'identity'),
+      'idempotency-key': fc.oneof(fc.constantFrom('k1', 'k2', ''), fc.string({ minLength: 120, maxLength: 140 })),
+    },
+    { requiredKeys: [] },
+  );
+  return fc.record({
+    role,
+    params: fc.record(params),
+    query: model.query ? queryArb(model.query) : fc.oneof(fc.constant(''), randomQuery.map(buildQuery)),
+    body,
+    headers,
+  });
+}
+
+function replyJson(res: LightMyRequestResponse): unknown {
+  const raw = res.rawPayload;
+  const encoding = res.headers['content-encoding'];
+  const text =
+    encoding === 'gzip'
+      ? gunzipSync(raw).toString('utf8')
+      : encoding === 'deflate'
+        ? (await_inflate(raw))
+        : raw.toString('utf8');
+  return JSON.parse(text);
+}
