@@ -1,0 +1,439 @@
+// Shared helpers for the hand-run benchmarks in bench/. Not part of the test suite.
+import { spawn } from 'node:child_process';
+import { Buffer } from 'node:buffer';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { clearInterval, clearTimeout, setInterval } from 'node:timers';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
+
+export { performance, uuidv7 };
+
+export const benchDir = dirname(fileURLToPath(import.meta.url));
+export const rootDir = join(benchDir, '..');
+export const cliPath = join(rootDir, 'dist', 'cli', 'main.js');
+export const postgresUrl =
+  process.env['PDV_SYNC_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const adminToken = 'bench-admin-token-0123456789abcdef';
+
+// ---------------------------------------------------------------- numbers and tables
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function fmt(n, digits = 0) {
+  if (n === null || n === undefined || Number.isNaN(n)) return '—';
+  return n.toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+/** Prints rows (arrays of cells) under a header as an aligned Markdown table. */
+export function printTable(title, header, rows) {
+  const all = [header, ...rows].map((r) => r.map(String));
+  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  const line = (r) =>
+    `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  console.log(`\n${title}\n`);
+  console.log(line(all[0]));
+  console.log(
+    `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`,
+  );
+  for (const r of all.slice(1)) console.log(line(r));
+}
+
+export function log(message) {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+// ---------------------------------------------------------------- scratch space
+
+let scratchCounter = 0;
+/** A fresh folder under bench/.tmp (git-ignored), removed by the returned function. */
+export function scratchDir(name) {
+  const dir = join(
+    benchDir,
+    '.tmp',
+    `${name}-${process.pid}-${Date.now().toString(36)}-${++scratchCounter}`,
+  );
+  mkdirSync(dir, { recursive: true });
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A fresh schema in the machine's PostgreSQL, dropped by the returned function. */
+export async function pgScratchSchema(prefix = 'bench') {
+  const schema = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const client = new pg.Client({ connectionString: postgresUrl });
+  await client.connect();
+  await client.query(`CREATE SCHEMA ${schema}`);
+  await client.end();
+  return {
+    schema,
+    async drop() {
+      const c = new pg.Client({ connectionString: postgresUrl });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+    },
+  };
+}
+
+/** A fresh database of the dialect: `{ url, pgSchema?, drop() }`. */
+export async function freshDatabase(dialect, name) {
+  if (dialect === 'sqlite') {
+    const s = scratchDir(name);
+    return {
+      url: `sqlite:${join(s.dir, 'server.db')}`,
+      file: join(s.dir, 'server.db'),
+      drop: async () => s.remove(),
+    };
+  }
+  const s = await pgScratchSchema(name.replace(/[^a-z0-9_]/g, '_'));
+  return { url: postgresUrl, pgSchema: s.schema, drop: s.drop };
+}
+
+// ---------------------------------------------------------------- processes and memory
+
+/** VmRSS and VmHWM (peak RSS) of a process, in MiB, from /proc. */
+export function memoryOf(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
+    return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  } catch {
+    return { rss: NaN, peak: NaN };
+  }
+}
+
+/**
+ * Tracks the peak RSS of a process from now on: resets the kernel's high-water
+ * mark (`clear_refs` 5) when allowed and also samples VmRSS every 20 ms.
+ */
+export function peakRssTracker(pid) {
+  let sampled = 0;
+  let resetOk = true;
+  try {
+    // Writing 5 resets VmHWM to the current RSS (Linux ≥ 4.0); needs the same user or root.
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    resetOk = false;
+  }
+  const timer = setInterval(() => {
+    const { rss } = memoryOf(pid);
+    if (rss > sampled) sampled = rss;
+  }, 20);
+  return {
+    /** Peak RSS in MiB since the tracker started. */
+    stop() {
+      clearInterval(timer);
+      const { rss, peak } = memoryOf(pid);
+      const best = Math.max(sampled, Number.isNaN(rss) ? 0 : rss);
+      return resetOk && !Number.isNaN(peak) ? Math.max(peak, best) : best;
+    },
+  };
+}
+
+/**
+ * Spawns a process and resolves once a line of its stdout matches `ready`
+ * (the match is returned). Its stderr is kept for error messages.
+ */
+export function spawnUntil(command, args, { env, cwd, ready, timeoutMs = 30_000 }) {
+  const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const exited = new Promise((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const started = new Promise((resolve, reject) => {
+    if (!ready) {
+      child.on('spawn', () => resolve(null));
+      child.on('error', reject);
+      return;
+    }
+    const timer = setTimeout(() => {
+      reject(new Error(`${command} ${args.join(' ')} did not start in time:\n${out}\n${err}`));
+    }, timeoutMs);
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+      if (out.length > 100_000) out = out.slice(-10_000);
+    });
+    child.stderr.on('data', (chunk) => {
+      err += chunk;
+      if (err.length > 100_000) err = err.slice(-10_000);
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} exited with ${code} before it was ready:\n${out}\n${err}`));
+    });
+  });
+  return {
+    child,
+    started,
+    /** SIGTERM, then SIGKILL after 15 s; resolves when it has exited. */
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+    stderr: () => err,
+  };
+}
+
+/** Starts the real CLI (`pdv-sync server`) on port 0 against `db`; returns its URL, pid and stop(). */
+export async function startPdvServer(db, extraEnv = {}) {
+  const env = { ...process.env };
+  for (const k of Object.keys(env))
+    if (k.startsWith('PDV_SYNC_') || k === 'DATABASE_URL') delete env[k];
+  Object.assign(env, {
+    PDV_SYNC_LANG: 'en',
+    PDV_SYNC_ADMIN_TOKEN: adminToken,
+    PDV_SYNC_LOG_LEVEL: 'warn',
+    ...(db.pgSchema ? { PDV_SYNC_PG_SCHEMA: db.pgSchema } : {}),
+    ...extraEnv,
+  });
+  // BENCH_SERVER_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=bench/.tmp/prof' profiles the server.
+  const nodeOptions = (process.env['BENCH_SERVER_NODE_OPTIONS'] ?? '').split(' ').filter(Boolean);
+  const proc = spawnUntil(
+    process.execPath,
+    [
+      ...nodeOptions,
+      cliPath,
+      'server',
+      '--db',
+      db.url,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--log-file',
+      '',
+    ],
+    { env, cwd: rootDir, ready: /listening on (http:\/\/[^\s]+)/ },
+  );
+  const m = await proc.started;
+  return { url: m[1], pid: proc.child.pid, stop: proc.stop, stderr: proc.stderr };
+}
+
+// ---------------------------------------------------------------- HTTP over loopback
+
+/** A free TCP port on loopback (for servers that cannot report the port they took). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls GET url until it answers 2xx. */
+export async function waitForHttp(url, timeoutMs = 30_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await request(undefined, 'GET', url);
+      if (res.status >= 200 && res.status < 300) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > until) throw new Error(`${url} did not answer in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** One keep-alive connection per simulated terminal, like a real till. */
+export function terminalAgent() {
+  return new http.Agent({ keepAlive: true, maxSockets: 1 });
+}
+
+/** A plain node:http request; resolves with status, headers and the (gunzipped) body text. */
+export function request(agent, method, url, { headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(body);
+    const allHeaders = payload ? { 'content-length': payload.length, ...headers } : headers;
+    const req = http.request(url, { method, agent, headers: allHeaders }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        const gz = res.headers['content-encoding'] === 'gzip';
+        resolve({
+          status: res.statusCode,
+          headers: res.headers,
+          wireBytes: raw.length,
+          text: (gz ? gunzipSync(raw) : raw).toString('utf8'),
+        });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export async function createDevice(serverUrl, storeId, machineId) {
+  const res = await request(undefined, 'POST', `${serverUrl}/api/admin/devices`, {
+    headers: { 'x-api-key': adminToken, 'content-type': 'application/json' },
+    body: JSON.stringify({ storeId, machineId }),
+  });
+  if (res.status !== 201) throw new Error(`device creation failed (${res.status}): ${res.text}`);
+  return JSON.parse(res.text).token;
+}
+
+// ---------------------------------------------------------------- the workload
+
+export const storeCount = 4;
+export const terminalCount = 20;
+
+/** Terminal i of 20: 5 terminals in each of 4 stores. */
+export function terminals() {
+  return Array.from({ length: terminalCount }, (_, i) => ({
+    index: i,
+    storeId: `loja-${(i % storeCount) + 1}`,
+    machineId: `pdv-${(i % storeCount) + 1}-${Math.floor(i / storeCount) + 1}`,
+  }));
+}
+
+const meios = ['dinheiro', 'credito', 'debito', 'pix'];
+
+/** One sale as its 5 rows: 1 vendas, 3 itens_venda, 1 pagamentos (UUIDv7 ids). */
+export function makeSale(terminal, n) {
+  const vendaId = uuidv7();
+  const now = new Date().toISOString();
+  const itens = [0, 1, 2].map((k) => {
+    const qtd = 1 + ((n + k) % 3);
+    const preco = 2.5 + ((n * 7 + k * 13) % 50);
+    return {
+      id: uuidv7(),
+      store_id: terminal.storeId,
+      venda_id: vendaId,
+      id_produto: `prod-${(n * 3 + k) % 5000}`,
+      nome: `Produto ${(n * 3 + k) % 5000}`,
+      qtd,
+      preco_unitario: preco,
+      total: Math.round(qtd * preco * 100) / 100,
+    };
+  });
+  const total = Math.round(itens.reduce((s, i) => s + i.total, 0) * 100) / 100;
+  const venda = {
+    id: vendaId,
+    store_id: terminal.storeId,
+    canal: 'balcao',
+    id_operacao: n,
+    id_turno: `turno-${terminal.machineId}-1`,
+    data_hora: now,
+    total,
+    desconto: 0,
+    cliente_id: null,
+    operador: `operador-${terminal.index}`,
+    status: 'concluida',
+  };
+  const pagamento = {
+    id: uuidv7(),
+    store_id: terminal.storeId,
+    venda_id: vendaId,
+    meio: meios[n % meios.length],
+    valor: total,
+    parcelas: 1,
+  };
+  return { venda, itens, pagamento };
+}
+
+export function saleRows(sale) {
+  return [
+    ['vendas', sale.venda],
+    ...sale.itens.map((i) => ['itens_venda', i]),
+    ['pagamentos', sale.pagamento],
+  ];
+}
+
+/** Column lists of the three sale tables, as in config/pos-schema.json. */
+export const saleTables = {
+  vendas: {
+    id: 'text',
+    store_id: 'text',
+    canal: 'text',
+    id_operacao: 'integer',
+    id_turno: 'text',
+    data_hora: 'timestamp',
+    total: 'number',
+    desconto: 'number',
+    cliente_id: 'text',
+    operador: 'text',
+    status: 'text',
+  },
+  itens_venda: {
+    id: 'text',
+    store_id: 'text',
+    venda_id: 'text',
+    id_produto: 'text',
+    nome: 'text',
+    qtd: 'number',
+    preco_unitario: 'number',
+    total: 'number',
+  },
+  pagamentos: {
+    id: 'text',
+    store_id: 'text',
+    venda_id: 'text',
+    meio: 'text',
+    valor: 'number',
+    parcelas: 'integer',
+  },
+};
+
+const sqlTypes = {
+  sqlite: { text: 'TEXT', integer: 'INTEGER', number: 'REAL', timestamp: 'TEXT' },
+  postgres: {
+    text: 'TEXT',
+    integer: 'BIGINT',
+    number: 'DOUBLE PRECISION',
+    timestamp: 'TIMESTAMPTZ',
+  },
+};
+
+/** The same tables and store index pdv-sync creates, without capture triggers or change log. */
+export function saleTablesDdl(dialect) {
+  const out = [];
+  for (const [name, cols] of Object.entries(saleTables)) {
+    const defs = Object.entries(cols).map(([c, t]) =>
+      c === 'id' ? `id TEXT PRIMARY KEY NOT NULL` : `${c} ${sqlTypes[dialect][t]}`,
+    );
+    out.push(`CREATE TABLE IF NOT EXISTS ${name} (${defs.join(', ')})`);
+    out.push(`CREATE INDEX IF NOT EXISTS ${name}_store ON ${name} (store_id)`);
+  }
+  return out;
+}
+
+/** Measures an async function's wall time in seconds. */
+export async function timed(fn) {
+  const t0 = performance.now();
+  const result = await fn();
+  return { seconds: (performance.now() - t0) / 1000, result };
+}
+
+/** One line about the machine, printed with the results: noise from other work shows in the load. */
+export function machineLine() {
+  const [l1, l5] = os.loadavg();
+  return `node ${process.version}, ${os.cpus().length} cores, load average ${l1.toFixed(2)} (1 min) / ${l5.toFixed(2)} (5 min)`;
+}
