@@ -21,9 +21,7 @@ export async function buildApp(
   const app: FastifyInstance = Fastify({
     loggerInstance,
     bodyLimit: ctx.config.bodyLimitBytes,
-    forceCloseConnections: false,
     return503OnClosing: true,
-    serializerOpts: {},
   });
   const routes: RouteInfo[] = [];
   app.addHook('onRoute', (route) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { deflateSync, gunzipSync, gzipSync } from 'node:zlib';
+import { deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { z } from 'zod';
@@ -100,7 +100,12 @@ const idPool = ['r1', 'r2', 'r3', 'r4', '7'] as const;
     { eventId: 'seed-4', table: 'pedidos', op: 'upsert', record: { id: 'r4', status: 'aberto' } },
   ]);
   await seed(adminToken, 'admin', [
-    { eventId: 'seed-5', table: 'produtos', op: 'upsert', record: { id: 'r1', nome: 'x', preco: 1 } },
+    {
+      eventId: 'seed-5',
+      table: 'produtos',
+      op: 'upsert',
+      record: { id: 'r1', nome: 'x', preco: 1 },
+    },
     { eventId: 'seed-6', table: 'clientes', op: 'upsert', record: { id: 'r2', nome: 'y' } },
   ]);
 }
@@ -145,7 +150,14 @@ function tableRecordSchema(table: TableDef): z.ZodType {
     else if (c.type === 'number') s = z.number();
     else if (c.type === 'boolean') s = z.boolean();
     else if (c.type === 'timestamp')
-      s = z.union([z.iso.datetime({ offset: true }), z.iso.date(), z.int().min(0).max(2 ** 40)]);
+      s = z.union([
+        z.iso.datetime({ offset: true }),
+        z.iso.date(),
+        z
+          .int()
+          .min(0)
+          .max(2 ** 40),
+      ]);
     else s = z.unknown();
     shape[c.name] = c.required || c.name === 'id' ? s : s.nullable().optional();
   }
@@ -175,7 +187,9 @@ const cursors = fc.constantFrom(
   '',
   'garbage',
 );
-const tableRecord = fc.constantFrom(...tables).chain((t) => zodArbitrary(tableRecordSchema(t)));
+const tableRecord = fc
+  .constantFrom(...tables)
+  .chain((t) => zodArbitrary(tableRecordSchema(t)) as fc.Arbitrary<Record<string, unknown>>);
 
 overrides.set(
   machineIdSchema,
@@ -199,7 +213,10 @@ overrides.set(
     plain(changesQuerySchema.shape.tables),
   ),
 );
-overrides.set(changesQuerySchema.shape.since, mostly(cursors, plain(changesQuerySchema.shape.since)));
+overrides.set(
+  changesQuerySchema.shape.since,
+  mostly(cursors, plain(changesQuerySchema.shape.since)),
+);
 overrides.set(
   tableSyncRequestSchema.shape.since,
   mostly(cursors, plain(tableSyncRequestSchema.shape.since)),
@@ -209,7 +226,12 @@ overrides.set(
   syncEventSchema.shape.data,
   fc.oneof(
     { weight: 3, arbitrary: tableRecord },
-    { weight: 1, arbitrary: tableRecord.map(({ id: _id, ...rest }: Record<string, unknown>) => rest) },
+    {
+      weight: 1,
+      arbitrary: tableRecord.map((r) =>
+        Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'id')),
+      ),
+    },
     { weight: 1, arbitrary: plain(syncEventSchema.shape.data) },
   ),
 );
@@ -225,7 +247,9 @@ const tableMutation = fc.constantFrom(...tables).chain((t) => {
       baseVersion: mutationSchema.shape.baseVersion,
       updatedAt: mutationSchema.shape.updatedAt,
       deltas: counters.length
-        ? z.record(z.enum(counters as [string, ...string[]]), z.number().min(-1e6).max(1e6)).optional()
+        ? z
+            .record(z.enum(counters as [string, ...string[]]), z.number().min(-1e6).max(1e6))
+            .optional()
         : mutationSchema.shape.deltas,
     }),
     { overrides },
@@ -234,9 +258,40 @@ const tableMutation = fc.constantFrom(...tables).chain((t) => {
 overrides.set(mutationSchema, mostly(tableMutation, plain(mutationSchema)));
 
 const gen = (schema: unknown) => zodArbitrary(schema, { overrides });
-const writeBodyArb = fc.oneof(
-  { weight: 4, arbitrary: tableRecord },
-  { weight: 1, arbitrary: gen(writeBody) },
+const memo = <T>(make: (key: string) => T) => {
+  const cache = new Map<string, T>();
+  return (key: string): T => {
+    if (!cache.has(key)) cache.set(key, make(key));
+    return cache.get(key) as T;
+  };
+};
+const recordOf = memo(
+  (name) =>
+    zodArbitrary(tableRecordSchema(names.resolve(name)!)) as fc.Arbitrary<Record<string, Json>>,
+);
+/** PUT/PATCH bodies: mostly a record of the table in the path, with the path's id, another or none. */
+const writeBodyFor = memo((key) => {
+  const [tableName, id] = JSON.parse(key) as [string, string];
+  if (!names.resolve(tableName)) return gen(writeBody);
+  return mostly(
+    fc.tuple(recordOf(tableName), fc.constantFrom('path', 'none', 'pool')).map(([r, how]) => {
+      if (how === 'pool') return r;
+      const rest = Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'id'));
+      return how === 'path' ? { ...rest, id } : rest;
+    }),
+    gen(writeBody),
+  );
+});
+/** Per-table form bodies: mostly records of the table in the path. */
+const tableSyncBodyFor = memo((tableName) =>
+  names.resolve(tableName)
+    ? zodArbitrary(tableSyncRequestSchema, {
+        overrides: new Map([
+          ...overrides,
+          [recordSchema, mostly(recordOf(tableName), plain(recordSchema))],
+        ]),
+      })
+    : gen(tableSyncRequestSchema),
 );
 
 // ---------------------------------------------------------------------------
@@ -255,10 +310,7 @@ function serialise(value: Json): string {
   });
 }
 
-type Mutation =
-  | { kind: 'drop' }
-  | { kind: 'set'; value: Json }
-  | { kind: 'grow'; n: number };
+type Mutation = { kind: 'drop' } | { kind: 'set'; value: Json } | { kind: 'grow'; n: number };
 
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constant({ kind: 'drop' as const }),
@@ -297,8 +349,13 @@ function applyMutation(value: Json, path: (string | number)[], m: Mutation): Jso
     // Grows the top-level arrays (mutations, localUpdates) beyond maxBatch.
     if (root && typeof root === 'object' && !Array.isArray(root))
       for (const [k, v] of Object.entries(root))
-        if (Array.isArray(v))
-          (root as Record<string, Json>)[k] = Array.from({ length: m.n }, (_, i) => v[i % (v.length || 1)] ?? {});
+        if (Array.isArray(v)) {
+          const items = v as Json[];
+          (root as Record<string, Json>)[k] = Array.from(
+            { length: m.n },
+            (_, i) => items[i % (items.length || 1)] ?? {},
+          );
+        }
     return root;
   }
   if (path.length === 0) return m.kind === 'drop' ? {} : m.value;
@@ -328,7 +385,13 @@ type SeenBody =
   | { kind: 'value'; value: Json; depth: number }
   | { kind: 'error'; codes: ErrorCode[] };
 
-type BodySpec = { payload: string | Buffer; headers: Record<string, string>; seen: SeenBody };
+type BodySpec = {
+  payload: string | Buffer;
+  headers: Record<string, string>;
+  seen: SeenBody;
+  /** A content-encoding the server does not know: refused even where the body is not read. */
+  unknownEncoding?: boolean;
+};
 
 const transports = [
   'json',
@@ -433,18 +496,21 @@ function encodeBody(raw: string | Buffer, transport: Transport): BodySpec {
             'application/xml',
             'application/octet-stream',
             'multipart/form-data; boundary=x',
-          ][bytes.length % 4]!,
+          ][bytes.length % 4],
         },
         seen: { kind: 'error', codes: ['INVALID_JSON'] },
       };
     case 'no-content-type':
       return { payload: bytes, headers: {}, seen: { kind: 'error', codes: ['INVALID_JSON'] } };
-    case 'bad-encoding':
+    case 'bad-encoding': {
+      const encoding = ['gzip', 'deflate', 'br', 'x-zip'][bytes.length % 4];
       return {
         payload: bytes,
-        headers: { ...json, 'content-encoding': ['gzip', 'deflate', 'br', 'x-zip'][bytes.length % 4]! },
+        headers: { ...json, 'content-encoding': encoding },
         seen: { kind: 'error', codes: ['INVALID_JSON', 'PAYLOAD_TOO_LARGE'] },
+        unknownEncoding: encoding === 'x-zip',
       };
+    }
   }
 }
 
@@ -454,7 +520,10 @@ function bodyArb(valid: fc.Arbitrary<Json>): fc.Arbitrary<BodySpec> {
     { weight: 4, arbitrary: valid.map(serialise) },
     { weight: 4, arbitrary: mutated(valid).map(serialise) },
     { weight: 1, arbitrary: fc.jsonValue().map(serialise) },
-    { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 300 }).map((b) => Buffer.from(b)) },
+    {
+      weight: 1,
+      arbitrary: fc.uint8Array({ minLength: 1, maxLength: 300 }).map((b) => Buffer.from(b)),
+    },
   );
   return fc.tuple(raw, transportArb).map(([r, t]) => encodeBody(r, t));
 }
@@ -471,7 +540,7 @@ function buildQuery(value: Json): string {
     if (v === undefined) continue;
     for (const item of Array.isArray(v) ? (v as Json[]) : [v])
       parts.push(
-        `${encodeURIComponent(k)}=${encodeURIComponent(typeof item === 'string' ? item : JSON.stringify(item))}`,
+        `${encodeURIComponent(k)}=${encodeURIComponent(typeof item === 'string' && !item.startsWith('\u0001deep:') ? item : serialise(item))}`,
       );
   }
   return parts.join('&');
@@ -490,7 +559,9 @@ function parseQuery(query: string): SeenQuery {
   return out;
 }
 
-const queryKey = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 10 }).filter((k) => k !== '__proto__');
+const queryKey = fc
+  .string({ unit: 'grapheme', minLength: 1, maxLength: 10 })
+  .filter((k) => k !== '__proto__');
 const queryValue = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 20 }),
   fc.constantFrom('0', '-1', '1e3', '1.5', 'NaN', 'Infinity', '99999999999999999999', ' 5', '0x10'),
@@ -512,12 +583,16 @@ function queryArb(schema: unknown): fc.Arbitrary<string> {
       {
         weight: 2,
         arbitrary: fc
-          .tuple(valid, fc.constantFrom(...shapeKeys), fc.oneof(queryValue, fc.array(queryValue, { minLength: 2, maxLength: 3 })))
+          .tuple(
+            valid,
+            fc.constantFrom(...shapeKeys),
+            fc.oneof(queryValue, fc.array(queryValue, { minLength: 2, maxLength: 3 })),
+          )
           .map(([v, k, x]) => ({ ...(v as object), [k]: x })),
       },
       { weight: 1, arbitrary: randomQuery },
     )
-    .map((v) => buildQuery(JSON.parse(serialise(v).replace(deepRx, '"deep"')) as Json));
+    .map(buildQuery);
 }
 
 const paramOk = (s: string) =>
@@ -527,8 +602,14 @@ const paramOk = (s: string) =>
   // below the 128 characters the schemas accept; see the todo test at the end.
   encodeURIComponent(s).length <= 100;
 const paramArbs: Record<string, fc.Arbitrary<string>> = {
-  table: mostly(fc.constantFrom(...tableNames), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 })),
-  id: mostly(fc.constantFrom(...idPool), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 })),
+  table: mostly(
+    fc.constantFrom(...tableNames),
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }),
+  ),
+  id: mostly(
+    fc.constantFrom(...idPool),
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }),
+  ),
   machineId: fc.oneof(
     fc.constantFrom(otherMachine, 'never-registered'),
     zodArbitrary(addDeviceRequestSchema.shape.machineId).map(String),
@@ -568,8 +649,8 @@ const rejectionCodes: ErrorCode[] = [
 ];
 
 type Model = {
-  /** Valid-ish bodies (POST/PUT/PATCH); absent = the route reads no body. */
-  body?: fc.Arbitrary<Json>;
+  /** Valid-ish bodies (POST/PUT/PATCH) for the given path parameters. */
+  body?: (params: Record<string, string>) => fc.Arbitrary<Json>;
   /** The schema of the query string; absent = the route reads no query. */
   query?: z.ZodType;
   outcomes(seen: Seen): Outcome[];
@@ -580,7 +661,8 @@ type Model = {
 
 const storeRowsOnly = (seen: Seen, table: TableDef | undefined, rows: Record<string, Json>[]) => {
   if (seen.role === 'device' && table?.storeColumn)
-    for (const r of rows) assert.equal(r[table.storeColumn], deviceStore, 'a device read another store');
+    for (const r of rows)
+      assert.equal(r[table.storeColumn], deviceStore, 'a device read another store');
 };
 const listReply = (key: string) =>
   z.object({ [key]: z.array(z.record(z.string(), z.unknown())), total: z.number().int().min(0) });
@@ -588,15 +670,24 @@ const listModel = (tableName: string, key: string, query: z.ZodType): Model => (
   query,
   outcomes: (s) => (valid(query, s.query) ? ok() : [E('VALIDATION_FAILED')]),
   reply: listReply(key),
-  check: (s, r) => storeRowsOnly(s, names.resolve(tableName), (r as Record<string, Record<string, Json>[]>)[key] ?? []),
+  check: (s, r) =>
+    storeRowsOnly(
+      s,
+      names.resolve(tableName),
+      (r as Record<string, Record<string, Json>[]>)[key] ?? [],
+    ),
 });
 
 function writeModel(mode: 'put' | 'patch' | 'delete'): Model {
   return {
-    ...(mode === 'delete' ? {} : { body: writeBodyArb }),
+    ...(mode === 'delete'
+      ? {}
+      : {
+          body: (p: Record<string, string>) => writeBodyFor(JSON.stringify([p['table'], p['id']])),
+        }),
     outcomes: ({ params, body }) => {
       if (!valid(tableWriteParamsSchema, params)) return [E('VALIDATION_FAILED')];
-      const table = names.resolve(params['table']!);
+      const table = names.resolve(params['table']);
       if (!table) return [E('UNKNOWN_TABLE')];
       if (mode === 'delete') return table.kind === 'event' ? [E('EVENT_IMMUTABLE')] : ok();
       const parsed = writeBody.safeParse(body);
@@ -607,7 +698,11 @@ function writeModel(mode: 'put' | 'patch' | 'delete'): Model {
       const record = { ...parsed.data, id: params['id'] };
       if (mode === 'put' && !validateRecord(table, record, { partial: false }).ok)
         return [E('RECORD_INVALID')];
-      return [...ok(), { status: 409 }, ...rejectionCodes.filter((c) => c !== 'DIRECTION_FORBIDDEN').map(E)];
+      return [
+        ...ok(),
+        { status: 409 },
+        ...rejectionCodes.filter((c) => c !== 'DIRECTION_FORBIDDEN').map(E),
+      ];
     },
     reply: mutationResultSchema,
   };
@@ -615,7 +710,7 @@ function writeModel(mode: 'put' | 'patch' | 'delete'): Model {
 
 const models: Record<string, Model> = {
   'POST /api/sync/push': {
-    body: gen(pushRequestSchema),
+    body: () => gen(pushRequestSchema),
     outcomes: ({ role, body }) => {
       if (batchTooLarge(body, 'mutations')) return [E('BATCH_TOO_LARGE')];
       const p = pushRequestSchema.safeParse(body);
@@ -628,7 +723,8 @@ const models: Record<string, Model> = {
       const r = reply as z.infer<typeof pushResponseSchema>;
       assert.equal(r.results.length, (seen.body as { mutations: unknown[] }).mutations.length);
       for (const x of r.results)
-        if (x.status === 'rejected') assert.ok(x.reason && x.reason.code in errorCatalogue, JSON.stringify(x));
+        if (x.status === 'rejected')
+          assert.ok(x.reason && x.reason.code in errorCatalogue, JSON.stringify(x));
       const counted = { applied: 0, duplicate: 0, conflict: 0, rejected: 0 };
       for (const x of r.results) counted[x.status]++;
       assert.deepEqual(r.summary, counted);
@@ -639,7 +735,10 @@ const models: Record<string, Model> = {
     outcomes: ({ query }) => {
       const q = changesQuerySchema.safeParse(query);
       if (!q.success) return [E('VALIDATION_FAILED')];
-      const list = (q.data.tables ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+      const list = (q.data.tables ?? '')
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean);
       if (list.some((n) => !names.resolve(n))) return [E('UNKNOWN_TABLE')];
       return cursorOutcomes(q.data.since, ok());
     },
@@ -648,13 +747,14 @@ const models: Record<string, Model> = {
       for (const c of (reply as z.infer<typeof changesResponseSchema>).changes) {
         const table = names.resolve(c.table);
         assert.ok(table, c.table);
-        if (seen.role === 'device') assert.notEqual(table.direction, 'up', 'a device pulled an upload-only table');
+        if (seen.role === 'device')
+          assert.notEqual(table.direction, 'up', 'a device pulled an upload-only table');
         if (c.op === 'upsert') storeRowsOnly(seen, table, [c.record]);
       }
     },
   },
   'POST /api/sync': {
-    body: gen(syncEventSchema),
+    body: () => gen(syncEventSchema),
     outcomes: ({ role, body }) => {
       const p = syncEventSchema.safeParse(body);
       if (!p.success) return [E('VALIDATION_FAILED')];
@@ -673,9 +773,9 @@ const models: Record<string, Model> = {
     check: (_seen, reply) => assert.equal((reply as { success: boolean }).success, true),
   },
   'POST /api/sync/:table': {
-    body: gen(tableSyncRequestSchema),
+    body: (p) => tableSyncBodyFor(p['table']),
     outcomes: ({ role, params, body }) => {
-      if (!names.resolve(params['table']!)) return [E('UNKNOWN_TABLE')];
+      if (!names.resolve(params['table'])) return [E('UNKNOWN_TABLE')];
       if (batchTooLarge(body, 'localUpdates')) return [E('BATCH_TOO_LARGE')];
       const p = tableSyncRequestSchema.safeParse(body);
       if (!p.success) return [E('VALIDATION_FAILED')];
@@ -685,9 +785,15 @@ const models: Record<string, Model> = {
     reply: tableSyncResponseSchema,
     check: (seen, reply) => {
       const r = reply as z.infer<typeof tableSyncResponseSchema>;
-      assert.equal(r.results.length, (seen.body as { localUpdates: unknown[] }).localUpdates.length);
-      assert.equal(r.success, r.results.every((x) => x.status !== 'rejected'));
-      storeRowsOnly(seen, names.resolve(seen.params['table']!), r.synced);
+      assert.equal(
+        r.results.length,
+        (seen.body as { localUpdates: unknown[] }).localUpdates.length,
+      );
+      assert.equal(
+        r.success,
+        r.results.every((x) => x.status !== 'rejected'),
+      );
+      storeRowsOnly(seen, names.resolve(seen.params['table']), r.synced);
     },
   },
   'GET /api/sync/conflicts': {
@@ -710,12 +816,12 @@ const models: Record<string, Model> = {
     query: listQuery,
     outcomes: ({ query, params }) => {
       if (!valid(listQuery, query)) return [E('VALIDATION_FAILED')];
-      return names.resolve(params['table']!) ? ok() : [E('UNKNOWN_TABLE')];
+      return names.resolve(params['table']) ? ok() : [E('UNKNOWN_TABLE')];
     },
     reply: listReply('rows').extend({ table: z.string() }),
     check: (seen, reply) => {
       const r = reply as { table: string; rows: Record<string, Json>[] };
-      const table = names.resolve(seen.params['table']!);
+      const table = names.resolve(seen.params['table']);
       assert.equal(r.table, table?.name);
       storeRowsOnly(seen, table, r.rows);
     },
@@ -724,9 +830,11 @@ const models: Record<string, Model> = {
   'PATCH /api/tables/:table/:id': writeModel('patch'),
   'DELETE /api/tables/:table/:id': writeModel('delete'),
   'POST /api/admin/devices': {
-    body: gen(addDeviceRequestSchema),
+    body: () => gen(addDeviceRequestSchema),
     outcomes: ({ body }) =>
-      valid(addDeviceRequestSchema, body) ? [...ok(201), E('DEVICE_EXISTS')] : [E('VALIDATION_FAILED')],
+      valid(addDeviceRequestSchema, body)
+        ? [...ok(201), E('DEVICE_EXISTS')]
+        : [E('VALIDATION_FAILED')],
     reply: addDeviceResponseSchema,
   },
   'DELETE /api/admin/devices/:machineId': {
@@ -757,7 +865,8 @@ function knownBug(route: string, seen: Seen, body: SeenBody, outcomes: Outcome[]
   // POST /api/sync with a numeric timestamp past year 275760: new Date(...).toISOString() throws, 500.
   if (route === 'POST /api/sync' && isObject(seen.body)) {
     const t = seen.body['timestamp'];
-    if (typeof t === 'number' && Math.abs(t) > 8.64e15 && valid(syncEventSchema, seen.body)) return true;
+    if (typeof t === 'number' && Math.abs(t) > 8.64e15 && valid(syncEventSchema, seen.body))
+      return true;
   }
   return false;
 }
@@ -774,7 +883,7 @@ type Request = {
 };
 
 function requestArb(route: RouteInfo, model: Model): fc.Arbitrary<Request> {
-  const paramNames = [...route.url.matchAll(/:(\w+)/g)].map((m) => m[1]!);
+  const paramNames = [...route.url.matchAll(/:(\w+)/g)].map((m) => m[1]);
   const params: Record<string, fc.Arbitrary<string>> = {};
   for (const n of paramNames) {
     const arb = paramArbs[n];
@@ -782,39 +891,253 @@ function requestArb(route: RouteInfo, model: Model): fc.Arbitrary<Request> {
     params[n] = arb.filter(paramOk).filter((v) => !(n === 'machineId' && v === deviceMachine));
   }
   const readsBody = ['POST', 'PUT', 'PATCH'].includes(route.method);
-  const body: fc.Arbitrary<BodySpec | null> = readsBody
-    ? bodyArb(model.body ?? fc.jsonValue())
-    : fc.oneof(
-        { weight: 4, arbitrary: fc.constant(null) },
-        { weight: 1, arbitrary: bodyArb(fc.jsonValue()) },
-      );
+  const body = (p: Record<string, string>): fc.Arbitrary<BodySpec | null> =>
+    readsBody
+      ? bodyArb(model.body?.(p) ?? fc.jsonValue())
+      : fc.oneof(
+          { weight: 4, arbitrary: fc.constant(null) },
+          { weight: 1, arbitrary: bodyArb(fc.jsonValue()) },
+        );
   const role: fc.Arbitrary<Role> = route.admin
-    ? fc.oneof({ weight: 6, arbitrary: fc.constant<Role>('admin') }, { weight: 1, arbitrary: fc.constant<Role>('device') })
+    ? fc.oneof(
+        { weight: 6, arbitrary: fc.constant<Role>('admin') },
+        { weight: 1, arbitrary: fc.constant<Role>('device') },
+      )
     : fc.constantFrom<Role>('admin', 'device');
   const headers = fc.record(
     {
       'accept-encoding': fc.constantFrom('gzip', 'deflate', 'identity'),
-      'idempotency-key': fc.oneof(fc.constantFrom('k1', 'k2', ''), fc.string({ minLength: 120, maxLength: 140 })),
+      'idempotency-key': fc.oneof(
+        fc.constantFrom('k1', 'k2', ''),
+        fc.string({ minLength: 120, maxLength: 140 }),
+      ),
     },
     { requiredKeys: [] },
   );
-  return fc.record({
-    role,
-    params: fc.record(params),
-    query: model.query ? queryArb(model.query) : fc.oneof(fc.constant(''), randomQuery.map(buildQuery)),
-    body,
-    headers,
-  });
+  return fc.record(params).chain((p) =>
+    fc.record({
+      role,
+      params: fc.constant(p),
+      query: model.query
+        ? queryArb(model.query)
+        : fc.oneof(fc.constant(''), randomQuery.map(buildQuery)),
+      body: body(p),
+      headers,
+    }),
+  );
 }
 
 function replyJson(res: LightMyRequestResponse): unknown {
-  const raw = res.rawPayload;
   const encoding = res.headers['content-encoding'];
-  const text =
-    encoding === 'gzip'
-      ? gunzipSync(raw).toString('utf8')
-      : encoding === 'deflate'
-        ? (await_inflate(raw))
-        : raw.toString('utf8');
-  return JSON.parse(text);
+  const raw = res.rawPayload;
+  const bytes =
+    encoding === 'gzip' ? gunzipSync(raw) : encoding === 'deflate' ? inflateSync(raw) : raw;
+  return JSON.parse(bytes.toString('utf8'));
 }
+
+const url = (route: RouteInfo, params: Record<string, string>, query: string) =>
+  route.url.replace(/:(\w+)/g, (_m, n: string) => encodeURIComponent(params[n])) +
+  (query ? `?${query}` : '');
+
+/** Statuses seen per route, to show the generators reach both valid and invalid requests. */
+const seenStatuses = new Map<string, Map<number, number>>();
+
+async function exercise(route: RouteInfo, model: Model, req: Request): Promise<void> {
+  const key = `${route.method} ${route.url}`;
+  // GET bodies are never read; an unknown content-encoding is refused on every route.
+  const seenBody: SeenBody =
+    req.body === null
+      ? { kind: 'none' }
+      : route.method !== 'GET'
+        ? req.body.seen
+        : req.body.unknownEncoding
+          ? { kind: 'error', codes: ['INVALID_JSON'] }
+          : { kind: 'none' };
+  const seen: Seen = {
+    role: req.role,
+    params: req.params,
+    query: parseQuery(req.query),
+    body: seenBody.kind === 'value' ? seenBody.value : undefined,
+  };
+  let outcomes: Outcome[];
+  // The auth hook runs before the body is read.
+  if (route.admin && req.role === 'device') outcomes = [E('FORBIDDEN')];
+  else if (seenBody.kind === 'error') outcomes = seenBody.codes.map(E);
+  else outcomes = model.outcomes(seen);
+  fc.pre(!knownBug(key, seen, seenBody, outcomes));
+
+  const res = await ts.request(req.role === 'admin' ? adminToken : deviceToken, {
+    method: route.method,
+    url: url(route, req.params, req.query),
+    headers: { ...req.headers, ...(req.body?.headers ?? {}) },
+    ...(req.body ? { payload: req.body.payload } : {}),
+  });
+  const counts = seenStatuses.get(key) ?? new Map<number, number>();
+  counts.set(res.statusCode, (counts.get(res.statusCode) ?? 0) + 1);
+  seenStatuses.set(key, counts);
+
+  const context = () =>
+    `${key} as ${req.role} -> ${res.statusCode} ${res.body.slice(0, 300)}\n  expected ${JSON.stringify(outcomes)}`;
+  assert.ok(res.statusCode < 500, context());
+  assert.equal(res.headers['x-pdv-sync-protocol'], '1', context());
+  const reply = replyJson(res);
+  // Admin writes answer a conflict with 409 and the mutation result (reported: not an error body).
+  const conflictResult = res.statusCode === 409 && route.url === '/api/tables/:table/:id';
+  let code: string | undefined;
+  if (res.statusCode >= 400 && !conflictResult) {
+    const error = errorBodySchema.safeParse(reply);
+    assert.ok(error.success, `not a catalogue error body: ${context()}`);
+    code = error.data.code;
+    assert.equal(errorCatalogue[error.data.code].status, res.statusCode, context());
+    if (code === 'PAYLOAD_TOO_LARGE') assert.equal(error.data.details?.['limitBytes'], bodyLimit);
+    if (code === 'BATCH_TOO_LARGE') assert.equal(error.data.details?.['limit'], maxBatch);
+  }
+  assert.ok(
+    outcomes.some((o) => o.status === res.statusCode && (o.code === undefined || o.code === code)),
+    `unexpected answer: ${context()}`,
+  );
+  if (conflictResult) assert.equal(mutationResultSchema.parse(reply).status, 'conflict', context());
+  if (res.statusCode < 300) {
+    const parsed = model.reply.safeParse(reply);
+    assert.ok(parsed.success, `2xx body does not match its schema: ${context()}`);
+    model.check?.(seen, reply);
+  }
+}
+
+const routes = ts.server.routes;
+
+void test('every registered route has a fuzz model, and every model a route', () => {
+  const keys = routes.map((r) => `${r.method} ${r.url}`);
+  assert.ok(keys.includes('POST /api/sync/push') && keys.length >= 10, keys.join(', '));
+  assert.deepEqual([...keys].sort(), Object.keys(models).sort());
+});
+
+for (const route of routes) {
+  const key = `${route.method} ${route.url}`;
+  const model = models[key];
+  if (!model) continue;
+  void test(`fuzz ${key} (${runs} runs)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(requestArb(route, model), (req) => exercise(route, model, req)),
+      {
+        numRuns: runs,
+        includeErrorInReport: true,
+        // Replays a failure: PDV_SYNC_FUZZ_SEED=<seed from the report>.
+        ...(process.env.PDV_SYNC_FUZZ_SEED ? { seed: Number(process.env.PDV_SYNC_FUZZ_SEED) } : {}),
+      },
+    );
+    const counts = seenStatuses.get(key);
+    assert.ok(counts, `${key} was never requested`);
+    if (runs >= 100) {
+      const statuses = [...counts.keys()];
+      assert.ok(
+        statuses.some((s) => s < 300),
+        `${key}: no 2xx in ${JSON.stringify([...counts])}`,
+      );
+      if (model.body || model.query)
+        assert.ok(
+          statuses.some((s) => s >= 400),
+          `${key}: no 4xx in ${JSON.stringify([...counts])}`,
+        );
+    }
+  });
+}
+
+void test('413: a batch over maxBatch and a body over bodyLimit name their limits', async () => {
+  const mutation = { eventId: 'big-1', table: 'pedidos', op: 'upsert', record: { id: 'r1' } };
+  for (const [path, field] of [
+    ['/api/sync/push', 'mutations'],
+    ['/api/sync/pedidos', 'localUpdates'],
+  ] as const) {
+    const batch = await ts.request(deviceToken, {
+      method: 'POST',
+      url: path,
+      payload: {
+        machineId: deviceMachine,
+        [field]: Array.from({ length: maxBatch + 1 }, () => mutation),
+      },
+    });
+    assert.equal(batch.statusCode, 413, batch.body);
+    assert.deepEqual(batch.json(), {
+      code: 'BATCH_TOO_LARGE',
+      message: batch.json<{ message: string }>().message,
+      details: { limit: maxBatch },
+    });
+    const exact = await ts.request(deviceToken, {
+      method: 'POST',
+      url: path,
+      payload: {
+        machineId: deviceMachine,
+        [field]: Array.from({ length: maxBatch }, () => mutation),
+      },
+    });
+    assert.equal(exact.statusCode, 200, exact.body);
+    const huge = await ts.request(deviceToken, {
+      method: 'POST',
+      url: path,
+      payload: { machineId: deviceMachine, [field]: [], pad: 'x'.repeat(bodyLimit) },
+    });
+    assert.equal(huge.statusCode, 413, huge.body);
+    assert.equal(huge.json<{ code: string }>().code, 'PAYLOAD_TOO_LARGE');
+    assert.equal(huge.json<{ details: { limitBytes: number } }>().details.limitBytes, bodyLimit);
+  }
+});
+
+void test('the server survived the fuzzing', async () => {
+  const res = await ts.request(null, { method: 'GET', url: '/health' });
+  assert.equal(res.statusCode, 200, res.body);
+  const dev = await ts.request(deviceToken, { method: 'GET', url: '/api/schema' });
+  assert.equal(dev.statusCode, 200, 'the fuzzed revocations must not have hit the fuzzing device');
+});
+
+// ---------------------------------------------------------------------------
+// Server bugs the fuzzers found, kept as failing todo tests until fixed.
+
+void test(
+  'POST /api/sync with a numeric timestamp past year 275760 is a 4xx, not a 500',
+  { todo: 'server bug: sync-routes.ts new Date(body.timestamp).toISOString() throws RangeError' },
+  async () => {
+    const res = await ts.request(deviceToken, {
+      method: 'POST',
+      url: '/api/sync',
+      payload: {
+        type: 'pedido_created',
+        timestamp: 9e15,
+        event_id: 'todo-ts',
+        data: { status: 'a' },
+      },
+    });
+    assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${res.statusCode} ${res.body}`);
+  },
+);
+
+void test(
+  'a deeply nested value in a json column is refused or stored, never a 500',
+  { todo: 'server bug: storage encode JSON.stringify overflows the stack (depth ~5000)' },
+  async () => {
+    const depth = 10_000;
+    const res = await ts.request(deviceToken, {
+      method: 'POST',
+      url: '/api/sync/push',
+      headers: { 'content-type': 'application/json' },
+      payload: `{"machineId":"${deviceMachine}","mutations":[{"eventId":"todo-deep","table":"clientes","op":"upsert","record":{"id":"deep","nome":"x","endereco":${'['.repeat(depth)}${']'.repeat(depth)}}}]}`,
+    });
+    assert.ok(res.statusCode < 500, `${res.statusCode} ${res.body}`);
+  },
+);
+
+void test(
+  'a device whose machineId has 101–128 characters can be revoked',
+  {
+    todo: "server bug: Fastify's maxParamLength (100) < the 128 characters addDeviceRequestSchema allows",
+  },
+  async () => {
+    const machineId = 'm'.repeat(120);
+    await ts.device(deviceStore, machineId);
+    const res = await ts.request(adminToken, {
+      method: 'DELETE',
+      url: `/api/admin/devices/${machineId}`,
+    });
+    assert.equal(res.statusCode, 200, res.body);
+  },
+);
