@@ -10,3 +10,4 @@ export * from './devices.js';
 export * from './protocol-version.js';
 export * from './record-validator.js';
 export * from './table-names.js';
+export * from './reconcile.js';

@@ -7,6 +7,7 @@ import { registerAuth, tokenOf } from './http/auth-hook.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { maskTokenInUrl } from './logger.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { reconcileRoutes } from './routes/reconcile-routes.js';
 import { syncRoutes } from './routes/sync-routes.js';
 import { tableRoutes } from './routes/table-routes.js';
 import type { ServerContext } from './server-context.js';
@@ -63,6 +64,7 @@ export async function buildApp(
   registerAuth(app, ctx.devices);
   syncRoutes(app, ctx);
   tableRoutes(app, ctx);
+  reconcileRoutes(app, ctx);
   adminRoutes(app, ctx);
   return { app, routes };
 }

@@ -3,7 +3,14 @@ import type { SyncSchema, TableNames } from '../protocol/index.js';
 import type { DeviceRegistry } from './auth/index.js';
 import type { ServerConfig } from './config.js';
 import type { Storage } from './storage/index.js';
-import type { Activity, ChangeFeed, ConflictLog, PushService, SyncMeta } from './sync/index.js';
+import type {
+  Activity,
+  ChangeFeed,
+  ConflictLog,
+  PushService,
+  Reconciler,
+  SyncMeta,
+} from './sync/index.js';
 
 /** Everything a route needs, built once by the entry point. */
 export type ServerContext = {
@@ -18,5 +25,6 @@ export type ServerContext = {
   feed: ChangeFeed;
   conflicts: ConflictLog;
   activity: Activity;
+  reconciler: Reconciler;
   startedAt: Date;
 };

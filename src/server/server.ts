@@ -13,6 +13,7 @@ import {
   ConflictLog,
   PushService,
   purgeExpired,
+  Reconciler,
   SyncMeta,
 } from './sync/index.js';
 
@@ -64,6 +65,7 @@ export async function createServer(
     push: new PushService(storage, names, conflicts, { maxClockSkewMs: config.maxClockSkewMs }),
     feed: new ChangeFeed(storage, meta),
     activity: new Activity(),
+    reconciler: new Reconciler(storage, names),
     startedAt: new Date(),
   };
   const { app, routes } = await buildApp(ctx);

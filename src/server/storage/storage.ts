@@ -70,4 +70,5 @@ export const bookkeepingTables = [
   '_sync_conflicts',
   '_sync_devices',
   '_sync_meta',
+  '_sync_reconciliations',
 ] as const;

@@ -5,3 +5,4 @@ export { SyncMeta } from './sync-meta.js';
 export { purgeExpired, type RetentionOptions } from './retention.js';
 export { Activity } from './activity.js';
 export { decodeRow } from './row-codec.js';
+export { Reconciler } from './reconciler.js';

@@ -58,7 +58,10 @@ export function registerSyncConformanceTests(dialect: DialectName): void {
           ...(cursor ? { since: cursor } : {}),
           ...(tables ? { tables } : {}),
         });
-        const res = await ts.request(token, { method: 'GET', url: `/api/sync/changes?${qs.toString()}` });
+        const res = await ts.request(token, {
+          method: 'GET',
+          url: `/api/sync/changes?${qs.toString()}`,
+        });
         assert.equal(res.statusCode, 200, res.body);
         const page = res.json<ChangesResponse>();
         changes.push(...page.changes);
@@ -518,6 +521,64 @@ export function registerSyncConformanceTests(dialect: DialectName): void {
         url: '/api/orders?start_date=2024-02-01&end_date=2024-02-28',
       });
       assert.ok(!outside.json<{ orders: Json[] }>().orders.some((o) => o['id'] === id));
+    });
+
+    test('reconcile compares a terminal summary with its scope and keeps the history', async () => {
+      const summary = await ts.request(b1, { method: 'GET', url: '/api/sync/reconcile' });
+      const server = summary.json<{
+        serverSummary: { table: string; count: number; latestUpdatedAt: string | null }[];
+      }>().serverSummary;
+      const pedidos = server.find((e) => e.table === 'pedidos');
+      assert.ok(pedidos && pedidos.count > 0);
+      assert.ok(
+        !server.some((e) => e.table === 'vendas'),
+        'upload-only tables are not in a terminal summary',
+      );
+      const ok = await ts.request(b1, {
+        method: 'POST',
+        url: '/api/sync/reconcile',
+        payload: {
+          machineId: 'b1',
+          clientSummary: {
+            orders: { count: pedidos.count, latestUpdatedAt: pedidos.latestUpdatedAt },
+          },
+        },
+      });
+      assert.equal(ok.json<{ isConsistent: boolean }>().isConsistent, true, ok.body);
+      const bad = await ts.request(b1, {
+        method: 'POST',
+        url: '/api/sync/reconcile',
+        payload: { machineId: 'b1', clientSummary: { orders: { count: pedidos.count + 3 } } },
+      });
+      const body = bad.json<{
+        isConsistent: boolean;
+        mismatches: { table: string; reason: string }[];
+      }>();
+      assert.equal(body.isConsistent, false);
+      assert.deepEqual(
+        body.mismatches.map((m) => [m.table, m.reason]),
+        [['orders', 'count']],
+      );
+      const history = await ts.request(b1, {
+        method: 'GET',
+        url: '/api/sync/reconcile/history?machineId=b1&onlyInconsistent=true',
+      });
+      const h = history.json<{
+        count: number;
+        data: { is_consistent: boolean; mismatches_count: number }[];
+      }>();
+      assert.equal(h.count, 1);
+      assert.equal(h.data[0]?.is_consistent, false);
+      assert.equal(h.data[0]?.mismatches_count, 1);
+      const other = await ts.request(a1, {
+        method: 'GET',
+        url: '/api/sync/reconcile/history?machineId=b1',
+      });
+      assert.equal(
+        other.json<{ count: number }>().count,
+        0,
+        "another store's history is not visible",
+      );
     });
 
     test('stats count devices, rows and pushes', async () => {

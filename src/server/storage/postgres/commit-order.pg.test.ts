@@ -21,7 +21,10 @@ async function connect(): Promise<pg.Client> {
 
 async function pull(since?: string): Promise<ChangesResponse> {
   const qs = new URLSearchParams({ tables: 'produtos', ...(since ? { since } : {}) });
-  const res = await ts.request(adminToken, { method: 'GET', url: `/api/sync/changes?${qs.toString()}` });
+  const res = await ts.request(adminToken, {
+    method: 'GET',
+    url: `/api/sync/changes?${qs.toString()}`,
+  });
   assert.equal(res.statusCode, 200, res.body);
   return res.json<ChangesResponse>();
 }
