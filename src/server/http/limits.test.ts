@@ -8,13 +8,23 @@ let ts: TestServer;
 let flooder: string;
 let neighbour: string;
 before(async () => {
-  ts = await startTestServer('sqlite', { maxBatch: 100, bodyLimitBytes: 200_000, rateLimit: 30, rateLimitWindowMs: 60_000 });
+  ts = await startTestServer('sqlite', {
+    maxBatch: 100,
+    bodyLimitBytes: 200_000,
+    rateLimit: 30,
+    rateLimitWindowMs: 60_000,
+  });
   flooder = await ts.device('A', 'flood');
   neighbour = await ts.device('B', 'calm');
 });
 after(() => ts.close());
 
-const mutation = () => ({ eventId: uuidv7(), table: 'produtos', op: 'upsert', record: { id: uuidv7(), nome: 'x', preco: 1 } });
+const mutation = () => ({
+  eventId: uuidv7(),
+  table: 'produtos',
+  op: 'upsert',
+  record: { id: uuidv7(), nome: 'x', preco: 1 },
+});
 
 test('a batch over the limit answers 413 BATCH_TOO_LARGE with the limit', async () => {
   const res = await ts.request(adminToken, {
@@ -31,7 +41,10 @@ test('a body over the limit answers 413 PAYLOAD_TOO_LARGE with the limit', async
   const res = await ts.request(adminToken, {
     method: 'POST',
     url: '/api/sync/push',
-    payload: { machineId: 'admin', mutations: [{ ...mutation(), record: { id: 'x', nome: 'y'.repeat(250_000), preco: 1 } }] },
+    payload: {
+      machineId: 'admin',
+      mutations: [{ ...mutation(), record: { id: 'x', nome: 'y'.repeat(250_000), preco: 1 } }],
+    },
   });
   assert.equal(res.statusCode, 413);
   assert.equal(res.json<{ code: string }>().code, 'PAYLOAD_TOO_LARGE');
@@ -44,7 +57,11 @@ test('responses are gzip-compressed when the client accepts it', async () => {
     url: '/api/sync/push',
     payload: { machineId: 'admin', mutations: Array.from({ length: 100 }, mutation) },
   });
-  const res = await ts.request(adminToken, { method: 'GET', url: '/api/sync/changes', headers: { 'accept-encoding': 'gzip' } });
+  const res = await ts.request(adminToken, {
+    method: 'GET',
+    url: '/api/sync/changes',
+    headers: { 'accept-encoding': 'gzip' },
+  });
   assert.equal(res.headers['content-encoding'], 'gzip');
   const body = JSON.parse(gunzipSync(res.rawPayload).toString()) as { changes: unknown[] };
   assert.ok(body.changes.length >= 100);
