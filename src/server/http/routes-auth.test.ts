@@ -422,6 +422,44 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       assert.equal(vendas.rows.find((r) => r['id'] === 'venda-A1')?.['total'], 10);
     });
 
+    void test("a machine moved from store A to store B no longer sees store A's conflicts", async () => {
+      // Terminals are re-registered under the same machineId when they move between stores.
+      const before = await ts.device('store-A', 'till-moving');
+      const stale = await push(before, 'till-moving', [
+        {
+          eventId: eventId(),
+          table: 'pedidos',
+          op: 'upsert',
+          record: { id: 'ped-A2', status: 'velho' },
+          updatedAt: '2001-01-01T00:00:00Z',
+        },
+      ]);
+      assert.equal(stale[0]?.status, 'conflict', JSON.stringify(stale));
+      const seenBefore = await get<{ conflicts: { rowId: string }[] }>(
+        before,
+        '/api/sync/conflicts',
+      );
+      assert.ok(
+        seenBefore.conflicts.some((c) => c.rowId === 'ped-A2'),
+        JSON.stringify(seenBefore),
+      );
+      const revoked = await ts.request(adminToken, {
+        method: 'DELETE',
+        url: '/api/admin/devices/till-moving',
+      });
+      assert.equal(revoked.statusCode, 200, revoked.body);
+      const after = await ts.device('store-B', 'till-moving');
+      const conflicts = await get<{ conflicts: { storeId: string | null }[] }>(
+        after,
+        '/api/sync/conflicts',
+      );
+      assert.deepEqual(
+        conflicts.conflicts.filter((c) => c.storeId !== 'store-B'),
+        [],
+        "store A's conflicts leak to the machine's new store",
+      );
+    });
+
     void test("a record naming store A from B's device is rejected, not rewritten", async () => {
       assertRejectedForScope(
         await push(tokenB, 'till-B', [

@@ -18,6 +18,9 @@ import {
   mutationSchema,
   pushRequestSchema,
   pushResponseSchema,
+  reconcileHistoryQuerySchema,
+  reconcileRequestSchema,
+  reconcileResponseSchema,
   recordSchema,
   rowIdSchema,
   schemaResponseSchema,
@@ -30,6 +33,7 @@ import {
   type ErrorCode,
   type TableDef,
 } from '../../protocol/index.js';
+import * as protocol from '../../protocol/index.js';
 import type { RouteInfo } from '../index.js';
 import { adminToken, startTestServer, type TestServer } from '../../testing/test-server.js';
 import { zodArbitrary } from '../../testing/zod-arbitrary.js';
@@ -42,6 +46,14 @@ import { zodArbitrary } from '../../testing/zod-arbitrary.js';
  * checks, says which answers are acceptable; any 5xx, any error body outside the
  * catalogue or any unexpected status fails the property.
  */
+
+/**
+ * Terminal routes (GET /api/session, POST /api/sync/status, GET /api/sync/terminals) are being
+ * added concurrently: their models exist exactly when the protocol exports their schemas.
+ */
+const upcoming = protocol as unknown as Record<string, z.ZodObject | undefined>;
+const terminalStatusSchema = upcoming['terminalStatusSchema'];
+const sessionResponseSchema = upcoming['sessionResponseSchema'];
 
 const runs = Number(process.env.PDV_SYNC_FUZZ_RUNS ?? 200);
 const maxBatch = 50;
@@ -167,6 +179,13 @@ function tableRecordSchema(table: TableDef): z.ZodType {
 // ---------------------------------------------------------------------------
 // Arbitraries: zod-generated, with overrides that steer values towards the interesting.
 
+const memo = <T>(make: (key: string) => T) => {
+  const cache = new Map<string, T>();
+  return (key: string): T => {
+    if (!cache.has(key)) cache.set(key, make(key));
+    return cache.get(key) as T;
+  };
+};
 const overrides = new Map<unknown, fc.Arbitrary<unknown>>();
 const plain = (schema: unknown) =>
   zodArbitrary(schema, { overrides: new Map([...overrides].filter(([k]) => k !== schema)) });
@@ -236,6 +255,18 @@ overrides.set(
   ),
 );
 overrides.set(recordSchema, mostly(tableRecord, plain(recordSchema)));
+/** A coherent single event: the type names a table, the data is a record of that table. */
+const tableEventOf = memo((type) => {
+  const table = names.entityNames().get(type.replace(/_(created|updated|deleted)$/, ''));
+  return zodArbitrary(
+    syncEventSchema.extend({ type: z.literal(type), data: tableRecordSchema(table!) }),
+    { overrides },
+  );
+});
+overrides.set(
+  syncEventSchema,
+  mostly(fc.constantFrom(...entityTypes).chain(tableEventOf), plain(syncEventSchema)),
+);
 const tableMutation = fc.constantFrom(...tables).chain((t) => {
   const counters = t.columns.filter((c) => c.counter).map((c) => c.name);
   return zodArbitrary(
@@ -256,15 +287,15 @@ const tableMutation = fc.constantFrom(...tables).chain((t) => {
   );
 });
 overrides.set(mutationSchema, mostly(tableMutation, plain(mutationSchema)));
+overrides.set(reconcileRequestSchema.shape.machineId, overrides.get(machineIdSchema)!);
+if (terminalStatusSchema)
+  overrides.set(terminalStatusSchema.shape['machineId'], overrides.get(machineIdSchema)!);
+overrides.set(
+  reconcileRequestSchema.shape.clientSummary.keyType,
+  mostly(fc.constantFrom(...tableNames), plain(reconcileRequestSchema.shape.clientSummary.keyType)),
+);
 
 const gen = (schema: unknown) => zodArbitrary(schema, { overrides });
-const memo = <T>(make: (key: string) => T) => {
-  const cache = new Map<string, T>();
-  return (key: string): T => {
-    if (!cache.has(key)) cache.set(key, make(key));
-    return cache.get(key) as T;
-  };
-};
 const recordOf = memo(
   (name) =>
     zodArbitrary(tableRecordSchema(names.resolve(name)!)) as fc.Arbitrary<Record<string, Json>>,
@@ -708,6 +739,43 @@ function writeModel(mode: 'put' | 'patch' | 'delete'): Model {
   };
 }
 
+function terminalModels(status: z.ZodObject, session: z.ZodObject): Record<string, Model> {
+  return {
+    'GET /api/session': {
+      outcomes: () => ok(),
+      reply: session,
+      check: (seen, reply) => {
+        const r = reply as { role: string; machineId: string; storeId: string | null };
+        assert.equal(r.role, seen.role);
+        if (seen.role === 'device') {
+          assert.equal(r.machineId, deviceMachine);
+          assert.equal(r.storeId, deviceStore);
+        }
+      },
+    },
+    'POST /api/sync/status': {
+      body: () => gen(status),
+      outcomes: ({ role, body }) => {
+        const p = status.safeParse(body);
+        if (!p.success) return [E('VALIDATION_FAILED')];
+        if (role === 'device' && p.data['machineId'] !== deviceMachine)
+          return [E('MACHINE_MISMATCH')];
+        return ok();
+      },
+      reply: z.object({ success: z.literal(true), receivedAt: z.string() }),
+    },
+    'GET /api/sync/terminals': {
+      outcomes: () => ok(),
+      reply: z.object({ terminals: z.array(z.object({ storeId: z.string().nullable() }).loose()) }),
+      check: (seen, reply) => {
+        if (seen.role === 'device')
+          for (const t of (reply as { terminals: { storeId: string | null }[] }).terminals)
+            assert.equal(t.storeId, deviceStore, "a device saw another store's terminal");
+      },
+    },
+  };
+}
+
 const models: Record<string, Model> = {
   'POST /api/sync/push': {
     body: () => gen(pushRequestSchema),
@@ -793,20 +861,80 @@ const models: Record<string, Model> = {
         r.success,
         r.results.every((x) => x.status !== 'rejected'),
       );
-      storeRowsOnly(seen, names.resolve(seen.params['table']), r.synced);
+      // Tombstones ({id, _deleted, updatedAt}) carry no store column.
+      storeRowsOnly(
+        seen,
+        names.resolve(seen.params['table']),
+        r.synced.filter((x) => x['_deleted'] !== true),
+      );
     },
   },
   'GET /api/sync/conflicts': {
     query: conflictsQuery,
     outcomes: ({ query }) => (valid(conflictsQuery, query) ? ok() : [E('VALIDATION_FAILED')]),
     reply: z.object({
-      conflicts: z.array(z.object({ storeId: z.string().nullable(), table: z.string() }).loose()),
+      conflicts: z.array(
+        z
+          .object({ storeId: z.string().nullable(), machineId: z.string(), table: z.string() })
+          .loose(),
+      ),
       count: z.number().int(),
     }),
     check: (seen, reply) => {
-      const r = reply as { conflicts: { storeId: string | null }[]; count: number };
+      const r = reply as {
+        conflicts: { storeId: string | null; machineId: string }[];
+        count: number;
+      };
       assert.equal(r.count, r.conflicts.length);
-      if (seen.role === 'device') for (const c of r.conflicts) assert.equal(c.storeId, deviceStore);
+      // A device sees its store's conflicts, and its own machine's on global tables (no store).
+      if (seen.role === 'device')
+        for (const c of r.conflicts)
+          assert.ok(
+            c.storeId === deviceStore || (c.storeId === null && c.machineId === deviceMachine),
+            `a device saw another store's conflict: ${JSON.stringify(c)}`,
+          );
+    },
+  },
+  'GET /api/sync/reconcile': {
+    outcomes: () => ok(),
+    reply: z.object({
+      success: z.literal(true),
+      serverSummary: z.array(
+        z.object({ table: z.string(), count: z.number().int().min(0) }).loose(),
+      ),
+    }),
+    check: (seen, reply) => {
+      const tablesSeen = (reply as { serverSummary: { table: string }[] }).serverSummary;
+      if (seen.role === 'device')
+        for (const t of tablesSeen) assert.notEqual(names.resolve(t.table)?.direction, 'up');
+    },
+  },
+  'POST /api/sync/reconcile': {
+    body: () => gen(reconcileRequestSchema),
+    outcomes: ({ role, body }) => {
+      const p = reconcileRequestSchema.safeParse(body);
+      if (!p.success) return [E('VALIDATION_FAILED')];
+      if (role === 'device' && p.data.machineId !== deviceMachine) return [E('MACHINE_MISMATCH')];
+      return ok();
+    },
+    reply: reconcileResponseSchema,
+    check: (_seen, reply) => {
+      const r = reply as z.infer<typeof reconcileResponseSchema>;
+      assert.equal(r.isConsistent, r.mismatches.length === 0);
+    },
+  },
+  'GET /api/sync/reconcile/history': {
+    query: reconcileHistoryQuerySchema,
+    outcomes: ({ query }) =>
+      valid(reconcileHistoryQuerySchema, query) ? ok() : [E('VALIDATION_FAILED')],
+    reply: z.object({
+      success: z.literal(true),
+      count: z.number().int(),
+      data: z.array(z.unknown()),
+    }),
+    check: (_seen, reply) => {
+      const r = reply as { count: number; data: unknown[] };
+      assert.equal(r.count, r.data.length);
     },
   },
   'GET /api/products': listModel('produtos', 'products', listQuery),
@@ -814,9 +942,13 @@ const models: Record<string, Model> = {
   'GET /api/orders': listModel('pedidos', 'orders', dateQuery),
   'GET /api/tables/:table': {
     query: listQuery,
-    outcomes: ({ query, params }) => {
+    outcomes: ({ role, query, params }) => {
       if (!valid(listQuery, query)) return [E('VALIDATION_FAILED')];
-      return names.resolve(params['table']) ? ok() : [E('UNKNOWN_TABLE')];
+      const table = names.resolve(params['table']);
+      if (!table) return [E('UNKNOWN_TABLE')];
+      // Terminals do not read upload-only tables (other tills' sales) back: refused (the
+      // change being made now) or, as before it, answered with their own store's rows only.
+      return role === 'device' && table.direction === 'up' ? [...ok(), E('FORBIDDEN')] : ok();
     },
     reply: listReply('rows').extend({ table: z.string() }),
     check: (seen, reply) => {
@@ -852,6 +984,9 @@ const models: Record<string, Model> = {
   },
   'GET /api/schema': { outcomes: () => ok(), reply: schemaResponseSchema },
   'GET /health': { outcomes: () => ok(), reply: z.object({ status: z.literal('ok') }).loose() },
+  ...(terminalStatusSchema && sessionResponseSchema
+    ? terminalModels(terminalStatusSchema, sessionResponseSchema)
+    : {}),
 };
 
 // ---------------------------------------------------------------------------
@@ -1009,7 +1144,18 @@ const routes = ts.server.routes;
 void test('every registered route has a fuzz model, and every model a route', () => {
   const keys = routes.map((r) => `${r.method} ${r.url}`);
   assert.ok(keys.includes('POST /api/sync/push') && keys.length >= 10, keys.join(', '));
-  assert.deepEqual([...keys].sort(), Object.keys(models).sort());
+  const missing = keys.filter((k) => !(k in models));
+  assert.deepEqual(
+    missing,
+    [],
+    `routes without a fuzz model (add one to models): ${missing.join(', ')}`,
+  );
+  const stale = Object.keys(models).filter((k) => !keys.includes(k));
+  assert.deepEqual(
+    stale,
+    [],
+    `fuzz models of routes the server no longer has: ${stale.join(', ')}`,
+  );
 });
 
 for (const route of routes) {
@@ -1095,7 +1241,12 @@ void test('the server survived the fuzzing', async () => {
 
 void test(
   'POST /api/sync with a numeric timestamp past year 275760 is a 4xx, not a 500',
-  { todo: 'server bug: sync-routes.ts new Date(body.timestamp).toISOString() throws RangeError' },
+  {
+    // A regression test once the protocol refuses such timestamps; a todo while it accepts them.
+    todo: valid(syncEventSchema, { type: 'x', timestamp: 9e15, data: {}, event_id: 'e' })
+      ? 'server bug: sync-routes.ts new Date(body.timestamp).toISOString() throws RangeError'
+      : false,
+  },
   async () => {
     const res = await ts.request(deviceToken, {
       method: 'POST',
@@ -1139,5 +1290,35 @@ void test(
       url: `/api/admin/devices/${machineId}`,
     });
     assert.equal(res.statusCode, 200, res.body);
+  },
+);
+
+void test(
+  'PostgreSQL: NUL characters, year 0000 and year 10000 dates are refused or stored, never a 500',
+  {
+    todo: 'server bug: PostgreSQL rejects \\u0000 in text (22021) and dates outside its range (22008/22009); surfaced as 500',
+  },
+  async () => {
+    const pg = await startTestServer('postgres');
+    try {
+      const token = await pg.device('pg-store', 'pg-till');
+      const push = (eventId: string, record: Record<string, unknown>) =>
+        pg.request(token, {
+          method: 'POST',
+          url: '/api/sync/push',
+          payload: {
+            machineId: 'pg-till',
+            mutations: [{ eventId, table: 'pedidos', op: 'upsert', record }],
+          },
+        });
+      const answers = [
+        await push('pg-nul', { id: 'pg-nul', status: 'a\u0000b' }),
+        await push('pg-year0', { id: 'pg-year0', status: 'a', created_at: '0000-01-01' }),
+        await pg.request(token, { method: 'GET', url: '/api/orders?end_date=9999-12-31' }),
+      ];
+      for (const res of answers) assert.ok(res.statusCode < 500, `${res.statusCode} ${res.body}`);
+    } finally {
+      await pg.close();
+    }
   },
 );
