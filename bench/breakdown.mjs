@@ -8,12 +8,10 @@ import { parseArgs } from 'node:util';
 import { gzipSync, constants as zlibConstants } from 'node:zlib';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { pushRequestSchema } from '../dist/protocol/index.js';
-import { createServer, loadServerConfig } from '../dist/server/index.js';
-import { decodeRow } from '../dist/server/sync/index.js';
 import {
   adminToken,
   fmt,
+  importProject,
   freshDatabase,
   log,
   machineLine,
@@ -28,6 +26,10 @@ import {
   terminals,
   uuidv7,
 } from './lib.mjs';
+
+const { pushRequestSchema } = await importProject('dist/protocol/index.js');
+const { createServer, loadServerConfig } = await importProject('dist/server/index.js');
+const { decodeRow } = await importProject('dist/server/sync/index.js');
 
 const { values: args } = parseArgs({
   options: {
@@ -46,7 +48,17 @@ const terms = terminals();
 const batchSales = 200;
 const totalSales = salesPerTerminal * terms.length;
 
+/** The server in this process; drops `db` if it cannot start, so no scratch schema is left. */
 async function startInProcess(db) {
+  try {
+    return await createInProcess(db);
+  } catch (err) {
+    await db.drop();
+    throw err;
+  }
+}
+
+async function createInProcess(db) {
   const config = loadServerConfig(
     {
       db: db.url,
@@ -487,7 +499,44 @@ async function pullBreakdown() {
         }
         times.push(performance.now() - t0);
       }
+      // And with SQLite building each record's JSON (json_object) and the page assembled as
+      // text: no JS row objects, no decodeRow, no JSON.stringify.
+      const cols = produtos.columns.map((c) =>
+        c.type === 'boolean'
+          ? `'${c.name}', json(CASE WHEN p."${c.name}" IS NULL THEN NULL WHEN p."${c.name}" THEN 'true' ELSE 'false' END)`
+          : `'${c.name}', p."${c.name}"`,
+      );
+      const jsonStmt = raw.prepare(
+        `SELECT c.seq, c.updated_at, json_object(${cols.join(', ')}) AS record
+           FROM _sync_changes c JOIN produtos p ON p.id = c.row_id
+          WHERE c.seq > ? AND c.table_name = 'produtos' AND c.op = 'upsert' ORDER BY c.seq LIMIT 10000`,
+      );
+      const jsonTimes = [];
+      for (let r = 0; r < reps; r++) {
+        const t0 = performance.now();
+        let since = 0;
+        let total = 0;
+        for (;;) {
+          const rows = jsonStmt.all(since);
+          if (rows.length === 0) break;
+          const body = `{"changes":[${rows
+            .map(
+              (x) =>
+                `{"table":"produtos","op":"upsert","record":${x.record},"version":${x.seq},"updatedAt":"${x.updated_at}"}`,
+            )
+            .join(',')}],"cursor":"c1.x","hasMore":true}`;
+          total += body.length;
+          since = rows.at(-1).seq;
+        }
+        if (total === 0) throw new Error('no rows');
+        jsonTimes.push(performance.now() - t0);
+      }
       raw.close();
+      rowsOut.push([
+        '(alternative) JOIN + json_object in SQLite, page assembled as text (replaces read + stringify)',
+        fmt(median(jsonTimes)),
+        rowsPerS(median(jsonTimes)),
+      ]);
       rowsOut.push([
         '(alternative) one JOIN query per page, no decode',
         fmt(median(times)),

@@ -5,10 +5,10 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { clearInterval, clearTimeout, setInterval } from 'node:timers';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
@@ -17,7 +17,16 @@ export { performance, uuidv7 };
 
 export const benchDir = dirname(fileURLToPath(import.meta.url));
 export const rootDir = join(benchDir, '..');
-export const cliPath = join(rootDir, 'dist', 'cli', 'main.js');
+/**
+ * The built project to measure: this checkout, or BENCH_PROJECT (a copy built on its own,
+ * e.g. `git archive HEAD`, so concurrent rebuilds of dist/ cannot change it mid-run).
+ */
+export const projectDir = process.env['BENCH_PROJECT']
+  ? resolve(process.env['BENCH_PROJECT'])
+  : rootDir;
+export const cliPath = join(projectDir, 'dist', 'cli', 'main.js');
+/** Imports a module of the measured build, e.g. `dist/server/index.js`. */
+export const importProject = (path) => import(pathToFileURL(join(projectDir, path)).href);
 export const postgresUrl =
   process.env['PDV_SYNC_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const adminToken = 'bench-admin-token-0123456789abcdef';
@@ -113,6 +122,47 @@ export function memoryOf(pid) {
   } catch {
     return { rss: NaN, peak: NaN };
   }
+}
+
+/**
+ * CPU seconds (user + system, all threads) a process has used so far, from /proc/PID/stat.
+ * Less sensitive than wall time to other work on the machine.
+ */
+export function cpuSecondsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is stat field 3; utime and stime are fields 14 and 15, in USER_HZ (100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Measures a timed window: peak RSS and CPU of the server process `pid`, and CPU of this
+ * (client) process. With `pid` null the work runs in this process: its CPU is the server's.
+ */
+export function startMeter(pid) {
+  const rss = pid ? peakRssTracker(pid) : null;
+  const cpu0 = pid ? cpuSecondsOf(pid) : null;
+  const own0 = ownCpuSeconds();
+  return {
+    stop() {
+      const own = ownCpuSeconds() - own0;
+      return {
+        peakRss: rss ? rss.stop() : null,
+        serverCpu: pid ? cpuSecondsOf(pid) - cpu0 : own,
+        clientCpu: pid ? own : null,
+      };
+    },
+  };
+}
+
+/** CPU seconds used by this process so far. */
+export function ownCpuSeconds() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }
 
 /**
@@ -226,7 +276,7 @@ export async function startPdvServer(db, extraEnv = {}) {
       '--log-file',
       '',
     ],
-    { env, cwd: rootDir, ready: /listening on (http:\/\/[^\s]+)/ },
+    { env, cwd: projectDir, ready: /listening on (http:\/\/[^\s]+)/ },
   );
   const m = await proc.started;
   return { url: m[1], pid: proc.child.pid, stop: proc.stop, stderr: proc.stderr };

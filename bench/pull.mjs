@@ -18,6 +18,7 @@ import {
   machineLine,
   median,
   peakRssTracker,
+  startMeter,
   performance,
   printTable,
   startPdvServer,
@@ -154,7 +155,10 @@ async function fullPull(url, token, gzip) {
 log(`pull: dialect=${dialect} rows=${totalRows} limit=${limit} runs=${runs}`);
 log(machineLine());
 const db = await freshDatabase(dialect, 'pull');
-const server = await startPdvServer(db);
+const server = await startPdvServer(db).catch(async (err) => {
+  await db.drop();
+  throw err;
+});
 try {
   const seedRss = peakRssTracker(server.pid);
   const seedSeconds = await seed(server.url);
@@ -170,11 +174,12 @@ try {
   const peaks = { gzip: 0, identity: 0 };
   for (let r = 1; r <= runs; r++)
     for (const gzip of r % 2 ? [true, false] : [false, true]) {
-      const rss = peakRssTracker(server.pid);
+      const meter = startMeter(server.pid);
       const m = await fullPull(server.url, token, gzip);
       const key = gzip ? 'gzip' : 'identity';
-      peaks[key] = Math.max(peaks[key], rss.stop());
-      results[key].push(m);
+      const metered = meter.stop();
+      peaks[key] = Math.max(peaks[key], metered.peakRss);
+      results[key].push({ ...m, ...metered });
       log(
         `run ${r}/${runs} ${key}: ${fmt(totalRows / m.seconds)} rows/s in ${m.seconds.toFixed(2)} s, ${m.pages} pages, ${fmt(m.wireBytes / 1048576, 1)} MiB on the wire`,
       );
@@ -188,6 +193,8 @@ try {
       'runs (rows/s)',
       'MiB on the wire',
       'server peak RSS (MiB)',
+      'server CPU ms / 10k rows',
+      'client CPU ms / 10k rows',
       'target ≥ 100,000 rows/s',
     ],
     Object.entries(results).map(([key, list]) => {
@@ -200,6 +207,8 @@ try {
         list.map((m) => fmt(totalRows / m.seconds)).join(' / '),
         fmt(median(list.map((m) => m.wireBytes)) / 1048576, 1),
         fmt(peaks[key]),
+        fmt(median(list.map((m) => (m.serverCpu * 1000 * 10_000) / totalRows))),
+        fmt(median(list.map((m) => (m.clientCpu * 1000 * 10_000) / totalRows))),
         rps >= 100_000 ? 'met' : 'NOT met',
       ];
     }),

@@ -27,7 +27,7 @@ import {
   machineLine,
   makeSale,
   median,
-  peakRssTracker,
+  startMeter,
   performance,
   postgresUrl,
   printTable,
@@ -111,7 +111,10 @@ async function pushAll(url, terminal, agent, bodies) {
 
 async function runOurs() {
   const db = await freshDatabase(dialect, 'ours');
-  const server = await startPdvServer(db);
+  const server = await startPdvServer(db).catch(async (err) => {
+    await db.drop();
+    throw err;
+  });
   try {
     for (const t of terms) t.token = await createDevice(server.url, t.storeId, t.machineId);
     const agents = terms.map(() => terminalAgent());
@@ -123,11 +126,11 @@ async function runOurs() {
     const bodies = terms.map((t) =>
       chunks(salesFor(t, salesPerTerminal), batchSales).map((b) => pushBody(t, b)),
     );
-    const rss = peakRssTracker(server.pid);
+    const meter = startMeter(server.pid);
     const t0 = performance.now();
     await Promise.all(terms.map((t, i) => pushAll(server.url, t, agents[i], bodies[i])));
     const seconds = (performance.now() - t0) / 1000;
-    const peakRss = rss.stop();
+    const metered = meter.stop();
     const stats = JSON.parse(
       (
         await request(undefined, 'GET', `${server.url}/api/stats`, {
@@ -139,7 +142,7 @@ async function runOurs() {
     const expected = totalSales + warmupSales * terms.length;
     if (vendas !== expected) throw new Error(`server holds ${vendas} vendas, expected ${expected}`);
     for (const a of agents) a.destroy();
-    return { seconds, peakRss };
+    return { seconds, ...metered };
   } finally {
     await server.stop();
     await db.drop();
@@ -182,13 +185,13 @@ async function runNaive() {
       ),
     );
     const bodies = terms.map((t) => salesFor(t, salesPerTerminal).map((s) => JSON.stringify(s)));
-    const rss = peakRssTracker(proc.child.pid);
+    const meter = startMeter(proc.child.pid);
     const t0 = performance.now();
     await Promise.all(terms.map((_, i) => post(agents[i], bodies[i])));
     const seconds = (performance.now() - t0) / 1000;
-    const peakRss = rss.stop();
+    const metered = meter.stop();
     for (const a of agents) a.destroy();
-    return { seconds, peakRss };
+    return { seconds, ...metered };
   } finally {
     await proc.stop();
     scratch.remove();
@@ -261,11 +264,11 @@ async function runPouch() {
     await Promise.all(
       locals.map((db, i) => db.bulkDocs(salesFor(terms[i], salesPerTerminal).flatMap(saleDocs))),
     );
-    const rss = peakRssTracker(proc.child.pid);
+    const meter = startMeter(proc.child.pid);
     const t0 = performance.now();
     const results = await Promise.all(locals.map((db) => db.replicate.to(remote, opts)));
     const seconds = (performance.now() - t0) / 1000;
-    const peakRss = rss.stop();
+    const metered = meter.stop();
     const written = results.reduce((s, r) => s + r.docs_written, 0);
     if (written !== totalSales * pouchDocsPerSale)
       throw new Error(
@@ -276,7 +279,7 @@ async function runPouch() {
     if (info.doc_count !== expected)
       throw new Error(`pouchdb-server holds ${info.doc_count} docs, expected ${expected}`);
     await Promise.all(locals.map((db) => db.destroy()));
-    return { seconds, peakRss };
+    return { seconds, ...metered };
   } finally {
     await proc.stop();
     scratch.remove();
@@ -318,10 +321,11 @@ async function runRawSqlite() {
     const toRows = (sales) => sales.flatMap(saleRows).map(([t, r]) => [t, rowParams(t, r)]);
     for (const t of terms) insertBatch(toRows(salesFor(t, warmupSales)));
     const batches = rawBatches().interleaved.map(toRows);
+    const meter = startMeter(null);
     const t0 = performance.now();
     for (const rows of batches) insertBatch(rows);
     const seconds = (performance.now() - t0) / 1000;
-    return { seconds, peakRss: null };
+    return { seconds, ...meter.stop() };
   } finally {
     db.close();
     scratch.remove();
@@ -365,6 +369,7 @@ async function runRawPostgres() {
     };
     await Promise.all(terms.map((t) => insertBatch(statements(salesFor(t, warmupSales)))));
     const perTerminal = rawBatches().perTerminal.map((list) => list.map(statements));
+    const meter = startMeter(null);
     const t0 = performance.now();
     await Promise.all(
       perTerminal.map(async (list) => {
@@ -372,7 +377,7 @@ async function runRawPostgres() {
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
-    return { seconds, peakRss: null };
+    return { seconds, ...meter.stop() };
   } finally {
     await pool.end();
     await db.drop();
@@ -404,9 +409,12 @@ log(machineLine());
 const measured = new Map(systems.map((s) => [s.key, []]));
 for (let r = 1; r <= runs; r++)
   for (const s of systems) {
-    const { seconds, peakRss } = await s.run();
+    const { seconds, peakRss, serverCpu, clientCpu } = await s.run();
     const salesPerSecond = totalSales / seconds;
-    measured.get(s.key).push({ salesPerSecond, peakRss });
+    const perK = (cpu) => (cpu === null ? null : (cpu * 1000) / (totalSales / 1000));
+    measured
+      .get(s.key)
+      .push({ salesPerSecond, peakRss, serverCpu: perK(serverCpu), clientCpu: perK(clientCpu) });
     log(
       `run ${r}/${runs} ${s.key}: ${fmt(salesPerSecond)} sales/s in ${seconds.toFixed(2)} s, ` +
         `peak RSS ${fmt(peakRss, 0)} MiB, load ${os.loadavg()[0].toFixed(2)}`,
@@ -420,14 +428,22 @@ const med = (key, f) =>
       .map(f)
       .filter((v) => v !== null),
   );
+const optMed = (key, f) => (measured.get(key).some((m) => f(m) !== null) ? med(key, f) : null);
 printTable(
   `Push throughput — ${dialect}, ${terms.length} terminals, ${fmt(totalSales)} sales (${fmt(totalSales * 5)} rows) per run, median of ${runs}`,
-  ['system', 'sales/s', 'rows/s', 'runs (sales/s)', 'server peak RSS (MiB)'],
+  [
+    'system',
+    'sales/s',
+    'rows/s',
+    'runs (sales/s)',
+    'server peak RSS (MiB)',
+    'server CPU ms / 1k sales',
+    'client CPU ms / 1k sales',
+  ],
   systems.map((s) => {
     const sps = med(s.key, (m) => m.salesPerSecond);
-    const rss = measured.get(s.key).some((m) => m.peakRss !== null)
-      ? med(s.key, (m) => m.peakRss)
-      : null;
+    const rss = optMed(s.key, (m) => m.peakRss);
+    const clientCpu = optMed(s.key, (m) => m.clientCpu);
     return [
       s.label,
       fmt(sps),
@@ -437,9 +453,15 @@ printTable(
         .map((m) => fmt(m.salesPerSecond))
         .join(' / '),
       rss === null ? 'in-process' : fmt(rss),
+      fmt(optMed(s.key, (m) => m.serverCpu)),
+      clientCpu === null ? '—' : fmt(clientCpu),
     ];
   }),
 );
+if (dialect === 'postgres')
+  console.log(
+    '\nCPU columns count Node processes only; the CPU of the PostgreSQL backends is not included.',
+  );
 
 if (measured.has('ours')) {
   const ours = med('ours', (m) => m.salesPerSecond);

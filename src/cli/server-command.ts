@@ -19,6 +19,18 @@ export function serverCommand(program: Command): void {
     .option('--body-limit <bytes>', 'largest accepted request body')
     .option('--max-batch <n>', 'most mutations in one push')
     .option('--rate-limit <n>', 'requests per token per window')
+    .option('--rate-limit-window-ms <n>', 'rate limit window (default 10000)')
+    .option(
+      '--admin-token <token>',
+      'fixed admin token (prefer PDV_SYNC_ADMIN_TOKEN: flags show in ps)',
+    )
+    .option('--event-key-retention-days <n>', 'how long idempotency keys are kept (default 90)')
+    .option('--max-clock-skew-ms <n>', 'how far ahead a client clock may be (default 300000)')
+    .option(
+      '--date-filter-offset <±HH:MM>',
+      'UTC offset of date filters such as /api/orders (default -03:00)',
+    )
+    .option('--pg-schema <name>', 'PostgreSQL schema for the server tables')
     .action(async (opts: Record<string, string | undefined>) => {
       const config = loadServerConfig({
         db: opts['db'],
@@ -31,12 +43,18 @@ export function serverCommand(program: Command): void {
         bodyLimitBytes: opts['bodyLimit'],
         maxBatch: opts['maxBatch'],
         rateLimit: opts['rateLimit'],
+        rateLimitWindowMs: opts['rateLimitWindowMs'],
+        adminToken: opts['adminToken'],
+        eventKeyRetentionDays: opts['eventKeyRetentionDays'],
+        maxClockSkewMs: opts['maxClockSkewMs'],
+        dateFilterOffset: opts['dateFilterOffset'],
+        pgSchema: opts['pgSchema'],
       });
       const server = await createServer(config);
       const url = await server.listen();
-      console.log(t('serverListening', { url, db: config.db.replace(/\/\/[^@/]*@/, '//***@') }));
       if (server.newAdminToken) console.log(`${t('adminTokenCreated')}\n  ${server.newAdminToken}`);
       else console.log(t('adminTokenExisting'));
+      console.log(t('serverListening', { url, db: config.db.replace(/\/\/[^@/]*@/, '//***@') }));
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

@@ -5,10 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { v7 as uuidv7 } from 'uuid';
-import { cliPath, startServerProcess } from '../testing/server-process.js';
+import { cliPath, killAllServerProcesses, startServerProcess } from '../testing/server-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pdv-sync-e2e-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => {
+  killAllServerProcesses();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const quietEnv = { PDV_SYNC_LOG_LEVEL: 'info', PDV_SYNC_PORT: '0', PDV_SYNC_HOST: '127.0.0.1' };
 
@@ -19,7 +22,9 @@ test('first start prints the URL and a one-time admin token; the second start do
   assert.ok(token, server.output());
   const health = await fetch(`${server.url}/health`);
   assert.equal(health.status, 200);
-  const stats = await fetch(`${server.url}/api/stats`, { headers: { authorization: `Bearer ${token}` } });
+  const stats = await fetch(`${server.url}/api/stats`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   assert.equal(stats.status, 200);
   assert.equal(await server.stop(), 0);
   const logDir = join(cwd, 'logs');
@@ -27,7 +32,10 @@ test('first start prints the URL and a one-time admin token; the second start do
   assert.ok(files.length > 0);
   const log = files.map((f) => readFileSync(join(logDir, f), 'utf8')).join('');
   const lines = log.trim().split('\n');
-  assert.ok(lines.every((l) => typeof (JSON.parse(l) as { level: number }).level === 'number'), 'log file is JSON lines');
+  assert.ok(
+    lines.every((l) => typeof (JSON.parse(l) as { level: number }).level === 'number'),
+    'log file is JSON lines',
+  );
   assert.ok(!log.includes(token), 'the token never reaches the log');
 
   const again = await startServerProcess([], { cwd, env: quietEnv });
@@ -49,9 +57,14 @@ test('a bad setting stops start-up with a message naming the flag and the variab
 test('.env in the working folder configures the server', async () => {
   const cwd = join(dir, 'dotenv');
   mkdir(cwd);
-  writeFileSync(join(cwd, '.env'), 'PDV_SYNC_ADMIN_TOKEN=dotenv-admin-token-0123456789\nPDV_SYNC_DB=sqlite:./custom/db.sqlite\n');
+  writeFileSync(
+    join(cwd, '.env'),
+    'PDV_SYNC_ADMIN_TOKEN=dotenv-admin-token-0123456789\nPDV_SYNC_DB=sqlite:./custom/db.sqlite\n',
+  );
   const server = await startServerProcess([], { cwd, env: quietEnv });
-  const res = await fetch(`${server.url}/api/stats`, { headers: { 'x-api-key': 'dotenv-admin-token-0123456789' } });
+  const res = await fetch(`${server.url}/api/stats`, {
+    headers: { 'x-api-key': 'dotenv-admin-token-0123456789' },
+  });
   assert.equal(res.status, 200);
   assert.ok(readdirSync(join(cwd, 'custom')).includes('db.sqlite'));
   await server.stop();
@@ -60,7 +73,11 @@ test('.env in the working folder configures the server', async () => {
 test('SIGTERM lets an in-flight push finish and exits cleanly; the acknowledged rows survive a restart', async () => {
   const cwd = join(dir, 'drain');
   mkdir(cwd);
-  const env = { ...quietEnv, PDV_SYNC_ADMIN_TOKEN: 'drain-admin-token-0123456789abc', PDV_SYNC_LOG_LEVEL: 'warn' };
+  const env = {
+    ...quietEnv,
+    PDV_SYNC_ADMIN_TOKEN: 'drain-admin-token-0123456789abc',
+    PDV_SYNC_LOG_LEVEL: 'warn',
+  };
   const headers = { 'x-api-key': env.PDV_SYNC_ADMIN_TOKEN, 'content-type': 'application/json' };
   const server = await startServerProcess([], { cwd, env });
   const mutations = Array.from({ length: 4000 }, () => ({
@@ -69,7 +86,11 @@ test('SIGTERM lets an in-flight push finish and exits cleanly; the acknowledged 
     op: 'upsert',
     record: { id: uuidv7(), nome: 'Produto', preco: 1.5 },
   }));
-  const inflight = fetch(`${server.url}/api/sync/push`, { method: 'POST', headers, body: JSON.stringify({ machineId: 'admin', mutations }) });
+  const inflight = fetch(`${server.url}/api/sync/push`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ machineId: 'admin', mutations }),
+  });
   await new Promise((r) => setTimeout(r, 30));
   const exit = server.stop('SIGTERM');
   const res = await inflight;
@@ -79,9 +100,13 @@ test('SIGTERM lets an in-flight push finish and exits cleanly; the acknowledged 
   assert.equal(await exit, 0);
 
   const restarted = await startServerProcess([], { cwd, env });
-  const list = await fetch(`${restarted.url}/api/tables/produtos?limit=1`, { headers: { ...headers, 'accept-encoding': 'gzip' } });
+  const list = await fetch(`${restarted.url}/api/tables/produtos?limit=1`, {
+    headers: { ...headers, 'accept-encoding': 'gzip' },
+  });
   assert.equal(((await list.json()) as { total: number }).total, 4000);
-  const raw = await fetch(`${restarted.url}/api/sync/changes?limit=2000`, { headers: { ...headers, 'accept-encoding': 'gzip' } });
+  const raw = await fetch(`${restarted.url}/api/sync/changes?limit=2000`, {
+    headers: { ...headers, 'accept-encoding': 'gzip' },
+  });
   assert.equal(raw.headers.get('content-encoding'), 'gzip');
   await restarted.stop();
 });
@@ -89,4 +114,3 @@ test('SIGTERM lets an in-flight push finish and exits cleanly; the acknowledged 
 function mkdir(path: string): void {
   spawnSync('mkdir', ['-p', path]);
 }
-

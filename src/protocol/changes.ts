@@ -8,6 +8,8 @@ export const changesQuerySchema = z.object({
   /** Comma-separated table names or aliases; absent = every table the token may read. */
   tables: z.string().max(2000).optional(),
   limit: z.coerce.number().int().min(1).max(maxPullLimit).default(1000),
+  /** `1` to include `remaining`: how many changes are left after the cursor (for progress bars). */
+  withTotal: z.enum(['0', '1']).optional(),
 });
 export type ChangesQuery = z.infer<typeof changesQuerySchema>;
 
@@ -25,6 +27,8 @@ export const changesResponseSchema = z.object({
   changes: z.array(changeSchema),
   cursor: z.string(),
   hasMore: z.boolean(),
+  /** With `withTotal=1`: changes after the request's cursor, this page included. */
+  remaining: z.number().int().optional(),
 });
 export type ChangesResponse = z.infer<typeof changesResponseSchema>;
 

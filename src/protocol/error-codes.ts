@@ -63,6 +63,13 @@ export const errorCatalogue = {
       'An update or delete was sent for an event table (sales, payments...), which is insert-only.',
     remedy: 'Record a new event (e.g. a cancellation) instead of changing the old one.',
   },
+  CONFLICT: {
+    status: 409,
+    cause:
+      'An admin write collided with the row on the server (e.g. an event row that already exists with other content).',
+    remedy:
+      '`details.result` holds the mutation result with the server row; re-read it before writing again.',
+  },
   NOT_FOUND: {
     status: 404,
     cause: 'The route or the row does not exist.',

@@ -11,3 +11,4 @@ export * from './protocol-version.js';
 export * from './record-validator.js';
 export * from './table-names.js';
 export * from './reconcile.js';
+export * from './terminal-status.js';

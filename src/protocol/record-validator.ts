@@ -5,6 +5,15 @@ export type RecordValues = Record<string, unknown>;
 export type RecordValidation =
   { ok: true; id: string; values: RecordValues } | { ok: false; message: string };
 
+const maxJsonDepth = 32;
+
+function jsonDepth(value: unknown, depth: number): number {
+  if (depth > maxJsonDepth || value === null || typeof value !== 'object') return depth;
+  let max = depth;
+  for (const v of Object.values(value)) max = Math.max(max, jsonDepth(v, depth + 1));
+  return max;
+}
+
 function checkValue(
   column: ColumnDef,
   value: unknown,
@@ -16,9 +25,12 @@ function checkValue(
   }
   switch (column.type) {
     case 'text':
-      return typeof value === 'string'
-        ? { ok: true, value }
-        : { ok: false, message: `column ${column.name} must be a string` };
+      if (typeof value !== 'string')
+        return { ok: false, message: `column ${column.name} must be a string` };
+      // PostgreSQL cannot store NUL in text; refuse it on every engine alike.
+      return value.includes('\u0000')
+        ? { ok: false, message: `column ${column.name} contains a NUL character` }
+        : { ok: true, value };
     case 'integer':
       return Number.isSafeInteger(value)
         ? { ok: true, value }
@@ -39,7 +51,10 @@ function checkValue(
               /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)
             ? new Date(value)
             : null;
-      return date && !Number.isNaN(date.getTime()) && date.getUTCFullYear() < 10000
+      return date &&
+        !Number.isNaN(date.getTime()) &&
+        date.getUTCFullYear() >= 1 &&
+        date.getUTCFullYear() < 10000
         ? { ok: true, value: date.toISOString() }
         : {
             ok: false,
@@ -47,7 +62,9 @@ function checkValue(
           };
     }
     case 'json':
-      return { ok: true, value };
+      return jsonDepth(value, 0) <= maxJsonDepth
+        ? { ok: true, value }
+        : { ok: false, message: `column ${column.name} nests deeper than ${maxJsonDepth} levels` };
   }
 }
 

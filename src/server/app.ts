@@ -10,6 +10,7 @@ import { adminRoutes } from './routes/admin-routes.js';
 import { reconcileRoutes } from './routes/reconcile-routes.js';
 import { syncRoutes } from './routes/sync-routes.js';
 import { tableRoutes } from './routes/table-routes.js';
+import { terminalRoutes } from './routes/terminal-routes.js';
 import type { ServerContext } from './server-context.js';
 
 export type RouteInfo = { method: string; url: string; public: boolean; admin: boolean };
@@ -22,6 +23,8 @@ export async function buildApp(
   const app: FastifyInstance = Fastify({
     loggerInstance,
     bodyLimit: ctx.config.bodyLimitBytes,
+    // Ids may be 128 characters, URL-encoded up to 3× that.
+    maxParamLength: 400,
     return503OnClosing: true,
   });
   const routes: RouteInfo[] = [];
@@ -65,6 +68,7 @@ export async function buildApp(
   syncRoutes(app, ctx);
   tableRoutes(app, ctx);
   reconcileRoutes(app, ctx);
+  terminalRoutes(app, ctx);
   adminRoutes(app, ctx);
   return { app, routes };
 }

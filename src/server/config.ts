@@ -88,6 +88,15 @@ const settings = {
       .min(0)
       .default(5 * 60_000),
   },
+  dateFilterOffset: {
+    flag: '--date-filter-offset',
+    env: ['PDV_SYNC_DATE_FILTER_OFFSET'],
+    // Brazil has had no daylight saving time since 2019: Brasília is UTC-03:00 all year.
+    rule: z
+      .string()
+      .regex(/^[+-]\d{2}:\d{2}$/, '±HH:MM')
+      .default('-03:00'),
+  },
   pgSchema: {
     flag: '--pg-schema',
     env: ['PDV_SYNC_PG_SCHEMA'],

@@ -1,6 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+const running = new Set<ChildProcess>();
+
+/** Kills every server process a test started and left running (after a failed assertion). */
+export function killAllServerProcesses(): void {
+  for (const proc of running) if (proc.exitCode === null) proc.kill('SIGKILL');
+  running.clear();
+}
+
 export const cliPath = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 export type ServerProcess = {
@@ -21,10 +29,17 @@ export function startServerProcess(
     env: { ...process.env, PDV_SYNC_LANG: 'en', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   let out = '';
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => resolve(code)),
+  );
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), options.timeoutMs ?? 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start:\n${out}`)),
+      options.timeoutMs ?? 20_000,
+    );
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       const match = /listening on (http:\/\/[\d.:]+)/.exec(out);

@@ -17,10 +17,14 @@ export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): v
     else {
       const code = (error as { code?: string }).code ?? '';
       const dbDown = /ECONNREFUSED|ECONNRESET|57P0|08\d\d\d|SQLITE_BUSY|SQLITE_CANTOPEN/.test(code);
-      request.log.error({ err: error }, 'request failed');
+      // PostgreSQL class 22 (data exception): a value the engine cannot hold, i.e. bad input.
+      const badData = /^22[0-9A-Z]{3}$/.test(code);
+      if (!badData) request.log.error({ err: error }, 'request failed');
       err = dbDown
         ? new SyncError('DATABASE_UNAVAILABLE', 'the database is unavailable; retry later')
-        : new SyncError('INTERNAL', 'internal error', { details: { requestId: request.id } });
+        : badData
+          ? new SyncError('VALIDATION_FAILED', `the database refused a value: ${error.message}`)
+          : new SyncError('INTERNAL', 'internal error', { details: { requestId: request.id } });
     }
     if (err.status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
     void reply.status(err.status).send(err.toJSON());

@@ -629,9 +629,8 @@ function queryArb(schema: unknown): fc.Arbitrary<string> {
 const paramOk = (s: string) =>
   s !== '.' &&
   s !== '..' &&
-  // Known server bug (reported): Fastify's maxParamLength (100, on the encoded path) is
-  // below the 128 characters the schemas accept; see the todo test at the end.
-  encodeURIComponent(s).length <= 100;
+  // The server's maxParamLength (400) covers 128 characters URL-encoded up to 3 bytes each.
+  encodeURIComponent(s).length <= 400;
 const paramArbs: Record<string, fc.Arbitrary<string>> = {
   table: mostly(
     fc.constantFrom(...tableNames),
@@ -731,7 +730,7 @@ function writeModel(mode: 'put' | 'patch' | 'delete'): Model {
         return [E('RECORD_INVALID')];
       return [
         ...ok(),
-        { status: 409 },
+        E('CONFLICT'),
         ...rejectionCodes.filter((c) => c !== 'DIRECTION_FORBIDDEN').map(E),
       ];
     },
@@ -990,21 +989,6 @@ const models: Record<string, Model> = {
 };
 
 // ---------------------------------------------------------------------------
-// Known server bugs (reported, with todo tests below) are kept out of the
-// properties, so that the fuzzers keep guarding everything else.
-
-function knownBug(route: string, seen: Seen, body: SeenBody, outcomes: Outcome[]): boolean {
-  const mayWrite = outcomes.some((o) => o.status < 300 || o.status === 409 || o.status === 422);
-  // Deeply nested JSON in a json column: JSON.stringify overflows the stack, 500.
-  if (body.kind === 'value' && body.depth > 2000 && mayWrite) return true;
-  // POST /api/sync with a numeric timestamp past year 275760: new Date(...).toISOString() throws, 500.
-  if (route === 'POST /api/sync' && isObject(seen.body)) {
-    const t = seen.body['timestamp'];
-    if (typeof t === 'number' && Math.abs(t) > 8.64e15 && valid(syncEventSchema, seen.body))
-      return true;
-  }
-  return false;
-}
 
 // ---------------------------------------------------------------------------
 // The property.
@@ -1099,7 +1083,6 @@ async function exercise(route: RouteInfo, model: Model, req: Request): Promise<v
   if (route.admin && req.role === 'device') outcomes = [E('FORBIDDEN')];
   else if (seenBody.kind === 'error') outcomes = seenBody.codes.map(E);
   else outcomes = model.outcomes(seen);
-  fc.pre(!knownBug(key, seen, seenBody, outcomes));
 
   const res = await ts.request(req.role === 'admin' ? adminToken : deviceToken, {
     method: route.method,
@@ -1116,10 +1099,10 @@ async function exercise(route: RouteInfo, model: Model, req: Request): Promise<v
   assert.ok(res.statusCode < 500, context());
   assert.equal(res.headers['x-pdv-sync-protocol'], '1', context());
   const reply = replyJson(res);
-  // Admin writes answer a conflict with 409 and the mutation result (reported: not an error body).
+  // Admin writes answer a conflict with 409 CONFLICT, the mutation result in details.
   const conflictResult = res.statusCode === 409 && route.url === '/api/tables/:table/:id';
   let code: string | undefined;
-  if (res.statusCode >= 400 && !conflictResult) {
+  if (res.statusCode >= 400) {
     const error = errorBodySchema.safeParse(reply);
     assert.ok(error.success, `not a catalogue error body: ${context()}`);
     code = error.data.code;
@@ -1131,7 +1114,11 @@ async function exercise(route: RouteInfo, model: Model, req: Request): Promise<v
     outcomes.some((o) => o.status === res.statusCode && (o.code === undefined || o.code === code)),
     `unexpected answer: ${context()}`,
   );
-  if (conflictResult) assert.equal(mutationResultSchema.parse(reply).status, 'conflict', context());
+  if (conflictResult) {
+    assert.equal(code, 'CONFLICT', context());
+    const details = errorBodySchema.parse(reply).details;
+    assert.equal(mutationResultSchema.parse(details?.['result']).status, 'conflict', context());
+  }
   if (res.statusCode < 300) {
     const parsed = model.reply.safeParse(reply);
     assert.ok(parsed.success, `2xx body does not match its schema: ${context()}`);
@@ -1237,88 +1224,63 @@ void test('the server survived the fuzzing', async () => {
 });
 
 // ---------------------------------------------------------------------------
-// Server bugs the fuzzers found, kept as failing todo tests until fixed.
+// Regression tests for server bugs the fuzzers found.
 
-void test(
-  'POST /api/sync with a numeric timestamp past year 275760 is a 4xx, not a 500',
-  {
-    // A regression test once the protocol refuses such timestamps; a todo while it accepts them.
-    todo: valid(syncEventSchema, { type: 'x', timestamp: 9e15, data: {}, event_id: 'e' })
-      ? 'server bug: sync-routes.ts new Date(body.timestamp).toISOString() throws RangeError'
-      : false,
-  },
-  async () => {
-    const res = await ts.request(deviceToken, {
-      method: 'POST',
-      url: '/api/sync',
-      payload: {
-        type: 'pedido_created',
-        timestamp: 9e15,
-        event_id: 'todo-ts',
-        data: { status: 'a' },
-      },
-    });
-    assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${res.statusCode} ${res.body}`);
-  },
-);
+void test('POST /api/sync with a numeric timestamp past year 275760 is a 4xx, not a 500', async () => {
+  const res = await ts.request(deviceToken, {
+    method: 'POST',
+    url: '/api/sync',
+    payload: {
+      type: 'pedido_created',
+      timestamp: 9e15,
+      event_id: 'todo-ts',
+      data: { status: 'a' },
+    },
+  });
+  assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${res.statusCode} ${res.body}`);
+});
 
-void test(
-  'a deeply nested value in a json column is refused or stored, never a 500',
-  { todo: 'server bug: storage encode JSON.stringify overflows the stack (depth ~5000)' },
-  async () => {
-    const depth = 10_000;
-    const res = await ts.request(deviceToken, {
-      method: 'POST',
-      url: '/api/sync/push',
-      headers: { 'content-type': 'application/json' },
-      payload: `{"machineId":"${deviceMachine}","mutations":[{"eventId":"todo-deep","table":"clientes","op":"upsert","record":{"id":"deep","nome":"x","endereco":${'['.repeat(depth)}${']'.repeat(depth)}}}]}`,
-    });
-    assert.ok(res.statusCode < 500, `${res.statusCode} ${res.body}`);
-  },
-);
+void test('a deeply nested value in a json column is refused or stored, never a 500', async () => {
+  const depth = 10_000;
+  const res = await ts.request(deviceToken, {
+    method: 'POST',
+    url: '/api/sync/push',
+    headers: { 'content-type': 'application/json' },
+    payload: `{"machineId":"${deviceMachine}","mutations":[{"eventId":"todo-deep","table":"clientes","op":"upsert","record":{"id":"deep","nome":"x","endereco":${'['.repeat(depth)}${']'.repeat(depth)}}}]}`,
+  });
+  assert.ok(res.statusCode < 500, `${res.statusCode} ${res.body}`);
+});
 
-void test(
-  'a device whose machineId has 101–128 characters can be revoked',
-  {
-    todo: "server bug: Fastify's maxParamLength (100) < the 128 characters addDeviceRequestSchema allows",
-  },
-  async () => {
-    const machineId = 'm'.repeat(120);
-    await ts.device(deviceStore, machineId);
-    const res = await ts.request(adminToken, {
-      method: 'DELETE',
-      url: `/api/admin/devices/${machineId}`,
-    });
-    assert.equal(res.statusCode, 200, res.body);
-  },
-);
+void test('a device whose machineId has 101–128 characters can be revoked', async () => {
+  const machineId = 'm'.repeat(120);
+  await ts.device(deviceStore, machineId);
+  const res = await ts.request(adminToken, {
+    method: 'DELETE',
+    url: `/api/admin/devices/${machineId}`,
+  });
+  assert.equal(res.statusCode, 200, res.body);
+});
 
-void test(
-  'PostgreSQL: NUL characters, year 0000 and year 10000 dates are refused or stored, never a 500',
-  {
-    todo: 'server bug: PostgreSQL rejects \\u0000 in text (22021) and dates outside its range (22008/22009); surfaced as 500',
-  },
-  async () => {
-    const pg = await startTestServer('postgres');
-    try {
-      const token = await pg.device('pg-store', 'pg-till');
-      const push = (eventId: string, record: Record<string, unknown>) =>
-        pg.request(token, {
-          method: 'POST',
-          url: '/api/sync/push',
-          payload: {
-            machineId: 'pg-till',
-            mutations: [{ eventId, table: 'pedidos', op: 'upsert', record }],
-          },
-        });
-      const answers = [
-        await push('pg-nul', { id: 'pg-nul', status: 'a\u0000b' }),
-        await push('pg-year0', { id: 'pg-year0', status: 'a', created_at: '0000-01-01' }),
-        await pg.request(token, { method: 'GET', url: '/api/orders?end_date=9999-12-31' }),
-      ];
-      for (const res of answers) assert.ok(res.statusCode < 500, `${res.statusCode} ${res.body}`);
-    } finally {
-      await pg.close();
-    }
-  },
-);
+void test('PostgreSQL: NUL characters, year 0000 and year 10000 dates are refused or stored, never a 500', async () => {
+  const pg = await startTestServer('postgres');
+  try {
+    const token = await pg.device('pg-store', 'pg-till');
+    const push = (eventId: string, record: Record<string, unknown>) =>
+      pg.request(token, {
+        method: 'POST',
+        url: '/api/sync/push',
+        payload: {
+          machineId: 'pg-till',
+          mutations: [{ eventId, table: 'pedidos', op: 'upsert', record }],
+        },
+      });
+    const answers = [
+      await push('pg-nul', { id: 'pg-nul', status: 'a\u0000b' }),
+      await push('pg-year0', { id: 'pg-year0', status: 'a', created_at: '0000-01-01' }),
+      await pg.request(token, { method: 'GET', url: '/api/orders?end_date=9999-12-31' }),
+    ];
+    for (const res of answers) assert.ok(res.statusCode < 500, `${res.statusCode} ${res.body}`);
+  } finally {
+    await pg.close();
+  }
+});

@@ -51,7 +51,9 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/api/sync/changes', async (request) => {
     const query = parseRequest(changesQuerySchema, request.query, 'query');
     const tables = resolveTables(ctx, request.identity, query.tables);
-    const page = await ctx.feed.read(request.identity, tables, query.since, query.limit);
+    const page = await ctx.feed.read(request.identity, tables, query.since, query.limit, {
+      withTotal: query.withTotal === '1',
+    });
     ctx.activity.note(request.identity, 'pull', page.changes.length);
     return page;
   });
@@ -100,7 +102,12 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
         ...{ code, message },
       };
     }
-    return { success: true, synced_at: new Date().toISOString(), status: result.status };
+    return {
+      success: true,
+      synced_at: new Date().toISOString(),
+      status: result.status,
+      id: String(parsedRecord.id),
+    };
   });
 
   app.post<{ Params: { table: string } }>(
@@ -115,6 +122,8 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
       checkBatch(ctx, request.body, 'localUpdates');
       const body = parseRequest(tableSyncRequestSchema, request.body, 'body');
       checkMachine(request.identity, body.machineId);
+      // Check the cursor before any write, so a bad one cannot lose the push's results.
+      await ctx.feed.read(request.identity, [], body.since, 1);
       const mutations: Mutation[] = body.localUpdates.map((u) => ({
         eventId: u.eventId,
         table: table.name,

@@ -80,14 +80,20 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const params: unknown[] = [];
     if (query.start_date) {
       where.push(`${q('created_at')} >= ?`);
-      params.push(encodeTime(ctx, new Date(`${query.start_date}T00:00:00.000Z`)));
+      params.push(
+        encodeTime(ctx, new Date(`${query.start_date}T00:00:00.000${ctx.config.dateFilterOffset}`)),
+      );
     }
-    if (query.end_date) {
+    // The day after 9999-12-31 is beyond every engine's range: no upper bound is needed there.
+    if (query.end_date && query.end_date < '9999-12-31') {
       where.push(`${q('created_at')} < ?`);
       params.push(
         encodeTime(
           ctx,
-          new Date(new Date(`${query.end_date}T00:00:00.000Z`).getTime() + 86_400_000),
+          new Date(
+            new Date(`${query.end_date}T00:00:00.000${ctx.config.dateFilterOffset}`).getTime() +
+              86_400_000,
+          ),
         ),
       );
     }
@@ -102,6 +108,11 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get<{ Params: { table: string } }>('/api/tables/:table', async (request) => {
     const query = parseRequest(listQuery, request.query, 'query');
     const table = tableOf(ctx, request.params.table);
+    if (request.identity.role === 'device' && table.direction === 'up')
+      throw new SyncError(
+        'FORBIDDEN',
+        `table ${table.name} is upload-only; terminals do not read it back`,
+      );
     const { rows, total } = await listRows(ctx, request.identity, table, query);
     return { table: table.name, rows, total };
   });
@@ -144,7 +155,15 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const code = (result.reason?.code ?? 'RECORD_INVALID') as 'RECORD_INVALID';
       throw new SyncError(code, result.reason?.message ?? 'rejected');
     }
-    if (result.status === 'conflict') void reply.status(409);
+    if (result.status === 'conflict')
+      throw new SyncError(
+        'CONFLICT',
+        `row ${table.name}/${params.id} conflicts with the server's`,
+        {
+          details: { result },
+        },
+      );
+    void reply.status(200);
     return result;
   };
   const adminOnly = { config: { admin: true } };

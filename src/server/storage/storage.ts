@@ -71,4 +71,5 @@ export const bookkeepingTables = [
   '_sync_devices',
   '_sync_meta',
   '_sync_reconciliations',
+  '_sync_terminal_status',
 ] as const;

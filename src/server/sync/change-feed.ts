@@ -43,6 +43,7 @@ export class ChangeFeed {
     tables: readonly TableDef[],
     since: string | undefined,
     limit: number,
+    options: { withTotal?: boolean } = {},
   ): Promise<ChangesResponse> {
     const from = decodeCursor(since, this.meta.databaseId);
     return this.storage.read(async (tx) => {
@@ -68,12 +69,20 @@ export class ChangeFeed {
       }
       // From zero, tombstones of rows the caller never had are noise.
       const live = from === 0 ? `AND op = 'upsert'` : '';
-      params.push(limit + 1);
+      const where = `WHERE seq > ? AND table_name IN (${tableList.join(', ')}) ${scope} ${live}`;
+      const remaining = options.withTotal
+        ? Number(
+            (
+              await tx.all<{ n: number }>(
+                `SELECT COUNT(*) AS n FROM _sync_changes ${where}`,
+                params,
+              )
+            )[0]?.n ?? 0,
+          )
+        : undefined;
       const rows = await tx.all<ChangeRow>(
-        `SELECT seq, table_name, row_id, op, updated_at FROM _sync_changes
-          WHERE seq > ? AND table_name IN (${tableList.join(', ')}) ${scope} ${live}
-          ORDER BY seq LIMIT ?`,
-        params,
+        `SELECT seq, table_name, row_id, op, updated_at FROM _sync_changes ${where} ORDER BY seq LIMIT ?`,
+        [...params, limit + 1],
       );
       const hasMore = rows.length > limit;
       const page = hasMore ? rows.slice(0, limit) : rows;
@@ -106,6 +115,7 @@ export class ChangeFeed {
         changes,
         cursor: encodeCursor(this.meta.databaseId, last ? Number(last.seq) : from),
         hasMore,
+        ...(remaining !== undefined ? { remaining } : {}),
       };
     });
   }

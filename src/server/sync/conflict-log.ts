@@ -62,8 +62,9 @@ export class ConflictLog {
     const where: string[] = [];
     const params: unknown[] = [];
     if (identity.role === 'device') {
-      where.push('store_id = ?');
-      params.push(identity.storeId);
+      // A store's conflicts, and this machine's own on global tables.
+      where.push('(store_id = ? OR (store_id IS NULL AND machine_id = ?))');
+      params.push(identity.storeId, identity.machineId);
     }
     if (options.table) {
       where.push('table_name = ?');

@@ -99,6 +99,9 @@ export class PushService {
     const checked = validateRecord(table, m.record, { partial: true });
     if (!checked.ok) return rejected(m, 'RECORD_INVALID', checked.message);
     const values = m.op === 'delete' ? { id: checked.id } : checked.values;
+    // A row's own updated_at is a client clock too: bound it like the mutation's (PITFALLS #9).
+    const recordTime = typeof values['updated_at'] === 'string' ? values['updated_at'] : undefined;
+    if (recordTime) values['updated_at'] = this.clampClientTime(recordTime);
     if (table.storeColumn && identity.role === 'device' && m.op === 'upsert') {
       const store = values[table.storeColumn];
       if (store === undefined) values[table.storeColumn] = identity.storeId;
@@ -122,7 +125,7 @@ export class PushService {
       table,
       id: checked.id,
       values,
-      clientTime: this.clampClientTime(m.updatedAt),
+      clientTime: this.clampClientTime(m.updatedAt ?? recordTime),
     };
   }
 
@@ -255,6 +258,8 @@ export class PushService {
       const full = validateRecord(table, p.values, { partial: false });
       if (!full.ok) throw new Rejection('RECORD_INVALID', full.message);
       const values = this.withClientTime(table, p);
+      // A new row: its absolute value already holds the terminal's changes; without one, the delta is the value.
+      for (const [col, delta] of Object.entries(m.deltas ?? {})) values[col] ??= delta;
       const cols = Object.keys(values);
       await tx.run(
         `INSERT INTO ${q(table.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,

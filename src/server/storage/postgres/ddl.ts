@@ -39,6 +39,10 @@ export const bookkeepingDdl = [
      revoked_at TEXT, last_seen_at TEXT, pushes BIGINT NOT NULL DEFAULT 0,
      pulls BIGINT NOT NULL DEFAULT 0)`,
   `CREATE INDEX IF NOT EXISTS _sync_devices_machine ON _sync_devices (machine_id)`,
+  `CREATE TABLE IF NOT EXISTS _sync_terminal_status (
+     machine_id TEXT PRIMARY KEY, store_id TEXT, state TEXT NOT NULL, backlog INTEGER NOT NULL,
+     dead_letters INTEGER NOT NULL, conflicts INTEGER NOT NULL, last_success_at TEXT,
+     last_error TEXT, reported_at TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS _sync_reconciliations (
      id BIGSERIAL PRIMARY KEY, machine_id TEXT NOT NULL, store_id TEXT,
      is_consistent INTEGER NOT NULL, mismatches_count INTEGER NOT NULL, mismatches TEXT NOT NULL,
