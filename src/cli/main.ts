@@ -5,6 +5,7 @@ import { SyncError } from '../protocol/index.js';
 import { deviceCommand } from './device-command.js';
 import { t } from './messages.js';
 import { serverCommand } from './server-command.js';
+import { terminalCommands } from './terminal-command.js';
 
 dotenv.config({ quiet: true });
 
@@ -13,6 +14,7 @@ const program = new Command('pdv-sync')
   .showHelpAfterError();
 serverCommand(program);
 deviceCommand(program);
+terminalCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof SyncError) {

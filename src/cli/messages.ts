@@ -31,6 +31,20 @@ const catalog = {
     en: 'No active device {machine}.',
   },
   error: { 'pt-BR': 'erro', en: 'error' },
+  pullProgress: {
+    'pt-BR': 'Recebendo {tables}: {done}/{total} ({pct}%)',
+    en: 'Pulling {tables}: {done}/{total} ({pct}%)',
+  },
+  pushProgress: { 'pt-BR': 'Enviando: {done}/{total}', en: 'Pushing: {done}/{total}' },
+  terminalStatus: {
+    'pt-BR': 'Estado: {state} (pendentes: {backlog}) {error}',
+    en: 'Status: {state} (backlog: {backlog}) {error}',
+  },
+  syncSummary: {
+    'pt-BR':
+      'Sincronização: {status} — enviados {pushed}, recebidos {pulled}, conflitos {conflicts}, rejeitados {rejected}, {ms} ms',
+    en: 'Sync: {status} — pushed {pushed}, pulled {pulled}, conflicts {conflicts}, rejected {rejected}, {ms} ms',
+  },
 } as const;
 
 export type MessageKey = keyof typeof catalog;

@@ -96,7 +96,15 @@ export class PushService {
         'EVENT_IMMUTABLE',
         `table ${table.name} is insert-only; rows cannot be deleted`,
       );
-    const checked = validateRecord(table, m.record, { partial: true });
+    // A terminal's row without a store (the POS app never set it) is its own store's row.
+    const record =
+      table.storeColumn &&
+      identity.role === 'device' &&
+      m.op === 'upsert' &&
+      m.record[table.storeColumn] == null
+        ? { ...m.record, [table.storeColumn]: identity.storeId }
+        : m.record;
+    const checked = validateRecord(table, record, { partial: true });
     if (!checked.ok) return rejected(m, 'RECORD_INVALID', checked.message);
     const values = m.op === 'delete' ? { id: checked.id } : checked.values;
     // A row's own updated_at is a client clock too: bound it like the mutation's (PITFALLS #9).

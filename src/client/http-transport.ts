@@ -1,0 +1,100 @@
+import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
+import { errorCodes, type ErrorCode } from '../protocol/index.js';
+import { isTransient, NetworkError, SyncHttpError } from './sync-http-error.js';
+
+export type RetryOptions = {
+  /** Total tries, the first included (seed 003: 3). */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+};
+
+export type TransportOptions = {
+  serverUrl: string;
+  token: string;
+  timeoutMs: number;
+  retry: RetryOptions;
+  /** Called before each retry with the attempt number and the error. */
+  onRetry?: (attempt: number, error: unknown) => void;
+};
+
+/**
+ * JSON over HTTP to the sync server. Network errors, timeouts, 5xx and 429 are
+ * retried with exponential backoff and decorrelated jitter (cockatiel); other
+ * 4xx answers are never retried, they throw a SyncHttpError with the server's code.
+ */
+export class HttpTransport {
+  private readonly policy: RetryPolicy;
+
+  constructor(private readonly options: TransportOptions) {
+    this.policy = retry(handleWhen(isTransient), {
+      maxAttempts: Math.max(0, options.retry.attempts - 1),
+      backoff: new ExponentialBackoff({
+        initialDelay: options.retry.baseDelayMs,
+        maxDelay: options.retry.maxDelayMs,
+      }),
+    });
+    if (options.onRetry) {
+      const onRetry = options.onRetry;
+      this.policy.onRetry((e) => onRetry(e.attempt, 'error' in e ? e.error : undefined));
+    }
+  }
+
+  get<T>(path: string, query: Record<string, string | undefined> = {}): Promise<T> {
+    const qs = new URLSearchParams(
+      Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined),
+    );
+    const suffix = qs.size > 0 ? `?${qs.toString()}` : '';
+    return this.policy.execute(() => this.once<T>('GET', `${path}${suffix}`));
+  }
+
+  post<T>(path: string, body: unknown): Promise<T> {
+    return this.policy.execute(() => this.once<T>('POST', path, body));
+  }
+
+  private async once<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.options.serverUrl.replace(/\/$/, '')}${path}`, {
+        method,
+        headers: {
+          'x-api-key': this.options.token,
+          'accept-encoding': 'gzip',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+    } catch (err) {
+      throw new NetworkError(`${method} ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw new NetworkError(`${method} ${path}: response cut: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      if (res.ok || res.status >= 500)
+        throw new NetworkError(`${method} ${path}: unreadable answer (${res.status})`);
+      json = null;
+    }
+    if (!res.ok) {
+      const err = json as {
+        code?: string;
+        message?: string;
+        details?: Record<string, unknown>;
+      } | null;
+      const code = (errorCodes as string[]).includes(err?.code ?? '')
+        ? (err?.code as ErrorCode)
+        : 'INTERNAL';
+      throw new SyncHttpError(code, err?.message ?? `HTTP ${res.status}`, res.status, err?.details);
+    }
+    return json as T;
+  }
+}

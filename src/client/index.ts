@@ -1,0 +1,11 @@
+export {
+  SyncManager,
+  syncAllTables,
+  type SyncSummary,
+  type LocalConflict,
+} from './sync-manager.js';
+export { SyncClient } from './sync-client.js';
+export { resolveSyncOptions, type SyncOptions, type SyncOptionsInput } from './client-options.js';
+export { SyncHttpError, NetworkError } from './sync-http-error.js';
+export type { StatusSnapshot, Progress } from './sync-status.js';
+export { LocalStore } from './local-store.js';

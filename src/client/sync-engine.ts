@@ -1,0 +1,281 @@
+import type { Logger } from 'pino';
+import {
+  SyncError,
+  type ChangesResponse,
+  type Mutation,
+  type MutationResult,
+  type PushResponse,
+  type ReconcileResponse,
+  type SessionResponse,
+  type SyncSchema,
+  type TableDef,
+} from '../protocol/index.js';
+import type { SyncOptions } from './client-options.js';
+import type { HttpTransport } from './http-transport.js';
+import type { LocalStore, OutboxEntry } from './local-store.js';
+import { SyncHttpError } from './sync-http-error.js';
+import type { Progress, SyncStatus } from './sync-status.js';
+
+export type TableCounts = { pushed: number; pulled: number; conflicts: number; rejected: number };
+export type PushOutcome = {
+  pushed: number;
+  conflicts: MutationResult[];
+  rejected: MutationResult[];
+  tables: Map<string, TableCounts>;
+};
+export type PullOutcome = { pulled: number; tables: Map<string, TableCounts> };
+
+const emptyCounts = (): TableCounts => ({ pushed: 0, pulled: 0, conflicts: 0, rejected: 0 });
+
+/**
+ * Push and pull for one terminal. Invariants (docs/sync-spec.md):
+ * 1. an outbox entry leaves the outbox only in the local transaction that records its server result;
+ * 2. a page of pulled changes and the cursor after it are committed in one local transaction;
+ * 3. pulled rows are written with capture off, so they are never pushed back;
+ * 4. a crash between any two steps re-sends with the same eventIds (the server answers duplicate)
+ *    or re-pulls from the last committed cursor (rows are upserted, so applying twice is harmless).
+ */
+export class SyncEngine {
+  private machineId: string | null;
+
+  constructor(
+    private readonly store: LocalStore,
+    private readonly transport: HttpTransport,
+    private readonly options: SyncOptions,
+    private readonly status: SyncStatus,
+    private readonly logger: Logger,
+  ) {
+    this.machineId = options.machineId ?? store.getMeta('machine_id');
+  }
+
+  /** Fetches the schema and identity when online; falls back to the cached schema offline. */
+  async ready(): Promise<void> {
+    try {
+      const schema = await this.transport.get<SyncSchema>('/api/schema');
+      if (JSON.stringify(schema) !== JSON.stringify(this.store.schema))
+        this.store.applySchema(schema);
+      if (!this.machineId) {
+        const session = await this.transport.get<SessionResponse>('/api/session');
+        this.machineId = session.machineId;
+        this.store.setMeta('machine_id', session.machineId);
+        if (session.storeId) this.store.setMeta('store_id', session.storeId);
+      }
+    } catch (err) {
+      if (!this.store.schema || !this.machineId) throw err;
+      this.logger.warn({ err: String(err) }, 'server unreachable; using the cached schema');
+    }
+  }
+
+  get machine(): string {
+    if (!this.machineId)
+      throw new SyncError(
+        'CONFIG_INVALID',
+        'machineId unknown: sync once online first or set PDV_SYNC_MACHINE_ID',
+      );
+    return this.machineId;
+  }
+
+  /** Drains the outbox in order, batch by batch. */
+  async push(): Promise<PushOutcome> {
+    const outcome: PushOutcome = { pushed: 0, conflicts: [], rejected: [], tables: new Map() };
+    const total = this.store.counts().backlog;
+    for (;;) {
+      const batch = this.store.outboxBatch(this.options.batchSize);
+      if (batch.length === 0) break;
+      const mutations = batch.map(toMutation);
+      const res = await this.transport.post<PushResponse>('/api/sync/push', {
+        machineId: this.machine,
+        mutations,
+      });
+      if (res.results.length !== batch.length)
+        throw new SyncError('INTERNAL', 'the server answered a different number of results');
+      this.store.db.transaction(() => {
+        res.results.forEach((r, i) => this.settle(batch[i], r, outcome));
+      })();
+      outcome.pushed += batch.length;
+      this.emitProgress({ phase: 'push', done: outcome.pushed, total, tables: [] });
+    }
+    return outcome;
+  }
+
+  private settle(entry: OutboxEntry, result: MutationResult, outcome: PushOutcome): void {
+    const counts = outcome.tables.get(entry.table_name) ?? emptyCounts();
+    outcome.tables.set(entry.table_name, counts);
+    const db = this.store.db;
+    const table = this.store.table(entry.table_name);
+    db.prepare(`DELETE FROM _pdv_outbox WHERE seq = ?`).run(entry.seq);
+    const now = new Date().toISOString();
+    if (result.status === 'rejected') {
+      counts.rejected++;
+      outcome.rejected.push(result);
+      db.prepare(
+        `INSERT INTO _pdv_dead_letters (event_id, table_name, row_id, op, record, reason_code, reason_message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        entry.event_id,
+        entry.table_name,
+        entry.row_id,
+        entry.op,
+        entry.record,
+        result.reason?.code ?? 'UNKNOWN',
+        result.reason?.message ?? '',
+        now,
+      );
+      this.logger.error(
+        { eventId: entry.event_id, table: entry.table_name, reason: result.reason },
+        'record rejected by the server; moved to dead letters',
+      );
+      return;
+    }
+    counts.pushed++;
+    if (result.status === 'conflict' || result.overwritten) {
+      counts.conflicts++;
+      outcome.conflicts.push(result);
+      db.prepare(
+        `INSERT INTO _pdv_conflicts (event_id, table_name, row_id, resolution, local_record, server_record, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        entry.event_id,
+        entry.table_name,
+        entry.row_id,
+        result.status === 'conflict' ? (result.resolution ?? 'server-wins') : 'client-wins',
+        entry.record,
+        JSON.stringify(result.serverRecord ?? result.overwritten ?? null),
+        now,
+      );
+      this.logger.warn(
+        { table: entry.table_name, id: entry.row_id, status: result.status },
+        'conflict',
+      );
+    }
+    if (result.status === 'conflict' && table && !this.store.hasPending(table.name, entry.row_id)) {
+      // The server kept its row: take it locally, without capturing it.
+      this.store.applying(() => {
+        if (result.serverRecord) this.store.upsertRow(table, result.serverRecord);
+        else this.store.deleteRow(table, entry.row_id);
+      });
+    }
+    if (result.version !== undefined)
+      this.store.setVersion(entry.table_name, entry.row_id, result.version);
+  }
+
+  /** Pulls every readable table, priority tables first, committing each page with its cursor. */
+  async pull(): Promise<PullOutcome> {
+    const outcome: PullOutcome = { pulled: 0, tables: new Map() };
+    const readable = (this.store.schema?.tables ?? []).filter((t) => t.direction !== 'up');
+    const first = readable.filter((t) => this.options.priorityTables.includes(t.name));
+    const rest = readable.filter((t) => !first.includes(t));
+    for (const group of [first, rest]) if (group.length) await this.pullGroup(group, outcome);
+    return outcome;
+  }
+
+  private async pullGroup(group: TableDef[], outcome: PullOutcome): Promise<void> {
+    const names = group.map((t) => t.name);
+    const key = `cursor:${names.join(',')}`;
+    let total: number | null = null;
+    let done = 0;
+    for (;;) {
+      const since = this.store.getMeta(key) ?? undefined;
+      let page: ChangesResponse;
+      try {
+        page = await this.transport.get<ChangesResponse>('/api/sync/changes', {
+          since,
+          tables: names.join(','),
+          limit: String(this.options.pageSize),
+          ...(total === null ? { withTotal: '1' } : {}),
+        });
+      } catch (err) {
+        if (err instanceof SyncHttpError && err.code === 'CURSOR_EXPIRED') {
+          this.logger.warn(
+            { tables: names },
+            'cursor expired; re-bootstrapping these tables from zero',
+          );
+          this.rebootstrap(group, key);
+          total = null;
+          continue;
+        }
+        throw err;
+      }
+      if (total === null) total = page.remaining ?? null;
+      this.store.applying(() => {
+        for (const change of page.changes) {
+          const table = group.find((t) => t.name === change.table);
+          if (!table) continue;
+          const id = String(change.record['id']);
+          // A row with local edits still in the outbox keeps them; the push settles it.
+          if (this.store.hasPending(table.name, id)) continue;
+          if (change.op === 'delete') this.store.deleteRow(table, id);
+          else {
+            this.store.upsertRow(table, change.record);
+            this.store.setVersion(table.name, id, change.version);
+          }
+          const counts = outcome.tables.get(table.name) ?? emptyCounts();
+          counts.pulled++;
+          outcome.tables.set(table.name, counts);
+        }
+        this.store.setMeta(key, page.cursor);
+      });
+      done += page.changes.length;
+      outcome.pulled += page.changes.length;
+      this.emitProgress({ phase: 'pull', done, total, tables: names });
+      if (!page.hasMore) return;
+    }
+  }
+
+  /** Drops the local copy of these tables (but rows with pending local edits) and their cursor. */
+  private rebootstrap(group: TableDef[], key: string): void {
+    this.store.applying(() => {
+      for (const t of group) {
+        this.store.db
+          .prepare(
+            `DELETE FROM "${t.name}" WHERE id NOT IN (SELECT row_id FROM _pdv_outbox WHERE table_name = ?)`,
+          )
+          .run(t.name);
+        this.store.db.prepare(`DELETE FROM _pdv_versions WHERE table_name = ?`).run(t.name);
+      }
+      this.store.setMeta(key, null);
+    });
+  }
+
+  /** Compares local row counts of pulled tables with the server's view of this store. */
+  async reconcile(): Promise<ReconcileResponse> {
+    const readable = (this.store.schema?.tables ?? []).filter((t) => t.direction !== 'up');
+    const clientSummary: Record<string, { count: number }> = {};
+    for (const t of readable)
+      clientSummary[t.name] = {
+        count: (
+          this.store.db.prepare(`SELECT COUNT(*) AS n FROM "${t.name}"`).get() as { n: number }
+        ).n,
+      };
+    return this.transport.post<ReconcileResponse>('/api/sync/reconcile', {
+      machineId: this.machine,
+      clientSummary,
+    });
+  }
+
+  async reportStatus(): Promise<void> {
+    const s = this.status.current;
+    await this.transport.post('/api/sync/status', {
+      machineId: this.machine,
+      state: s.state,
+      backlog: s.backlog,
+      deadLetters: s.deadLetters,
+      conflicts: s.conflicts,
+      lastSuccessAt: s.lastSuccessAt,
+      lastError: s.lastError?.slice(0, 2000) ?? null,
+    });
+  }
+
+  private emitProgress(p: Progress): void {
+    this.status.emit('progress', p);
+  }
+}
+
+function toMutation(e: OutboxEntry): Mutation {
+  return {
+    eventId: e.event_id,
+    table: e.table_name,
+    op: e.op,
+    record: JSON.parse(e.record) as Mutation['record'],
+    ...(e.base_version !== null ? { baseVersion: e.base_version } : {}),
+    ...(e.deltas ? { deltas: JSON.parse(e.deltas) as Record<string, number> } : {}),
+  };
+}

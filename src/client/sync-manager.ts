@@ -1,0 +1,316 @@
+import type Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { SyncError, type MutationResult, type SyncState } from '../protocol/index.js';
+import { createClientLogger } from './client-logger.js';
+import { resolveSyncOptions, type SyncOptions, type SyncOptionsInput } from './client-options.js';
+import { HttpTransport } from './http-transport.js';
+import { LocalStore, encodeLocal } from './local-store.js';
+import { quoteLocal as q } from './local-ddl.js';
+import { SyncEngine, type TableCounts } from './sync-engine.js';
+import { isTransient } from './sync-http-error.js';
+import { SyncStatus, type Progress, type StatusSnapshot } from './sync-status.js';
+
+export type LocalConflict = {
+  id: number;
+  eventId: string;
+  table: string;
+  rowId: string;
+  resolution: string;
+  localRecord: unknown;
+  serverRecord: unknown;
+  createdAt: string;
+};
+
+export type SyncSummary = {
+  summary: {
+    status: SyncState;
+    pushed: number;
+    pulled: number;
+    conflicts: number;
+    rejected: number;
+    durationMs: number;
+  };
+  tables: Record<string, TableCounts>;
+};
+
+/**
+ * A terminal's sync: its local SQLite database, the outbox the POS app's writes
+ * fill, and push/pull to the server. Seed 000's API in TypeScript.
+ *
+ * Network errors, timeouts and 5xx are retried with backoff and jitter; a
+ * record the server rejects goes to the local dead-letter table and the rest flow.
+ *
+ * @example
+ * await using manager = new SyncManager('caminho/banco.db', { serverUrl, token });
+ * const { success, conflicts } = await manager.sendToServer('produtos', [{ id: '1', nome: 'Produto A', preco: 10.99 }]);
+ * const { data } = await manager.fetchFromServer('produtos');
+ * const result = await manager.syncAllTables();
+ * console.log(`Sincronização concluída: ${result.summary.status}`);
+ */
+export class SyncManager implements AsyncDisposable {
+  readonly options: SyncOptions;
+  readonly store: LocalStore;
+  readonly status = new SyncStatus();
+  protected readonly logger: Logger;
+  protected readonly engine: SyncEngine;
+  private running: Promise<SyncSummary> | null = null;
+  private prepared = false;
+
+  constructor(dbPath: string, options: SyncOptionsInput = {}) {
+    this.options = resolveSyncOptions(options);
+    this.logger = createClientLogger(this.options.logFile, this.options.logLevel);
+    this.store = new LocalStore(dbPath);
+    const transport = new HttpTransport({
+      serverUrl: this.options.serverUrl,
+      token: this.options.token,
+      timeoutMs: this.options.timeoutMs,
+      retry: this.options.retry,
+      onRetry: (attempt, error) => this.logger.warn({ attempt, error: String(error) }, 'retrying'),
+    });
+    this.engine = new SyncEngine(this.store, transport, this.options, this.status, this.logger);
+    this.status.update(this.store.counts());
+  }
+
+  /** The local database, for the POS app's own SQL; its writes to synced tables are captured. */
+  get db(): Database.Database {
+    return this.store.db;
+  }
+
+  get state(): StatusSnapshot {
+    return this.status.current;
+  }
+
+  on(event: 'status', listener: (s: StatusSnapshot) => void): this;
+  on(event: 'progress', listener: (p: Progress) => void): this;
+  on(
+    event: 'status' | 'progress',
+    listener: ((s: StatusSnapshot) => void) | ((p: Progress) => void),
+  ): this {
+    (this.status as unknown as NodeJS.EventEmitter).on(event, listener);
+    return this;
+  }
+
+  /** Creates the local tables from the server's schema (or the cached one offline). */
+  async prepare(): Promise<void> {
+    if (this.prepared) return;
+    await this.engine.ready();
+    this.prepared = true;
+  }
+
+  /**
+   * Writes records into the local table (captured by the outbox) and pushes.
+   * Returns whether every record was accepted, and the conflicts.
+   */
+  async sendToServer(
+    table: string,
+    records: Record<string, unknown>[],
+  ): Promise<{ success: boolean; conflicts: MutationResult[] }> {
+    await this.prepare();
+    const def = this.store.table(table);
+    if (!def) throw new SyncError('UNKNOWN_TABLE', `table ${table} is not in the sync schema`);
+    const write = this.store.db.transaction(() => {
+      for (const r of records) {
+        const cols = def.columns.filter((c) => r[c.name] !== undefined).map((c) => c.name);
+        const sets = cols.filter((c) => c !== 'id').map((c) => `${q(c)} = excluded.${q(c)}`);
+        this.store.db
+          .prepare(
+            `INSERT INTO ${q(def.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})
+             ON CONFLICT (id) DO ${sets.length ? `UPDATE SET ${sets.join(', ')}` : 'NOTHING'}`,
+          )
+          .run(
+            ...cols.map((c) =>
+              encodeLocal(
+                def.columns.find((d) => d.name === c)?.type ?? 'text',
+                c === 'id' ? String(r[c]) : r[c],
+              ),
+            ),
+          );
+      }
+    });
+    write();
+    const result = await this.run(async () => {
+      const pushed = await this.engine.push();
+      return {
+        pushed: pushed.pushed,
+        pulled: 0,
+        tables: pushed.tables,
+        conflicts: pushed.conflicts.length,
+        rejected: pushed.rejected.length,
+        conflictList: pushed.conflicts,
+      };
+    });
+    return {
+      success:
+        result.summary.rejected === 0 &&
+        result.summary.status !== 'error' &&
+        result.summary.status !== 'offline',
+      conflicts: result.conflictList,
+    };
+  }
+
+  /** Pulls the server's changes and returns the table's rows (tombstones applied) and its stored conflicts. */
+  async fetchFromServer(
+    table: string,
+  ): Promise<{ data: Record<string, unknown>[]; conflicts: LocalConflict[] }> {
+    await this.prepare();
+    const def = this.store.table(table);
+    if (!def) throw new SyncError('UNKNOWN_TABLE', `table ${table} is not in the sync schema`);
+    await this.syncAllTables();
+    return { data: this.store.rows(def), conflicts: this.conflicts(def.name) };
+  }
+
+  /** Push the outbox, pull every table, reconcile, and report this terminal's health to the server. */
+  async syncAllTables(): Promise<SyncSummary> {
+    const result = await this.run(async () => {
+      const pushed = await this.engine.push();
+      const pulled = await this.engine.pull();
+      const tables = new Map(pushed.tables);
+      for (const [name, c] of pulled.tables)
+        tables.set(name, {
+          ...(tables.get(name) ?? { pushed: 0, conflicts: 0, rejected: 0, pulled: 0 }),
+          pulled: c.pulled,
+        });
+      const reconcile = await this.engine.reconcile().catch(() => null);
+      return {
+        pushed: pushed.pushed,
+        pulled: pulled.pulled,
+        tables,
+        conflicts: pushed.conflicts.length,
+        rejected: pushed.rejected.length,
+        conflictList: pushed.conflicts,
+        diverged: reconcile ? !reconcile.isConsistent : false,
+      };
+    });
+    return { summary: result.summary, tables: result.tables };
+  }
+
+  /** Local conflicts, newest first. */
+  conflicts(table?: string): LocalConflict[] {
+    const rows = this.store.db
+      .prepare(
+        `SELECT * FROM _pdv_conflicts ${table ? 'WHERE table_name = ?' : ''} ORDER BY id DESC LIMIT 1000`,
+      )
+      .all(...(table ? [table] : [])) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      id: Number(r['id']),
+      eventId: String(r['event_id']),
+      table: String(r['table_name']),
+      rowId: String(r['row_id']),
+      resolution: String(r['resolution']),
+      localRecord: r['local_record'] ? (JSON.parse(r['local_record'] as string) as unknown) : null,
+      serverRecord: r['server_record']
+        ? (JSON.parse(r['server_record'] as string) as unknown)
+        : null,
+      createdAt: String(r['created_at']),
+    }));
+  }
+
+  /** Records the server refused, with the reason, kept for audit. */
+  deadLetters(): Record<string, unknown>[] {
+    return this.store.db.prepare(`SELECT * FROM _pdv_dead_letters ORDER BY id`).all() as Record<
+      string,
+      unknown
+    >[];
+  }
+
+  private run(
+    work: () => Promise<{
+      pushed: number;
+      pulled: number;
+      tables: Map<string, TableCounts>;
+      conflicts: number;
+      rejected: number;
+      conflictList: MutationResult[];
+      diverged?: boolean;
+    }>,
+  ): Promise<SyncSummary & { conflictList: MutationResult[] }> {
+    // One sync at a time: a timer tick during a long first sync joins it.
+    if (this.running)
+      return this.running as Promise<SyncSummary & { conflictList: MutationResult[] }>;
+    const started = Date.now();
+    const promise = (async () => {
+      this.status.update({ state: 'syncing', ...this.store.counts() });
+      let state: SyncState;
+      let out: Awaited<ReturnType<typeof work>> = {
+        pushed: 0,
+        pulled: 0,
+        tables: new Map(),
+        conflicts: 0,
+        rejected: 0,
+        conflictList: [],
+      };
+      try {
+        await this.prepare();
+        out = await work();
+        const counts = this.store.counts();
+        state = counts.deadLetters > 0 || out.conflicts > 0 || out.diverged ? 'diverged' : 'synced';
+        this.status.update({
+          state,
+          ...counts,
+          lastSuccessAt: new Date().toISOString(),
+          lastError: null,
+        });
+        this.logger.info(
+          {
+            pushed: out.pushed,
+            pulled: out.pulled,
+            conflicts: out.conflicts,
+            rejected: out.rejected,
+          },
+          'sync done',
+        );
+      } catch (err) {
+        state = isTransient(err) ? 'offline' : 'error';
+        const message =
+          err instanceof Error
+            ? `${(err as { code?: string }).code ?? err.name}: ${err.message}`
+            : String(err);
+        this.status.update({ state, ...this.store.counts(), lastError: message });
+        (state === 'offline' ? this.logger.warn : this.logger.error).call(
+          this.logger,
+          { err: message },
+          'sync failed',
+        );
+      }
+      if (state !== 'offline') await this.engine.reportStatus().catch(() => undefined);
+      return {
+        summary: {
+          status: state,
+          pushed: out.pushed,
+          pulled: out.pulled,
+          conflicts: out.conflicts,
+          rejected: out.rejected,
+          durationMs: Date.now() - started,
+        },
+        tables: Object.fromEntries(out.tables),
+        conflictList: out.conflictList,
+      };
+    })();
+    this.running = promise;
+    void promise.finally(() => (this.running = null));
+    return promise;
+  }
+
+  async close(): Promise<void> {
+    await this.running?.catch(() => undefined);
+    this.store.close();
+    this.logger.flush();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Seed 000's `sync_all_tables()`: one full sync with options from the environment. */
+export async function syncAllTables(
+  dbPath: string,
+  options: SyncOptionsInput = {},
+): Promise<SyncSummary> {
+  const manager = new SyncManager(dbPath, options);
+  try {
+    return await manager.syncAllTables();
+  } finally {
+    await manager.close();
+  }
+}
