@@ -79,14 +79,32 @@ export class SyncEngine {
   async push(): Promise<PushOutcome> {
     const outcome: PushOutcome = { pushed: 0, conflicts: [], rejected: [], tables: new Map() };
     const total = this.store.counts().backlog;
+    let size = this.options.batchSize;
     for (;;) {
-      const batch = this.store.outboxBatch(this.options.batchSize);
+      const batch = this.store.outboxBatch(size);
       if (batch.length === 0) break;
       const mutations = batch.map(toMutation);
-      const res = await this.transport.post<PushResponse>('/api/sync/push', {
-        machineId: this.machine,
-        mutations,
-      });
+      let res: PushResponse;
+      try {
+        res = await this.transport.post<PushResponse>('/api/sync/push', {
+          machineId: this.machine,
+          mutations,
+        });
+      } catch (err) {
+        // Too large for the server: halve the batch; a single entry too large is dead-lettered, not a poison pill.
+        if (err instanceof SyncHttpError && err.httpStatus === 413) {
+          if (batch.length > 1) {
+            size = Math.max(1, Math.floor(batch.length / 2));
+            continue;
+          }
+          const entry = batch[0];
+          this.store.db.transaction(() =>
+            this.settle(entry, { eventId: entry.event_id, status: 'rejected', reason: { code: err.code, message: err.message } }, outcome),
+          )();
+          continue;
+        }
+        throw err;
+      }
       if (res.results.length !== batch.length)
         throw new SyncError('INTERNAL', 'the server answered a different number of results');
       this.store.db.transaction(() => {
