@@ -4,6 +4,7 @@
 //
 //   npm run build && node bench/breakdown.mjs --dialect sqlite|postgres
 // Options: --sales 400 (per terminal, 20 terminals)  --rows 100000 (pull)  --only push,pull
+import { Buffer } from 'node:buffer';
 import { parseArgs } from 'node:util';
 import { gzipSync, constants as zlibConstants } from 'node:zlib';
 import Database from 'better-sqlite3';
@@ -36,7 +37,7 @@ const { values: args } = parseArgs({
     dialect: { type: 'string', default: 'sqlite' },
     sales: { type: 'string', default: '400' },
     rows: { type: 'string', default: '100000' },
-    only: { type: 'string', default: 'push,pull' },
+    only: { type: 'string', default: 'push,variants,pull' },
     reps: { type: 'string', default: '3' },
   },
 });
@@ -357,6 +358,75 @@ async function postgresLadder() {
   );
 }
 
+// ------------------------------------------------------------------ change-log variants, SQLite
+
+/**
+ * The change-log table and insert trigger as sqlite/ddl.ts ships them, then with one
+ * piece changed at a time: what each costs per captured row (no events, no savepoints).
+ */
+async function triggerVariants() {
+  const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
+  const variant = async (label, o) => {
+    const times = [];
+    for (let r = 0; r < reps; r++) {
+      const dbi = await freshDatabase('sqlite', 'variant');
+      const db = new Database(dbi.file);
+      try {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
+        db.exec(`CREATE TABLE _sync_changes (
+          seq INTEGER PRIMARY KEY ${o.autoincrement ? 'AUTOINCREMENT' : ''},
+          table_name TEXT NOT NULL, row_id TEXT NOT NULL, op TEXT NOT NULL,
+          store_id TEXT, updated_at TEXT NOT NULL, UNIQUE (table_name, row_id))`);
+        if (o.tombstoneIndex === 'full')
+          db.exec(`CREATE INDEX _sync_changes_tombstones ON _sync_changes (op, updated_at)`);
+        if (o.tombstoneIndex === 'partial')
+          db.exec(
+            `CREATE INDEX _sync_changes_tombstones ON _sync_changes (updated_at) WHERE op = 'delete'`,
+          );
+        for (const ddl of saleTablesDdl('sqlite')) db.exec(ddl);
+        for (const t of Object.keys(saleTables))
+          db.exec(`CREATE TRIGGER _sync_${t}_ins AFTER INSERT ON ${t} BEGIN
+            INSERT OR REPLACE INTO _sync_changes (table_name, row_id, op, store_id, updated_at)
+            VALUES ('${t}', NEW.id, 'upsert', NEW.store_id, ${now}); END`);
+        const st = Object.fromEntries(
+          Object.keys(saleTables).map((t) => [t, db.prepare(insertSql(t))]),
+        );
+        const tx = db.transaction((b) => {
+          for (const m of b.mutations) st[m.table].run(params(m.table, m.record));
+        });
+        const batches = workload();
+        const t0 = performance.now();
+        for (const b of batches) tx(b);
+        times.push((performance.now() - t0) / 1000);
+      } finally {
+        db.close();
+        await dbi.drop();
+      }
+    }
+    const sec = median(times);
+    log(`${label}: ${fmt(totalSales / sec)} sales/s`);
+    return [label, fmt(totalSales / sec), fmt((sec * 1e6) / (totalSales * 5), 1)];
+  };
+  const rows = [
+    await variant('as shipped: AUTOINCREMENT + index (op, updated_at)', {
+      autoincrement: true,
+      tombstoneIndex: 'full',
+    }),
+    await variant('without AUTOINCREMENT', { autoincrement: false, tombstoneIndex: 'full' }),
+    await variant("tombstone index partial: (updated_at) WHERE op = 'delete'", {
+      autoincrement: true,
+      tombstoneIndex: 'partial',
+    }),
+    await variant('both changes', { autoincrement: false, tombstoneIndex: 'partial' }),
+  ];
+  printTable(
+    `Change-log variants — sqlite, rows + capture trigger only, ${fmt(totalSales)} sales, median of ${reps}`,
+    ['change log', 'sales/s', 'µs per row'],
+    rows,
+  );
+}
+
 // ------------------------------------------------------------------ pull breakdown
 
 function produto(n) {
@@ -391,6 +461,7 @@ async function pullBreakdown() {
     const identity = deviceIdentity(t);
     const tables = server.ctx.names.tables.filter((x) => x.direction !== 'up');
     const sums = { read: [], stringify: [], gzip6: [], gzip1: [], parse: [] };
+    const bytes = { json: 0, gzip6: 0, gzip1: 0 };
     for (let r = 0; r < reps + 1; r++) {
       const s = { read: 0, stringify: 0, gzip6: 0, gzip1: 0, parse: 0 };
       let since;
@@ -403,10 +474,11 @@ async function pullBreakdown() {
         const json = JSON.stringify(page);
         s.stringify += performance.now() - t0;
         t0 = performance.now();
-        gzipSync(json, { level: zlibConstants.Z_DEFAULT_COMPRESSION });
+        bytes.gzip6 += gzipSync(json, { level: zlibConstants.Z_DEFAULT_COMPRESSION }).length;
         s.gzip6 += performance.now() - t0;
         t0 = performance.now();
-        gzipSync(json, { level: 1 });
+        bytes.gzip1 += gzipSync(json, { level: 1 }).length;
+        bytes.json += Buffer.byteLength(json);
         s.gzip1 += performance.now() - t0;
         t0 = performance.now();
         JSON.parse(json);
@@ -543,6 +615,11 @@ async function pullBreakdown() {
         rowsPerS(median(times)),
       ]);
     }
+    const passes = reps + 1;
+    console.log(
+      `\nPage bytes for one full pull: JSON ${fmt(bytes.json / passes / 1048576, 1)} MiB, ` +
+        `gzip level 6 ${fmt(bytes.gzip6 / passes / 1048576, 2)} MiB, gzip level 1 ${fmt(bytes.gzip1 / passes / 1048576, 2)} MiB`,
+    );
     printTable(
       `Full pull breakdown — ${dialect}, ${fmt(pullRows)} produtos in pages of 10,000, in process, median of ${reps}`,
       ['stage', 'ms for all pages', 'rows/s if alone'],
@@ -557,5 +634,6 @@ async function pullBreakdown() {
 log(machineLine());
 const only = new Set(args.only.split(','));
 if (only.has('push')) await (dialect === 'sqlite' ? sqliteLadder() : postgresLadder());
+if (only.has('variants') && dialect === 'sqlite') await triggerVariants();
 if (only.has('pull')) await pullBreakdown();
 console.log(`\n${machineLine()}`);
