@@ -99,7 +99,15 @@ export class SyncEngine {
           }
           const entry = batch[0];
           this.store.db.transaction(() =>
-            this.settle(entry, { eventId: entry.event_id, status: 'rejected', reason: { code: err.code, message: err.message } }, outcome),
+            this.settle(
+              entry,
+              {
+                eventId: entry.event_id,
+                status: 'rejected',
+                reason: { code: err.code, message: err.message },
+              },
+              outcome,
+            ),
           )();
           continue;
         }
@@ -188,18 +196,24 @@ export class SyncEngine {
   private async pullGroup(group: TableDef[], outcome: PullOutcome): Promise<void> {
     const names = group.map((t) => t.name);
     const key = `cursor:${names.join(',')}`;
+    const fetchPage = (since: string | undefined, withTotal: boolean) => {
+      const request = this.transport.get<ChangesResponse>('/api/sync/changes', {
+        since,
+        tables: names.join(','),
+        limit: String(this.options.pageSize),
+        ...(withTotal ? { withTotal: '1' } : {}),
+      });
+      // A prefetched page that fails is reported when awaited, never as an unhandled rejection.
+      request.catch(() => undefined);
+      return request;
+    };
     let total: number | null = null;
     let done = 0;
+    let next = fetchPage(this.store.getMeta(key) ?? undefined, true);
     for (;;) {
-      const since = this.store.getMeta(key) ?? undefined;
       let page: ChangesResponse;
       try {
-        page = await this.transport.get<ChangesResponse>('/api/sync/changes', {
-          since,
-          tables: names.join(','),
-          limit: String(this.options.pageSize),
-          ...(total === null ? { withTotal: '1' } : {}),
-        });
+        page = await next;
       } catch (err) {
         if (err instanceof SyncHttpError && err.code === 'CURSOR_EXPIRED') {
           this.logger.warn(
@@ -208,18 +222,22 @@ export class SyncEngine {
           );
           this.rebootstrap(group, key);
           total = null;
+          next = fetchPage(undefined, true);
           continue;
         }
         throw err;
       }
       if (total === null) total = page.remaining ?? null;
+      // Fetch the next page while this one is applied; its cursor is committed only after this page's.
+      if (page.hasMore) next = fetchPage(page.cursor, false);
+      const anyPending = this.store.counts().backlog > 0;
       this.store.applying(() => {
         for (const change of page.changes) {
           const table = group.find((t) => t.name === change.table);
           if (!table) continue;
           const id = String(change.record['id']);
           // A row with local edits still in the outbox keeps them; the push settles it.
-          if (this.store.hasPending(table.name, id)) continue;
+          if (anyPending && this.store.hasPending(table.name, id)) continue;
           if (change.op === 'delete') this.store.deleteRow(table, id);
           else {
             this.store.upsertRow(table, change.record);

@@ -24,7 +24,7 @@ export async function buildApp(
     loggerInstance,
     bodyLimit: ctx.config.bodyLimitBytes,
     // Ids may be 128 characters, URL-encoded up to 3× that.
-    maxParamLength: 400,
+    routerOptions: { maxParamLength: 400 },
     return503OnClosing: true,
   });
   const routes: RouteInfo[] = [];
@@ -63,7 +63,13 @@ export async function buildApp(
       return Object.assign(err, { statusCode: 429 });
     },
   });
-  await app.register(compress, { global: true, threshold: 1024, encodings: ['gzip', 'deflate'] });
+  await app.register(compress, {
+    global: true,
+    threshold: 1024,
+    encodings: ['gzip', 'deflate'],
+    // Level 1: most of the size gain for a fraction of the CPU on large pulls.
+    zlibOptions: { level: 1 },
+  });
   registerAuth(app, ctx.devices);
   syncRoutes(app, ctx);
   tableRoutes(app, ctx);

@@ -54,6 +54,14 @@ export function decodeCommon(type: ColumnType, value: unknown): unknown {
     case 'json':
       return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
     case 'timestamp': {
+      // Already canonical (what pdv-sync writes): skip the Date round trip on the hot pull path.
+      if (
+        typeof value === 'string' &&
+        value.length === 24 &&
+        value.endsWith('Z') &&
+        value[10] === 'T'
+      )
+        return value;
       const date = value instanceof Date ? value : new Date(value as string);
       // A back office may have written something unparsable straight into the table: pass it through.
       return Number.isNaN(date.getTime()) ? value : date.toISOString();

@@ -19,8 +19,6 @@ type ChangeRow = {
   updated_at: string;
 };
 
-const idChunk = 500;
-
 /** Which tables an identity may pull: devices never pull upload-only tables (other tills' sales). */
 export function readableTables(identity: Identity, tables: readonly TableDef[]): TableDef[] {
   return identity.role === 'admin' ? [...tables] : tables.filter((t) => t.direction !== 'up');
@@ -64,29 +62,67 @@ export class ChangeFeed {
         });
         params.push(identity.storeId);
         scope = globals.length
-          ? `AND (table_name IN (${globalList.join(', ')}) OR store_id = ?)`
-          : `AND store_id = ?`;
+          ? `AND (c.table_name IN (${globalList.join(', ')}) OR c.store_id = ?)`
+          : `AND c.store_id = ?`;
       }
       // From zero, tombstones of rows the caller never had are noise.
-      const live = from === 0 ? `AND op = 'upsert'` : '';
-      const where = `WHERE seq > ? AND table_name IN (${tableList.join(', ')}) ${scope} ${live}`;
+      const live = from === 0 ? `AND c.op = 'upsert'` : '';
+      // `table_name || ''` keeps the planner on the seq range (ordered, no sort) instead of the (table_name, row_id) index.
+      const where = `WHERE c.seq > ? AND (c.table_name || '') IN (${tableList.join(', ')}) ${scope} ${live}`;
       const remaining = options.withTotal
         ? Number(
             (
               await tx.all<{ n: number }>(
-                `SELECT COUNT(*) AS n FROM _sync_changes ${where}`,
+                `SELECT COUNT(*) AS n FROM _sync_changes c ${where}`,
                 params,
               )
             )[0]?.n ?? 0,
           )
         : undefined;
-      const rows = await tx.all<ChangeRow>(
-        `SELECT seq, table_name, row_id, op, updated_at FROM _sync_changes ${where} ORDER BY seq LIMIT ?`,
-        [...params, limit + 1],
-      );
+      const single = tables.length === 1 ? tables[0] : undefined;
+      // One table (the common large pull): change log and rows in one joined query.
+      const rows = await tx
+        .all<ChangeRow & Row>(
+          single
+            ? // The page is cut first, then joined: the join never runs over more than one page.
+              `SELECT c.seq AS _sync_seq, c.table_name AS _sync_table, c.row_id AS _sync_row_id, c.op AS _sync_op,
+                    c.updated_at AS _sync_updated_at, t.*
+               FROM (SELECT * FROM _sync_changes c ${where} ORDER BY c.seq LIMIT ?) c
+               LEFT JOIN ${quoteIdent(single.name)} t ON c.op = 'upsert' AND t.id = c.row_id
+              ORDER BY c.seq`
+            : `SELECT c.seq AS _sync_seq, c.table_name AS _sync_table, c.row_id AS _sync_row_id, c.op AS _sync_op,
+                    c.updated_at AS _sync_updated_at
+               FROM _sync_changes c ${where} ORDER BY c.seq LIMIT ?`,
+          [...params, limit + 1],
+        )
+        .then((all) =>
+          all.map((r) => {
+            const change: ChangeRow & { row?: Row } = {
+              seq: r['_sync_seq'] as number,
+              table_name: r['_sync_table'] as string,
+              row_id: r['_sync_row_id'] as string,
+              op: r['_sync_op'] as string,
+              updated_at: r['_sync_updated_at'] as string,
+            };
+            if (single && r['id'] != null) change.row = r;
+            return change;
+          }),
+        );
       const hasMore = rows.length > limit;
       const page = hasMore ? rows.slice(0, limit) : rows;
-      const records = await this.loadRows(tx, tables, page);
+      const records = single
+        ? new Map(
+            page
+              .filter((r) => r.row)
+              .map(
+                (r) =>
+                  [
+                    `${r.table_name}\u0000${r.row_id}`,
+                    decodeRow(this.storage, single, r.row as Row),
+                  ] as const,
+              ),
+          )
+        : await this.loadRows(tx, tables, page);
       const changes: Change[] = [];
       for (const r of page) {
         const seq = Number(r.seq);
@@ -142,31 +178,30 @@ export class ChangeFeed {
       );
   }
 
+  /**
+   * One query per table over the page's seq range: the change log joined to the rows.
+   * `table_name || ''` keeps the planner on the seq range instead of the (table_name, row_id) index.
+   */
   private async loadRows(
     tx: SqlExecutor,
     tables: readonly TableDef[],
     page: readonly ChangeRow[],
   ): Promise<Map<string, Record<string, unknown>>> {
-    const byTable = new Map<string, string[]>();
-    for (const r of page)
-      if (r.op === 'upsert') {
-        const ids = byTable.get(r.table_name) ?? [];
-        ids.push(r.row_id);
-        byTable.set(r.table_name, ids);
-      }
     const out = new Map<string, Record<string, unknown>>();
-    for (const [name, ids] of byTable) {
+    const first = page[0];
+    const last = page.at(-1);
+    if (!first || !last) return out;
+    const names = new Set(page.filter((r) => r.op === 'upsert').map((r) => r.table_name));
+    for (const name of names) {
       const table = tables.find((t) => t.name === name);
       if (!table) continue;
-      for (let i = 0; i < ids.length; i += idChunk) {
-        const chunk = ids.slice(i, i + idChunk);
-        const rows = await tx.all<Row>(
-          `SELECT * FROM ${quoteIdent(name)} WHERE id IN (${chunk.map(() => '?').join(', ')})`,
-          chunk,
-        );
-        for (const row of rows)
-          out.set(`${name}\u0000${String(row['id'])}`, decodeRow(this.storage, table, row));
-      }
+      const rows = await tx.all<Row>(
+        `SELECT t.* FROM _sync_changes c JOIN ${quoteIdent(name)} t ON t.id = c.row_id
+          WHERE (c.table_name || '') = ? AND c.op = 'upsert' AND c.seq >= ? AND c.seq <= ?`,
+        [name, Number(first.seq), Number(last.seq)],
+      );
+      for (const row of rows)
+        out.set(`${name}\u0000${String(row['id'])}`, decodeRow(this.storage, table, row));
     }
     return out;
   }

@@ -22,7 +22,9 @@ export const bookkeepingDdl = [
      seq BIGINT NOT NULL, table_name TEXT NOT NULL, row_id TEXT NOT NULL, op TEXT NOT NULL,
      store_id TEXT, updated_at TEXT NOT NULL, PRIMARY KEY (table_name, row_id))`,
   `CREATE UNIQUE INDEX IF NOT EXISTS _sync_changes_seq ON _sync_changes (seq)`,
-  `CREATE INDEX IF NOT EXISTS _sync_changes_tombstones ON _sync_changes (op, updated_at)`,
+  // Partial: an index on op would lure the planner away from the seq order pulls need.
+  `DROP INDEX IF EXISTS _sync_changes_tombstones`,
+  `CREATE INDEX IF NOT EXISTS _sync_changes_deletes ON _sync_changes (updated_at) WHERE op = 'delete'`,
   `CREATE TABLE IF NOT EXISTS _sync_events (
      event_id TEXT PRIMARY KEY, machine_id TEXT NOT NULL, table_name TEXT NOT NULL,
      row_id TEXT NOT NULL, status TEXT NOT NULL, version BIGINT, created_at TEXT NOT NULL)`,
