@@ -33,6 +33,12 @@ class Rejection extends Error {
   }
 }
 
+type Indexed = { index: number; p: Prepared };
+
+/** Rows per multi-row statement: stays under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
+const claimChunk = 500;
+const maxParams = 30_000;
+
 type Existing = { row: Record<string, unknown>; version: number; updatedAt: string | null };
 
 export type PushOptions = {
@@ -63,7 +69,7 @@ export class PushService {
     mutations: readonly Mutation[],
   ): Promise<MutationResult[]> {
     const results: MutationResult[] = new Array<MutationResult>(mutations.length);
-    const prepared: { index: number; p: Prepared }[] = [];
+    const prepared: Indexed[] = [];
     mutations.forEach((m, index) => {
       const checked = this.prepare(identity, m);
       if ('mutation' in checked) prepared.push({ index, p: checked });
@@ -71,18 +77,165 @@ export class PushService {
     });
     if (prepared.length > 0)
       await this.storage.transaction(async (tx) => {
-        for (const { index, p } of prepared) {
+        const claimed = await this.claim(tx, machineId, prepared);
+        const mine = prepared.filter((x) => claimed.has(x.index));
+        // Set-based fast path: new event rows (sales) go in with one multi-row INSERT per table.
+        const slow = await this.insertEvents(
+          tx,
+          mine.filter((x) => x.p.table.kind === 'event'),
+          results,
+        );
+        for (const { index, p } of [...slow, ...mine.filter((x) => x.p.table.kind !== 'event')]) {
           try {
             results[index] = await this.storage.savepoint(tx, () =>
               this.apply(tx, identity, machineId, p),
             );
           } catch (err) {
             if (!(err instanceof Rejection)) throw err;
+            // A rejected mutation leaves no trace: its eventId may be sent again, fixed.
+            await tx.run(`DELETE FROM _sync_events WHERE event_id = ?`, [p.mutation.eventId]);
             results[index] = rejected(p.mutation, err.code, err.message);
           }
         }
+        await this.answerDuplicates(
+          tx,
+          prepared.filter((x) => !claimed.has(x.index)),
+          results,
+        );
       });
     return results;
+  }
+
+  /**
+   * Inserts the idempotency keys of the whole batch in one statement per chunk;
+   * returns the indexes whose eventId was new. Keys are sorted so concurrent
+   * batches lock them in the same order (no deadlock on PostgreSQL).
+   */
+  private async claim(
+    tx: SqlExecutor,
+    machineId: string,
+    prepared: Indexed[],
+  ): Promise<Set<number>> {
+    const firstByEvent = new Map<string, Indexed>();
+    for (const x of prepared)
+      if (!firstByEvent.has(x.p.mutation.eventId)) firstByEvent.set(x.p.mutation.eventId, x);
+    const unique = [...firstByEvent.values()].sort((a, b) =>
+      a.p.mutation.eventId < b.p.mutation.eventId ? -1 : 1,
+    );
+    const now = new Date().toISOString();
+    const claimed = new Set<number>();
+    for (let i = 0; i < unique.length; i += claimChunk) {
+      const chunk = unique.slice(i, i + claimChunk);
+      const rows = await tx.all<{ event_id: string }>(
+        `INSERT INTO _sync_events (event_id, machine_id, table_name, row_id, status, version, created_at)
+         VALUES ${chunk.map(() => `(?, ?, ?, ?, 'applied', NULL, ?)`).join(', ')}
+         ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+        chunk.flatMap((x) => [x.p.mutation.eventId, machineId, x.p.table.name, x.p.id, now]),
+      );
+      for (const r of rows) {
+        const x = firstByEvent.get(r.event_id);
+        if (x) claimed.add(x.index);
+      }
+    }
+    return claimed;
+  }
+
+  /** Multi-row inserts of new event rows; returns those that need the per-row path (id already there). */
+  private async insertEvents(
+    tx: SqlExecutor,
+    events: Indexed[],
+    results: MutationResult[],
+  ): Promise<Indexed[]> {
+    const slow: Indexed[] = [];
+    const groups = new Map<string, Indexed[]>();
+    for (const x of events) {
+      const key = `${x.p.table.name}\u0000${Object.keys(x.p.values).join(',')}`;
+      const group = groups.get(key) ?? [];
+      group.push(x);
+      groups.set(key, group);
+    }
+    for (const group of groups.values()) {
+      const table = (group[0] as Indexed).p.table;
+      const cols = Object.keys((group[0] as Indexed).p.values);
+      const firstById = new Map<string, Indexed>();
+      for (const x of group) {
+        if (firstById.has(x.p.id)) slow.push(x);
+        else firstById.set(x.p.id, x);
+      }
+      const rows = [...firstById.values()].sort((a, b) => (a.p.id < b.p.id ? -1 : 1));
+      const perChunk = Math.max(1, Math.floor(maxParams / cols.length));
+      for (let i = 0; i < rows.length; i += perChunk) {
+        const chunk = rows.slice(i, i + perChunk);
+        let inserted: Set<string>;
+        try {
+          inserted = await this.storage.savepoint(tx, async () => {
+            const returned = await tx.all<{ id: string }>(
+              `INSERT INTO ${q(table.name)} (${cols.map(q).join(', ')})
+               VALUES ${chunk.map(() => `(${cols.map(() => '?').join(', ')})`).join(', ')}
+               ON CONFLICT (id) DO NOTHING RETURNING id`,
+              chunk.flatMap((x) => cols.map((c) => this.encode(table, c, x.p.values[c]))),
+            );
+            return new Set(returned.map((r) => String(r.id)));
+          });
+        } catch {
+          // A value the engine refused: let the per-row path find which one, and reject it alone.
+          slow.push(...chunk);
+          continue;
+        }
+        for (const x of chunk) {
+          if (inserted.has(x.p.id))
+            results[x.index] = {
+              eventId: x.p.mutation.eventId,
+              status: 'applied',
+              table: table.name,
+              id: x.p.id,
+            };
+          else slow.push(x);
+        }
+      }
+    }
+    return slow;
+  }
+
+  /** Mutations whose eventId was seen before: no second effect, the first result is returned. */
+  private async answerDuplicates(
+    tx: SqlExecutor,
+    dups: Indexed[],
+    results: MutationResult[],
+  ): Promise<void> {
+    for (let i = 0; i < dups.length; i += claimChunk) {
+      const chunk = dups.slice(i, i + claimChunk);
+      const rows = await tx.all<{
+        event_id: string;
+        status: string;
+        version: number | null;
+        table_name: string;
+        row_id: string;
+      }>(
+        `SELECT event_id, status, version, table_name, row_id FROM _sync_events
+          WHERE event_id IN (${chunk.map(() => '?').join(', ')})`,
+        chunk.map((x) => x.p.mutation.eventId),
+      );
+      const byEvent = new Map(rows.map((r) => [r.event_id, r]));
+      for (const { index, p } of chunk) {
+        const first = byEvent.get(p.mutation.eventId);
+        results[index] = first
+          ? {
+              eventId: p.mutation.eventId,
+              status: 'duplicate',
+              table: first.table_name,
+              id: first.row_id,
+              original: first.status === 'conflict' ? 'conflict' : 'applied',
+              ...(first.version != null ? { version: Number(first.version) } : {}),
+            }
+          : (results.find((r) => r?.eventId === p.mutation.eventId && r.status === 'rejected') ??
+            rejected(
+              p.mutation,
+              'RECORD_INVALID',
+              'the same eventId appeared earlier in this batch and was rejected',
+            ));
+      }
+    }
   }
 
   private prepare(identity: Identity, m: Mutation): Prepared | MutationResult {
@@ -128,6 +281,11 @@ export class PushService {
             'RECORD_INVALID',
             `deltas.${col}: not a counter column of ${table.name}`,
           );
+    // Event rows are only ever inserted: check them whole now, before any write.
+    if (table.kind === 'event') {
+      const full = validateRecord(table, values, { partial: false });
+      if (!full.ok) return rejected(m, 'RECORD_INVALID', full.message);
+    }
     return {
       mutation: m,
       table,
@@ -143,6 +301,7 @@ export class PushService {
     return new Date(Math.min(new Date(time).getTime(), limit)).toISOString();
   }
 
+  /** The per-row path, for an already claimed eventId. */
   private async apply(
     tx: SqlExecutor,
     identity: Identity,
@@ -150,29 +309,6 @@ export class PushService {
     p: Prepared,
   ): Promise<MutationResult> {
     const m = p.mutation;
-    const claimed = await tx.run(
-      `INSERT INTO _sync_events (event_id, machine_id, table_name, row_id, status, version, created_at)
-       VALUES (?, ?, ?, ?, 'applied', NULL, ?) ON CONFLICT (event_id) DO NOTHING`,
-      [m.eventId, machineId, p.table.name, p.id, new Date().toISOString()],
-    );
-    if (claimed === 0) {
-      const [first] = await tx.all<{
-        status: string;
-        version: number | null;
-        table_name: string;
-        row_id: string;
-      }>(`SELECT status, version, table_name, row_id FROM _sync_events WHERE event_id = ?`, [
-        m.eventId,
-      ]);
-      return {
-        eventId: m.eventId,
-        status: 'duplicate',
-        table: first?.table_name ?? p.table.name,
-        id: first?.row_id ?? p.id,
-        original: first?.status === 'conflict' ? 'conflict' : 'applied',
-        ...(first?.version != null ? { version: Number(first.version) } : {}),
-      };
-    }
     const result =
       p.table.kind === 'event'
         ? await this.applyEvent(tx, identity, machineId, p)

@@ -52,7 +52,6 @@ export class SqliteStorage implements Storage {
   private readonly reader: SqliteExecutor;
   private readonly writeLock = new Mutex();
   private readonly readLock = new Mutex();
-  private savepointCounter = 0;
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -106,7 +105,8 @@ export class SqliteStorage implements Storage {
   }
 
   async savepoint<T>(tx: SqlExecutor, fn: () => Promise<T>): Promise<T> {
-    const name = `sp${++this.savepointCounter}`;
+    // One name: SQLite nests same-named savepoints, and one SQL text keeps the statement cache warm.
+    const name = 'pdv_sp';
     await tx.run(`SAVEPOINT ${name}`);
     try {
       const result = await fn();
