@@ -19,6 +19,7 @@ export type OutboxEntry = {
   record: string;
   base_version: number | null;
   deltas: string | null;
+  created_at: string;
 };
 
 /**

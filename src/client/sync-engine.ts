@@ -311,6 +311,8 @@ function toMutation(e: OutboxEntry): Mutation {
     table: e.table_name,
     op: e.op,
     record: JSON.parse(e.record) as Mutation['record'],
+    // The local write time: last-write-wins compares it (the server bounds it by its own clock).
+    updatedAt: e.created_at,
     ...(e.base_version !== null ? { baseVersion: e.base_version } : {}),
     ...(e.deltas ? { deltas: JSON.parse(e.deltas) as Record<string, number> } : {}),
   };

@@ -135,6 +135,53 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       }
     });
 
+    test('last-write-wins seen from the terminals: the later local write wins, whatever the sync order', async () => {
+      const a = fx.terminal('lww-a', tokenA1);
+      const b = fx.terminal('lww-b', tokenA2);
+      try {
+        const id = uuidv7();
+        await a.sendToServer('pedidos', [{ id, status: 'aberto', total: 10 }]);
+        await b.syncAllTables();
+        b.db.prepare(`UPDATE pedidos SET status = 'pronto' WHERE id = ?`).run(id);
+        await new Promise((r) => setTimeout(r, 20));
+        a.db.prepare(`UPDATE pedidos SET status = 'cancelado' WHERE id = ?`).run(id);
+        await a.syncAllTables();
+        const late = await b.syncAllTables();
+        assert.equal(late.summary.conflicts, 1);
+        const server = await fx.admin<{ rows: Row[] }>('GET', '/api/tables/pedidos?limit=10000');
+        assert.equal(server.rows.find((r) => r['id'] === id)?.['status'], 'cancelado');
+        const local = b.db.prepare(`SELECT status FROM pedidos WHERE id = ?`).get(id) as {
+          status: string;
+        };
+        assert.equal(local.status, 'cancelado');
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    test('client-wins seen from the terminals: the stale write is applied and the overwritten row kept as a conflict', async () => {
+      const a = fx.terminal('cw-a', tokenA1);
+      const b = fx.terminal('cw-b', tokenA2);
+      try {
+        const id = uuidv7();
+        await a.sendToServer('estoque', [{ id, produto_id: 'y', quantidade: 1, minimo: 1 }]);
+        await b.syncAllTables();
+        a.db.prepare(`UPDATE estoque SET minimo = 2 WHERE id = ?`).run(id);
+        await a.syncAllTables();
+        b.db.prepare(`UPDATE estoque SET minimo = 3 WHERE id = ?`).run(id);
+        await b.syncAllTables();
+        const server = await fx.admin<{ rows: Row[] }>('GET', '/api/tables/estoque?limit=10000');
+        assert.equal(server.rows.find((r) => r['id'] === id)?.['minimo'], 3);
+        const conflict = b.conflicts('estoque').find((c) => c.rowId === id);
+        assert.equal(conflict?.resolution, 'client-wins');
+        assert.equal((conflict?.serverRecord as Row | null)?.['minimo'], 2);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
     test('stock sold on two tills offline is counted twice (counter merge)', async () => {
       const a = fx.terminal('st-a', tokenA1);
       const b = fx.terminal('st-b', tokenA2);

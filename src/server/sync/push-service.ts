@@ -462,7 +462,8 @@ export class PushService {
   private withClientTime(table: TableDef, p: Prepared): Record<string, unknown> {
     const values = { ...p.values };
     if (table.policy === 'last-write-wins' && table.columns.some((c) => c.name === 'updated_at'))
-      values['updated_at'] = values['updated_at'] ?? p.clientTime ?? new Date().toISOString();
+      // The row's time is the write's effective time, the one the next writer is compared with.
+      values['updated_at'] = p.clientTime ?? values['updated_at'] ?? new Date().toISOString();
     return values;
   }
 
