@@ -1,17 +1,8 @@
-import type { ColumnType, TableDef } from '../protocol/index.js';
+import { sqliteColumnTypes, type TableDef } from '../protocol/index.js';
 
 const q = (name: string): string => {
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unsafe identifier: ${name}`);
   return `"${name}"`;
-};
-
-const localTypes: Record<ColumnType, string> = {
-  text: 'TEXT',
-  integer: 'INTEGER',
-  number: 'REAL',
-  boolean: 'INTEGER',
-  timestamp: 'TEXT',
-  json: 'TEXT',
 };
 
 export const bookkeepingDdl = [
@@ -40,7 +31,9 @@ export const bookkeepingDdl = [
 
 export function createTableDdl(table: TableDef): string {
   const cols = table.columns.map((c) =>
-    c.name === 'id' ? `"id" TEXT PRIMARY KEY NOT NULL` : `${q(c.name)} ${localTypes[c.type]}`,
+    c.name === 'id'
+      ? `"id" TEXT PRIMARY KEY NOT NULL`
+      : `${q(c.name)} ${sqliteColumnTypes[c.type]}`,
   );
   return `CREATE TABLE IF NOT EXISTS ${q(table.name)} (${cols.join(', ')})`;
 }
@@ -48,7 +41,7 @@ export function createTableDdl(table: TableDef): string {
 export function addColumnDdl(table: TableDef, column: string): string {
   const def = table.columns.find((c) => c.name === column);
   if (!def) throw new Error(`no column ${column}`);
-  return `ALTER TABLE ${q(table.name)} ADD COLUMN ${q(column)} ${localTypes[def.type]}`;
+  return `ALTER TABLE ${q(table.name)} ADD COLUMN ${q(column)} ${sqliteColumnTypes[def.type]}`;
 }
 
 /** A UUIDv7 built from SQLite builtins, so writes from any connection (the POS app's own) get one. */

@@ -155,8 +155,8 @@ export class PushService {
       groups.set(key, group);
     }
     for (const group of groups.values()) {
-      const table = (group[0]).p.table;
-      const cols = Object.keys((group[0]).p.values);
+      const table = group[0].p.table;
+      const cols = Object.keys(group[0].p.values);
       const firstById = new Map<string, Indexed>();
       for (const x of group) {
         if (firstById.has(x.p.id)) slow.push(x);

@@ -1,4 +1,5 @@
 import type { ColumnType, TableDef } from '../../../protocol/index.js';
+import { sharedBookkeepingDdl } from '../bookkeeping-ddl.js';
 import { quoteIdent as q } from '../quote.js';
 
 const postgresTypes: Record<ColumnType, string> = {
@@ -25,31 +26,7 @@ export const bookkeepingDdl = [
   // Partial: an index on op would lure the planner away from the seq order pulls need.
   `DROP INDEX IF EXISTS _sync_changes_tombstones`,
   `CREATE INDEX IF NOT EXISTS _sync_changes_deletes ON _sync_changes (updated_at) WHERE op = 'delete'`,
-  `CREATE TABLE IF NOT EXISTS _sync_events (
-     event_id TEXT PRIMARY KEY, machine_id TEXT NOT NULL, table_name TEXT NOT NULL,
-     row_id TEXT NOT NULL, status TEXT NOT NULL, version BIGINT, created_at TEXT NOT NULL)`,
-  `CREATE INDEX IF NOT EXISTS _sync_events_created ON _sync_events (created_at)`,
-  `CREATE TABLE IF NOT EXISTS _sync_conflicts (
-     id BIGSERIAL PRIMARY KEY, event_id TEXT NOT NULL, machine_id TEXT NOT NULL,
-     store_id TEXT, table_name TEXT NOT NULL, row_id TEXT NOT NULL, policy TEXT NOT NULL,
-     resolution TEXT NOT NULL, reason TEXT NOT NULL, client_record TEXT, server_record TEXT,
-     created_at TEXT NOT NULL)`,
-  `CREATE INDEX IF NOT EXISTS _sync_conflicts_store ON _sync_conflicts (store_id, id)`,
-  `CREATE TABLE IF NOT EXISTS _sync_devices (
-     id BIGSERIAL PRIMARY KEY, machine_id TEXT NOT NULL, store_id TEXT,
-     role TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL,
-     revoked_at TEXT, last_seen_at TEXT, pushes BIGINT NOT NULL DEFAULT 0,
-     pulls BIGINT NOT NULL DEFAULT 0)`,
-  `CREATE INDEX IF NOT EXISTS _sync_devices_machine ON _sync_devices (machine_id)`,
-  `CREATE TABLE IF NOT EXISTS _sync_terminal_status (
-     machine_id TEXT PRIMARY KEY, store_id TEXT, state TEXT NOT NULL, backlog INTEGER NOT NULL,
-     dead_letters INTEGER NOT NULL, conflicts INTEGER NOT NULL, last_success_at TEXT,
-     last_error TEXT, reported_at TEXT NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS _sync_reconciliations (
-     id BIGSERIAL PRIMARY KEY, machine_id TEXT NOT NULL, store_id TEXT,
-     is_consistent INTEGER NOT NULL, mismatches_count INTEGER NOT NULL, mismatches TEXT NOT NULL,
-     created_at TEXT NOT NULL)`,
-  `CREATE INDEX IF NOT EXISTS _sync_reconciliations_machine ON _sync_reconciliations (machine_id, id)`,
+  ...sharedBookkeepingDdl({ autoId: 'BIGSERIAL PRIMARY KEY', bigint: 'BIGINT' }),
 ];
 
 export function createTableDdl(table: TableDef): string {

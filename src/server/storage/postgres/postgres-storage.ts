@@ -83,19 +83,8 @@ export class PostgresStorage implements Storage {
     return rows[0]?.synchronous_commit ?? 'unknown';
   }
 
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(new PostgresExecutor(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.inTransaction('BEGIN', fn);
   }
 
   async savepoint<T>(tx: SqlExecutor, fn: () => Promise<T>): Promise<T> {
@@ -111,10 +100,14 @@ export class PostgresStorage implements Storage {
     }
   }
 
-  async read<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  read<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.inTransaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', fn);
+  }
+
+  private async inTransaction<T>(begin: string, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query(begin);
       const result = await fn(new PostgresExecutor(client));
       await client.query('COMMIT');
       return result;

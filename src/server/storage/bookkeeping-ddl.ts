@@ -1,0 +1,33 @@
+/**
+ * The server's own bookkeeping tables, the same on both engines but for the
+ * auto-increment and big-integer types. The change log is per engine (ddl.ts).
+ */
+export function sharedBookkeepingDdl(t: { autoId: string; bigint: string }): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS _sync_events (
+     event_id TEXT PRIMARY KEY, machine_id TEXT NOT NULL, table_name TEXT NOT NULL,
+     row_id TEXT NOT NULL, status TEXT NOT NULL, version ${t.bigint}, created_at TEXT NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS _sync_events_created ON _sync_events (created_at)`,
+    `CREATE TABLE IF NOT EXISTS _sync_conflicts (
+     id ${t.autoId}, event_id TEXT NOT NULL, machine_id TEXT NOT NULL,
+     store_id TEXT, table_name TEXT NOT NULL, row_id TEXT NOT NULL, policy TEXT NOT NULL,
+     resolution TEXT NOT NULL, reason TEXT NOT NULL, client_record TEXT, server_record TEXT,
+     created_at TEXT NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS _sync_conflicts_store ON _sync_conflicts (store_id, id)`,
+    `CREATE TABLE IF NOT EXISTS _sync_devices (
+     id ${t.autoId}, machine_id TEXT NOT NULL, store_id TEXT,
+     role TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL,
+     revoked_at TEXT, last_seen_at TEXT, pushes ${t.bigint} NOT NULL DEFAULT 0,
+     pulls ${t.bigint} NOT NULL DEFAULT 0)`,
+    `CREATE INDEX IF NOT EXISTS _sync_devices_machine ON _sync_devices (machine_id)`,
+    `CREATE TABLE IF NOT EXISTS _sync_terminal_status (
+     machine_id TEXT PRIMARY KEY, store_id TEXT, state TEXT NOT NULL, backlog INTEGER NOT NULL,
+     dead_letters INTEGER NOT NULL, conflicts INTEGER NOT NULL, last_success_at TEXT,
+     last_error TEXT, reported_at TEXT NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS _sync_reconciliations (
+     id ${t.autoId}, machine_id TEXT NOT NULL, store_id TEXT,
+     is_consistent INTEGER NOT NULL, mismatches_count INTEGER NOT NULL, mismatches TEXT NOT NULL,
+     created_at TEXT NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS _sync_reconciliations_machine ON _sync_reconciliations (machine_id, id)`,
+  ];
+}
