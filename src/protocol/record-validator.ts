@@ -74,13 +74,25 @@ function checkValue(
  * is an error, so a typo never silently loses data. With `partial`, required
  * columns may be absent (an update of an existing row).
  */
+const columnMaps = new WeakMap<TableDef, Map<string, ColumnDef>>();
+
+/** The table's columns by name, built once per table declaration. */
+export function columnsOf(table: TableDef): Map<string, ColumnDef> {
+  let map = columnMaps.get(table);
+  if (!map) {
+    map = new Map(table.columns.map((c) => [c.name, c]));
+    columnMaps.set(table, map);
+  }
+  return map;
+}
+
 export function validateRecord(
   table: TableDef,
   record: Record<string, unknown>,
   options: { partial: boolean },
 ): RecordValidation {
   const values: RecordValues = {};
-  const columns = new Map(table.columns.map((c) => [c.name, c]));
+  const columns = columnsOf(table);
   for (const [key, raw] of Object.entries(record)) {
     if (key.startsWith('_')) continue;
     const column = columns.get(key);

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
+  columnsOf,
   SyncError,
   validateRecord,
   type ErrorCode,
@@ -282,10 +283,10 @@ export class PushService {
             `deltas.${col}: not a counter column of ${table.name}`,
           );
     // Event rows are only ever inserted: check them whole now, before any write.
-    if (table.kind === 'event') {
-      const full = validateRecord(table, values, { partial: false });
-      if (!full.ok) return rejected(m, 'RECORD_INVALID', full.message);
-    }
+    if (table.kind === 'event')
+      for (const c of table.columns)
+        if (c.required && values[c.name] == null)
+          return rejected(m, 'RECORD_INVALID', `column ${c.name} is required`);
     return {
       mutation: m,
       table,
@@ -555,7 +556,7 @@ export class PushService {
   }
 
   private encode(table: TableDef, column: string, value: unknown): unknown {
-    const def = table.columns.find((c) => c.name === column);
+    const def = columnsOf(table).get(column);
     if (!def) throw new SyncError('INTERNAL', `no column ${column} in ${table.name}`);
     return this.storage.encode(def.type, value);
   }
