@@ -51,28 +51,44 @@ export function addColumnDdl(table: TableDef, column: string): string {
  */
 export function triggerDdl(table: TableDef): string[] {
   const t = table.name;
-  const fn = q(`_sync_capture_${t}`);
-  const store = (row: 'NEW' | 'OLD') =>
-    table.storeColumn ? `${row}.${q(table.storeColumn)}::text` : 'NULL';
-  const log = (row: 'NEW' | 'OLD', op: string) => `
+  const store = (alias: string) =>
+    table.storeColumn ? `${alias}.${q(table.storeColumn)}::text` : 'NULL';
+  // Statement-level: one change-log statement per INSERT/UPDATE/DELETE, however many rows it touched.
+  const log = (select: string) => `
       INSERT INTO _sync_changes (seq, table_name, row_id, op, store_id, updated_at)
-      VALUES (nextval('_sync_seq'), '${t}', ${row}.id, '${op}', ${store(row)}, ${isoNow})
+      ${select}
       ON CONFLICT (table_name, row_id) DO UPDATE
         SET seq = EXCLUDED.seq, op = EXCLUDED.op, store_id = EXCLUDED.store_id, updated_at = EXCLUDED.updated_at;`;
-  return [
-    `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
+  const rows = (from: string, op: string, alias: string) =>
+    `SELECT nextval('_sync_seq'), '${t}', ${alias}.id, '${op}', ${store(alias)}, ${isoNow} FROM ${from} ${alias}`;
+  const fn = (suffix: string, body: string) =>
+    `CREATE OR REPLACE FUNCTION ${q(`_sync_capture_${t}_${suffix}`)}() RETURNS trigger LANGUAGE plpgsql AS $$
      BEGIN
        PERFORM pg_advisory_xact_lock(${changeLogLockKey});
-       IF TG_OP = 'DELETE' THEN ${log('OLD', 'delete')}
-       ELSE
-         IF TG_OP = 'UPDATE' AND OLD.id IS DISTINCT FROM NEW.id THEN ${log('OLD', 'delete')} END IF;
-         ${log('NEW', 'upsert')}
-       END IF;
+       ${body}
        RETURN NULL;
-     END $$`,
+     END $$`;
+  return [
+    // Row-level triggers of earlier versions.
     `DROP TRIGGER IF EXISTS _sync_capture ON ${q(t)}`,
-    `CREATE TRIGGER _sync_capture AFTER INSERT OR UPDATE OR DELETE ON ${q(t)}
-       FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
+    `DROP FUNCTION IF EXISTS ${q(`_sync_capture_${t}`)}()`,
+    fn('ins', log(rows('new_rows', 'upsert', 'n'))),
+    fn(
+      'upd',
+      // A row whose id changed leaves a tombstone under its old id.
+      `${log(`${rows('old_rows', 'delete', 'o')} WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id)`)}
+       ${log(rows('new_rows', 'upsert', 'n'))}`,
+    ),
+    fn('del', log(rows('old_rows', 'delete', 'o'))),
+    `DROP TRIGGER IF EXISTS _sync_capture_ins ON ${q(t)}`,
+    `DROP TRIGGER IF EXISTS _sync_capture_upd ON ${q(t)}`,
+    `DROP TRIGGER IF EXISTS _sync_capture_del ON ${q(t)}`,
+    `CREATE TRIGGER _sync_capture_ins AFTER INSERT ON ${q(t)} REFERENCING NEW TABLE AS new_rows
+       FOR EACH STATEMENT EXECUTE FUNCTION ${q(`_sync_capture_${t}_ins`)}()`,
+    `CREATE TRIGGER _sync_capture_upd AFTER UPDATE ON ${q(t)} REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+       FOR EACH STATEMENT EXECUTE FUNCTION ${q(`_sync_capture_${t}_upd`)}()`,
+    `CREATE TRIGGER _sync_capture_del AFTER DELETE ON ${q(t)} REFERENCING OLD TABLE AS old_rows
+       FOR EACH STATEMENT EXECUTE FUNCTION ${q(`_sync_capture_${t}_del`)}()`,
   ];
 }
 
