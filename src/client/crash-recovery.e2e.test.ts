@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
@@ -13,6 +13,7 @@ import {
   countSyscalls,
   killAllTracedProcesses,
   runKilledAtSyscall,
+  runProcess,
   type ProcessExit,
 } from '../testing/kill-at-syscall.js';
 import { cliPath } from '../testing/server-process.js';
@@ -38,11 +39,13 @@ const amountColumn: Record<SaleTable, string> = {
 /** Per table: the sorted row ids and the sum of the amount column. */
 type Snapshot = Record<SaleTable, { ids: string[]; sum: number }>;
 
+/** What the running test must undo, last first; each test runs it when it ends, and so does the file. */
 const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
+async function cleanUp(): Promise<void> {
   killAllTracedProcesses();
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-});
+  for (let c = cleanups.pop(); c; c = cleanups.pop()) await c().catch(() => undefined);
+}
+after(cleanUp);
 
 /** A sale as the POS app writes it (1 venda, 3 itens, 1 pagamento); amounts vary with n, exact in binary. */
 function sell(db: Database.Database, n: number): { id: string; total: number } {
@@ -185,17 +188,18 @@ async function serverReader(
   };
 }
 
-/** Syncs until the terminal reports 'synced'; counts the attempts that ended otherwise. */
+/** Syncs until the terminal reports 'synced' (or `run.stop`); counts the attempts that ended otherwise. */
 async function syncUntilSynced(
   m: SyncManager,
-  deadline: number,
+  run: { deadline: number; stop: boolean },
   onFailure: (status: string) => void,
 ): Promise<string> {
   for (;;) {
     const r = await m.syncAllTables();
     if (r.summary.status === 'synced') return 'synced';
     onFailure(r.summary.status);
-    if (Date.now() > deadline) return `${r.summary.status}: ${m.state.lastError ?? ''}`;
+    if (Date.now() > run.deadline || run.stop)
+      return `${r.summary.status}: ${m.state.lastError ?? ''}`;
     await sleep(100);
   }
 }
@@ -219,7 +223,7 @@ async function mapLimit<T, R>(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
       while (next < items.length) {
         const i = next++;
-        out[i] = await fn(items[i] as T);
+        out[i] = await fn(items[i]);
       }
     }),
   );
@@ -239,6 +243,7 @@ const BATCH = 100;
 for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
   describe(`crash recovery of the terminal's push (${dialect})`, () => {
     test('SIGKILL at each pwrite64 of a 50-sale `sync`, then sync again: every sale on the server once', async (t) => {
+      t.after(cleanUp);
       const fx = await startServerFixture(dialect);
       cleanups.push(() => fx.close());
       const reader = await serverReader(fx.db);
@@ -265,6 +270,10 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         PDV_SYNC_SERVER: fx.url,
         PDV_SYNC_TOKEN: token,
         PDV_SYNC_LOG_FILE: '',
+        // PDV_SYNC_LOG_FILE='' is ignored (see the todo test below): without these two, each
+        // run starts a pino-roll worker and appends to ~/pdv_sync.log.
+        PDV_SYNC_LOG_LEVEL: 'silent',
+        HOME: fx.dir,
         PDV_SYNC_BATCH_SIZE: String(BATCH),
         PDV_SYNC_LANG: 'en',
       });
@@ -282,15 +291,16 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       assert.ok(N > 2 * (ENTRIES / BATCH), `too few pwrite64 calls to cover the push: ${N}`);
       t.diagnostic(`a sync of ${SALES} sales makes ${N} pwrite64 calls`);
 
-      // Measured here: N is about 155 (8 -shm pages, 3 WAL transactions of the settled
-      // batches, the checkpoint at close), each K about 1.5 s of two node processes; 2
-      // at a time. Every K on SQLite (~2 min); on PostgreSQL, whose server stores the
-      // same client writes, every 3rd K plus the last 3 (a full sweep there would
-      // double the file's runtime and cover the same client write sequence).
+      // Measured: N = 155 (8 to size the -shm, 3 WAL transactions settling the 3 push
+      // batches, then the checkpoint into the .db at close); each K costs ~0.85 s on a
+      // loaded 2-core machine (a node process under strace, the in-process re-sync),
+      // so every K on SQLite takes ~2 min 10 s. The terminal's writes are the same
+      // whichever database the server uses, so PostgreSQL gets every 4th K (each phase
+      // is hit) plus the last 3, keeping the file under ~4 min.
       // PDV_SYNC_CRASH_EVERY_K=1 runs every K on both.
       const every = dialect === 'sqlite' || process.env['PDV_SYNC_CRASH_EVERY_K'] === '1';
       const ks = Array.from({ length: N }, (_, i) => i + 1).filter(
-        (k) => every || k % 3 === 1 || k > N - 3,
+        (k) => every || k % 4 === 1 || k > N - 3,
       );
 
       type Outcome = {
@@ -366,13 +376,17 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       assert.equal(server.size, outcomes.length + 1, 'no rows of any other store');
 
       // The sweep really cut the push at its dangerous points.
+      const batchEdges = Array.from({ length: Math.ceil(ENTRIES / BATCH) + 1 }, (_, i) =>
+        Math.min(i * BATCH, ENTRIES),
+      );
       for (const o of outcomes) {
         const label = `K=${o.k} (server ${o.serverBefore}, outbox ${o.backlogBefore})`;
         // An entry leaves the outbox only after the server committed it.
         assert.ok(o.serverBefore + o.backlogBefore >= ENTRIES, `${label}: an entry was lost`);
         // Server batches and local settles are atomic.
-        assert.ok([0, 100, 200, 250].includes(o.serverBefore), `${label}: partial server batch`);
-        assert.ok([0, 50, 150, 250].includes(o.backlogBefore), `${label}: partial local settle`);
+        assert.ok(batchEdges.includes(o.serverBefore), `${label}: partial server batch`);
+        assert.ok(batchEdges.includes(ENTRIES - o.backlogBefore), `${label}: partial local settle`);
+        // Every K within the measured N kills it (a margin for a checkpoint page more or less).
         if (o.k <= N - 5) assert.ok(o.killed, `${label}: not killed`);
       }
       const before = outcomes.filter((o) => o.serverBefore === 0);
@@ -392,7 +406,8 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       assert.ok(settled.length > 0, 'some K killed it after the last settle');
     });
 
-    test('the server SIGKILLed and restarted three times during a push from 20 terminals', async () => {
+    test('the server SIGKILLed and restarted three times during a push from 20 terminals', async (t) => {
+      t.after(cleanUp);
       const fx = await startServerFixture(dialect);
       cleanups.push(() => fx.close());
       const terminals: { m: SyncManager; store: string }[] = [];
@@ -415,10 +430,12 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       assert.equal(total, 20 * 100 * 5);
 
       let failedAttempts = 0;
-      const deadline = Date.now() + 90_000;
-      const loops = terminals.map(({ m }) =>
-        syncUntilSynced(m, deadline, () => void failedAttempts++),
-      );
+      const run = { deadline: Date.now() + 90_000, stop: false };
+      const loops = terminals.map(({ m }) => syncUntilSynced(m, run, () => void failedAttempts++));
+      cleanups.push(async () => {
+        run.stop = true;
+        await Promise.allSettled(loops);
+      });
       const killedAt: number[] = [];
       for (const left of [0.8, 0.55, 0.3]) {
         await waitUntil('push progress', () => backlog() <= total * left, 60_000);
@@ -426,6 +443,9 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         await fx.restart('SIGKILL');
       }
       const statuses = await Promise.all(loops);
+      t.diagnostic(
+        `killed with ${killedAt.join(', ')} of ${total} entries left; ${failedAttempts} failed syncs`,
+      );
 
       assert.deepEqual(
         statuses,
@@ -448,7 +468,8 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       assert.equal(server.size, stores.length);
     });
 
-    test('the network cut and restored mid-push (latency, reset, blackhole, pass)', async () => {
+    test('the network cut and restored mid-push (latency, answer cut, reset, blackhole, pass)', async (t) => {
+      t.after(cleanUp);
       const fx = await startServerFixture(dialect);
       cleanups.push(() => fx.close());
       const proxy = await FaultProxy.start(fx.url);
@@ -475,25 +496,44 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
 
       proxy.mode = { kind: 'latency', ms: 25 };
       let failedAttempts = 0;
-      const deadline = Date.now() + 60_000;
-      const loops = terminals.map(({ m }) =>
-        syncUntilSynced(m, deadline, () => void failedAttempts++),
-      );
+      const run = { deadline: Date.now() + 60_000, stop: false };
+      const loops = terminals.map(({ m }) => syncUntilSynced(m, run, () => void failedAttempts++));
+      cleanups.push(async () => {
+        run.stop = true;
+        await Promise.allSettled(loops);
+      });
       await waitUntil(
         'push progress through the slow link',
         () => backlog() <= total * 0.8,
         30_000,
       );
       const cutAt = backlog();
+      // Requests reach the server, their answers are cut: applied there, still in the outboxes.
+      proxy.mode = { kind: 'cut-response', afterBytes: 20 };
+      await sleep(300);
+      await waitUntil('a sync to lose its answer', () => failedAttempts > 0, 10_000);
+      const failedWhileCut = failedAttempts;
       proxy.mode = { kind: 'reset' };
       await sleep(500);
+      await waitUntil('a sync to fail on reset', () => failedAttempts > failedWhileCut, 10_000);
       const failedWhileReset = failedAttempts;
       proxy.mode = { kind: 'blackhole' };
       await sleep(1500);
+      await waitUntil('a sync to time out', () => failedAttempts > failedWhileReset, 10_000);
       const failedWhileDown = failedAttempts;
       const restoredAt = backlog();
+      const reader = await serverReader(fx.db);
+      cleanups.push(() => reader.close());
+      let onServerAtRestore = 0;
+      for (const store of new Set(terminals.map((x) => x.store)))
+        onServerAtRestore += await reader.storeRows(store);
       proxy.mode = { kind: 'pass' };
       const statuses = await Promise.all(loops);
+      t.diagnostic(
+        `cut with ${cutAt} of ${total} left, restored with ${restoredAt} (server had ` +
+          `${onServerAtRestore}); failed syncs: ${failedWhileCut} answer cut, ` +
+          `${failedWhileReset - failedWhileCut} reset, ${failedWhileDown - failedWhileReset} blackhole`,
+      );
 
       assert.deepEqual(
         statuses,
@@ -501,8 +541,10 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       );
       assert.ok(cutAt > 0 && cutAt < total, `cut mid-push (${cutAt} of ${total} left)`);
       assert.ok(restoredAt > 0, 'work was left when the network came back');
-      assert.ok(failedWhileReset > 0, 'syncs failed while connections were reset');
-      assert.ok(failedWhileDown > failedWhileReset, 'syncs timed out in the blackhole');
+      assert.ok(
+        onServerAtRestore + restoredAt > total,
+        'the server had applied entries whose answers were lost',
+      );
       for (const { m } of terminals)
         assert.deepEqual(localCounts(m.db), { outbox: 0, deadLetters: 0, conflicts: 0 });
       const server = await serverSnapshots(fx);
@@ -519,6 +561,43 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
     });
   });
 }
+
+test(
+  '`sync` with PDV_SYNC_LOG_FILE="" writes no log file',
+  {
+    todo:
+      "bug: resolveSyncOptions (src/client/client-options.ts) skips '' env values, so " +
+      "PDV_SYNC_LOG_FILE='' falls back to ~/pdv_sync.log",
+  },
+  async () => {
+    const home = mkdtempSync(join(tmpdir(), 'pdv-sync-home-'));
+    try {
+      const exit = await runProcess(
+        process.execPath,
+        [cliPath, 'sync', '--db', join(home, 'pdv.db')],
+        {
+          env: {
+            ...process.env,
+            HOME: home,
+            PDV_SYNC_SERVER: 'http://127.0.0.1:9',
+            PDV_SYNC_TOKEN: 'unused',
+            PDV_SYNC_MACHINE_ID: 'caixa-log',
+            PDV_SYNC_RETRY_ATTEMPTS: '1',
+            PDV_SYNC_LOG_FILE: '',
+          },
+        },
+      );
+      assert.equal(exit.code, 1, show(exit));
+      assert.deepEqual(
+        readdirSync(home).filter((f) => f.startsWith('pdv_sync')),
+        [],
+        'no log file in HOME',
+      );
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  },
+);
 
 function show(exit: ProcessExit | null): string {
   if (!exit) return 'never ran';
