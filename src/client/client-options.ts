@@ -100,7 +100,11 @@ export function resolveSyncOptions(
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [key, s] of Object.entries(settings)) {
-    const raw = given[key] ?? s.env.map((n) => env[n]).find((v) => v !== undefined && v !== '');
+    // An empty variable means "not set", except where empty is a value: PDV_SYNC_LOG_FILE='' = no log file.
+    const emptyAllowed = key === 'logFile';
+    const raw =
+      given[key] ??
+      s.env.map((n) => env[n]).find((v) => v !== undefined && (emptyAllowed || v !== ''));
     const parsed = (s.rule as z.ZodType).safeParse(raw);
     if (parsed.success) out[key] = parsed.data;
     else

@@ -270,8 +270,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         PDV_SYNC_SERVER: fx.url,
         PDV_SYNC_TOKEN: token,
         PDV_SYNC_LOG_FILE: '',
-        // PDV_SYNC_LOG_FILE='' is ignored (see the todo test below): without these two, each
-        // run starts a pino-roll worker and appends to ~/pdv_sync.log.
+        // Silent and a private HOME as well, so no run can write a log outside the fixture.
         PDV_SYNC_LOG_LEVEL: 'silent',
         HOME: fx.dir,
         PDV_SYNC_BATCH_SIZE: String(BATCH),
@@ -562,42 +561,34 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
   });
 }
 
-test(
-  '`sync` with PDV_SYNC_LOG_FILE="" writes no log file',
-  {
-    todo:
-      "bug: resolveSyncOptions (src/client/client-options.ts) skips '' env values, so " +
-      "PDV_SYNC_LOG_FILE='' falls back to ~/pdv_sync.log",
-  },
-  async () => {
-    const home = mkdtempSync(join(tmpdir(), 'pdv-sync-home-'));
-    try {
-      const exit = await runProcess(
-        process.execPath,
-        [cliPath, 'sync', '--db', join(home, 'pdv.db')],
-        {
-          env: {
-            ...process.env,
-            HOME: home,
-            PDV_SYNC_SERVER: 'http://127.0.0.1:9',
-            PDV_SYNC_TOKEN: 'unused',
-            PDV_SYNC_MACHINE_ID: 'caixa-log',
-            PDV_SYNC_RETRY_ATTEMPTS: '1',
-            PDV_SYNC_LOG_FILE: '',
-          },
+test('`sync` with PDV_SYNC_LOG_FILE="" writes no log file', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'pdv-sync-home-'));
+  try {
+    const exit = await runProcess(
+      process.execPath,
+      [cliPath, 'sync', '--db', join(home, 'pdv.db')],
+      {
+        env: {
+          ...process.env,
+          HOME: home,
+          PDV_SYNC_SERVER: 'http://127.0.0.1:9',
+          PDV_SYNC_TOKEN: 'unused',
+          PDV_SYNC_MACHINE_ID: 'caixa-log',
+          PDV_SYNC_RETRY_ATTEMPTS: '1',
+          PDV_SYNC_LOG_FILE: '',
         },
-      );
-      assert.equal(exit.code, 1, show(exit));
-      assert.deepEqual(
-        readdirSync(home).filter((f) => f.startsWith('pdv_sync')),
-        [],
-        'no log file in HOME',
-      );
-    } finally {
-      rmSync(home, { recursive: true, force: true });
-    }
-  },
-);
+      },
+    );
+    assert.equal(exit.code, 1, show(exit));
+    assert.deepEqual(
+      readdirSync(home).filter((f) => f.startsWith('pdv_sync')),
+      [],
+      'no log file in HOME',
+    );
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
 
 function show(exit: ProcessExit | null): string {
   if (!exit) return 'never ran';
