@@ -51,10 +51,7 @@ export function serverCommand(program: Command): void {
         pgSchema: opts['pgSchema'],
       });
       const server = await createServer(config);
-      const url = await server.listen();
-      if (server.newAdminToken) console.log(`${t('adminTokenCreated')}\n  ${server.newAdminToken}`);
-      else console.log(t('adminTokenExisting'));
-      console.log(t('serverListening', { url, db: config.db.replace(/\/\/[^@/]*@/, '//***@') }));
+      // Handlers first: a SIGTERM right after the ready line must drain, not kill.
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -74,5 +71,9 @@ export function serverCommand(program: Command): void {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      const url = await server.listen();
+      if (server.newAdminToken) console.log(`${t('adminTokenCreated')}\n  ${server.newAdminToken}`);
+      else console.log(t('adminTokenExisting'));
+      console.log(t('serverListening', { url, db: config.db.replace(/\/\/[^@/]*@/, '//***@') }));
     });
 }
