@@ -6,7 +6,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
 import type { SyncManager } from './index.js';
 import { FaultProxy } from '../testing/fault-proxy.js';
 import {
@@ -17,6 +16,7 @@ import {
   type ProcessExit,
 } from '../testing/kill-at-syscall.js';
 import { cliPath } from '../testing/server-process.js';
+import { sellLocally } from '../testing/pos-sale.js';
 import { startServerFixture, type ServerFixture } from '../testing/terminal-fixture.js';
 import type { TestDatabase } from '../testing/test-database.js';
 import type { DialectName } from '../testing/test-server.js';
@@ -46,30 +46,6 @@ async function cleanUp(): Promise<void> {
   for (let c = cleanups.pop(); c; c = cleanups.pop()) await c().catch(() => undefined);
 }
 after(cleanUp);
-
-/** A sale as the POS app writes it (1 venda, 3 itens, 1 pagamento); amounts vary with n, exact in binary. */
-function sell(db: Database.Database, n: number): { id: string; total: number } {
-  const id = uuidv7();
-  let total = 0;
-  db.transaction(() => {
-    for (let i = 0; i < 3; i++) {
-      const price = 10 + i + (n % 7) * 0.25;
-      total += price;
-      db.prepare(
-        `INSERT INTO itens_venda (id, venda_id, id_produto, nome, qtd, total) VALUES (?, ?, ?, ?, 1, ?)`,
-      ).run(uuidv7(), id, `p${i}`, `Produto ${i}`, price);
-    }
-    db.prepare(`INSERT INTO vendas (id, data_hora, total) VALUES (?, ?, ?)`).run(
-      id,
-      new Date().toISOString(),
-      total,
-    );
-    db.prepare(
-      `INSERT INTO pagamentos (id, venda_id, meio, valor) VALUES (?, ?, 'Dinheiro', ?)`,
-    ).run(uuidv7(), id, total);
-  })();
-  return { id, total };
-}
 
 function localSnapshot(db: Database.Database): Snapshot {
   const out = {} as Snapshot;
@@ -255,7 +231,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         const token = await fx.device(store, `caixa-${label}`);
         const m = fx.terminal(store, token);
         await m.prepare();
-        for (let n = 0; n < SALES; n++) sell(m.db, n);
+        for (let n = 0; n < SALES; n++) sellLocally(m.db, n);
         const snapshot = localSnapshot(m.db);
         const path = m.store.path;
         await m.close();
@@ -422,7 +398,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         });
         terminals.push({ m, store });
         await m.prepare();
-        for (let n = 0; n < 100; n++) sell(m.db, n);
+        for (let n = 0; n < 100; n++) sellLocally(m.db, n);
       }
       const backlog = () => terminals.reduce((a, { m }) => a + m.store.counts().backlog, 0);
       const total = backlog();
@@ -487,7 +463,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         });
         terminals.push({ m, store });
         await m.prepare();
-        for (let n = 0; n < 100; n++) sell(m.db, n);
+        for (let n = 0; n < 100; n++) sellLocally(m.db, n);
       }
       const backlog = () => terminals.reduce((a, { m }) => a + m.store.counts().backlog, 0);
       const total = backlog();

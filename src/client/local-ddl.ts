@@ -1,9 +1,9 @@
-import { sqliteColumnTypes, type TableDef } from '../protocol/index.js';
-
-const q = (name: string): string => {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unsafe identifier: ${name}`);
-  return `"${name}"`;
-};
+import {
+  quoteSqlIdent as q,
+  sqliteAddColumnDdl,
+  sqliteCreateTableDdl,
+  type TableDef,
+} from '../protocol/index.js';
 
 export const bookkeepingDdl = [
   `CREATE TABLE IF NOT EXISTS _pdv_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
@@ -29,20 +29,7 @@ export const bookkeepingDdl = [
      reason_message TEXT NOT NULL, created_at TEXT NOT NULL)`,
 ];
 
-export function createTableDdl(table: TableDef): string {
-  const cols = table.columns.map((c) =>
-    c.name === 'id'
-      ? `"id" TEXT PRIMARY KEY NOT NULL`
-      : `${q(c.name)} ${sqliteColumnTypes[c.type]}`,
-  );
-  return `CREATE TABLE IF NOT EXISTS ${q(table.name)} (${cols.join(', ')})`;
-}
-
-export function addColumnDdl(table: TableDef, column: string): string {
-  const def = table.columns.find((c) => c.name === column);
-  if (!def) throw new Error(`no column ${column}`);
-  return `ALTER TABLE ${q(table.name)} ADD COLUMN ${q(column)} ${sqliteColumnTypes[def.type]}`;
-}
+export { sqliteCreateTableDdl as createTableDdl, sqliteAddColumnDdl as addColumnDdl };
 
 /** A UUIDv7 built from SQLite builtins, so writes from any connection (the POS app's own) get one. */
 const uuid7Sql = `(SELECT printf('%08x-%04x-7%03x-%04x-%012x', (ms >> 16) & 4294967295, ms & 65535,

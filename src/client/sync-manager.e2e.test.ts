@@ -1,35 +1,12 @@
 import assert from 'node:assert/strict';
-import type Database from 'better-sqlite3';
 import { after, before, describe, test } from 'node:test';
 import { v7 as uuidv7 } from 'uuid';
 import { FaultProxy } from '../testing/fault-proxy.js';
+import { sellLocally } from '../testing/pos-sale.js';
 import { startServerFixture, type ServerFixture } from '../testing/terminal-fixture.js';
 import type { DialectName } from '../testing/test-server.js';
 
 type Row = Record<string, unknown>;
-
-function sell(db: Database.Database, items = 3): { id: string; total: number } {
-  const id = uuidv7();
-  let total = 0;
-  db.transaction(() => {
-    for (let i = 0; i < items; i++) {
-      const price = 10 + i;
-      total += price;
-      db.prepare(
-        `INSERT INTO itens_venda (id, venda_id, id_produto, nome, qtd, total) VALUES (?, ?, ?, ?, 1, ?)`,
-      ).run(uuidv7(), id, `p${i}`, `Produto ${i}`, price);
-    }
-    db.prepare(`INSERT INTO vendas (id, data_hora, total) VALUES (?, ?, ?)`).run(
-      id,
-      new Date().toISOString(),
-      total,
-    );
-    db.prepare(
-      `INSERT INTO pagamentos (id, venda_id, meio, valor) VALUES (?, ?, 'Dinheiro', ?)`,
-    ).run(uuidv7(), id, total);
-  })();
-  return { id, total };
-}
 
 for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
   describe(`terminal SDK against a real server (${dialect})`, () => {
@@ -49,7 +26,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       try {
         await m.prepare();
         proxy.mode = { kind: 'reset' };
-        const sales = Array.from({ length: 10 }, () => sell(m.db));
+        const sales = Array.from({ length: 10 }, () => sellLocally(m.db));
         const offline = await m.syncAllTables();
         assert.equal(offline.summary.status, 'offline');
         assert.equal(m.state.backlog, 50);
@@ -79,7 +56,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       const m = fx.terminal('lost-answer', tokenA1, { serverUrl: proxy.url });
       try {
         await m.prepare();
-        const sale = sell(m.db);
+        const sale = sellLocally(m.db);
         proxy.mode = { kind: 'cut-response', afterBytes: 20 };
         const cut = await m.syncAllTables();
         assert.notEqual(cut.summary.status, 'synced');

@@ -12,4 +12,4 @@ export * from './record-validator.js';
 export * from './table-names.js';
 export * from './reconcile.js';
 export * from './terminal-status.js';
-export * from './sqlite-column-types.js';
+export * from './sqlite-table-ddl.js';

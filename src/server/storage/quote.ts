@@ -1,5 +1,2 @@
-/** Quotes an identifier that the sync schema has already restricted to [a-z0-9_]. */
-export function quoteIdent(name: string): string {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unsafe identifier: ${name}`);
-  return `"${name}"`;
-}
+/** Identifier quoting, shared with the terminals: the sync schema restricts names to [a-z0-9_]. */
+export { quoteSqlIdent as quoteIdent } from '../../protocol/index.js';

@@ -1,4 +1,8 @@
-import { sqliteColumnTypes, type TableDef } from '../../../protocol/index.js';
+import {
+  sqliteAddColumnDdl,
+  sqliteCreateTableDdl,
+  type TableDef,
+} from '../../../protocol/index.js';
 import { sharedBookkeepingDdl } from '../bookkeeping-ddl.js';
 import { quoteIdent as q } from '../quote.js';
 
@@ -15,20 +19,7 @@ export const bookkeepingDdl = [
   ...sharedBookkeepingDdl({ autoId: 'INTEGER PRIMARY KEY AUTOINCREMENT', bigint: 'INTEGER' }),
 ];
 
-export function createTableDdl(table: TableDef): string {
-  const cols = table.columns.map((c) =>
-    c.name === 'id'
-      ? `${q('id')} TEXT PRIMARY KEY NOT NULL`
-      : `${q(c.name)} ${sqliteColumnTypes[c.type]}`,
-  );
-  return `CREATE TABLE IF NOT EXISTS ${q(table.name)} (${cols.join(', ')})`;
-}
-
-export function addColumnDdl(table: TableDef, column: string): string {
-  const def = table.columns.find((c) => c.name === column);
-  if (!def) throw new Error(`no column ${column}`);
-  return `ALTER TABLE ${q(table.name)} ADD COLUMN ${q(column)} ${sqliteColumnTypes[def.type]}`;
-}
+export { sqliteCreateTableDdl as createTableDdl, sqliteAddColumnDdl as addColumnDdl };
 
 const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
 
