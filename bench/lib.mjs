@@ -487,3 +487,145 @@ export function machineLine() {
   const [l1, l5] = os.loadavg();
   return `node ${process.version}, ${os.cpus().length} cores, load average ${l1.toFixed(2)} (1 min) / ${l5.toFixed(2)} (5 min)`;
 }
+
+// ---------------------------------------------------------------- catalog (pull, first sync)
+
+/** Produto n of the catalog: the same 10 columns pull.mjs and the client benchmarks use. */
+export function produto(n) {
+  return {
+    id: uuidv7(),
+    nome: `Produto ${n} — ${['Arroz 5kg', 'Feijão 1kg', 'Café 500g', 'Leite 1L', 'Pão francês'][n % 5]}`,
+    preco: Math.round((1 + (n % 997) * 0.37) * 100) / 100,
+    categoria_id: `cat-${n % 40}`,
+    codigo_barras: String(7890000000000 + n),
+    unidade: n % 3 ? 'UN' : 'KG',
+    ativo: n % 17 !== 0,
+    descricao: `Descrição do produto ${n}`,
+    preco_custo: Math.round((0.5 + (n % 997) * 0.21) * 100) / 100,
+    updated_at: new Date(Date.UTC(2025, 0, 1) + n * 1000).toISOString(),
+  };
+}
+
+/**
+ * Seeds `total` produtos into a pdv-sync server with admin pushes of `batch` mutations.
+ * Returns the records (for baselines that need the same data) and the seconds it took.
+ */
+export async function seedProdutos(url, total, batch = 5000) {
+  const agent = terminalAgent();
+  const records = [];
+  const t0 = performance.now();
+  for (let i = 0; i < total; i += batch) {
+    const mutations = [];
+    for (let n = i; n < Math.min(total, i + batch); n++) {
+      const record = produto(n);
+      records.push(record);
+      mutations.push({ eventId: uuidv7(), table: 'produtos', op: 'upsert', record });
+    }
+    const res = await request(agent, 'POST', `${url}/api/sync/push`, {
+      headers: { 'x-api-key': adminToken, 'content-type': 'application/json' },
+      body: JSON.stringify({ machineId: 'back-office', mutations }),
+    });
+    if (res.status !== 200)
+      throw new Error(`seed push failed (${res.status}): ${res.text.slice(0, 300)}`);
+    const { summary } = JSON.parse(res.text);
+    if (summary.applied !== mutations.length)
+      throw new Error(`seed applied ${summary.applied}/${mutations.length}`);
+  }
+  agent.destroy();
+  return { records, seconds: (performance.now() - t0) / 1000 };
+}
+
+// ---------------------------------------------------------------- pouchdb-server
+
+/** Starts pouchdb-server 4.2 (LevelDB) on a free loopback port in a scratch folder. */
+export async function startPouchServer() {
+  const scratch = scratchDir('pouch-server');
+  const port = await freePort();
+  const proc = spawnUntil(
+    process.execPath,
+    [
+      join(rootDir, 'node_modules', 'pouchdb-server', 'bin', 'pouchdb-server'),
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--dir',
+      join(scratch.dir, 'data'),
+      '--no-stdout-logs',
+    ],
+    { cwd: scratch.dir, env: process.env, ready: null },
+  );
+  try {
+    await proc.started;
+    const base = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${base}/`);
+    return {
+      base,
+      pid: proc.child.pid,
+      async stop() {
+        await proc.stop();
+        scratch.remove();
+      },
+    };
+  } catch (err) {
+    await proc.stop();
+    scratch.remove();
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------- terminal child processes
+
+/**
+ * Runs bench/terminal-child.mjs with `config` in its own process, so the terminal's peak RSS
+ * is its own. The child sets up untimed, prints `READY {...}` and waits; `onReady(pid, info)`
+ * may start meters (its return value is kept) before the child is told to go. The child then
+ * runs the timed work and prints `RESULT {...}`; `onResult()` stops the meters.
+ * Resolves with `{ ready, result, metered }` once the child has exited cleanly.
+ */
+export function runTerminalChild(config, { onReady, onResult, timeoutMs = 15 * 60_000 } = {}) {
+  const env = { ...process.env };
+  for (const k of Object.keys(env))
+    if (k.startsWith('PDV_SYNC_') || k === 'DATABASE_URL') delete env[k];
+  // BENCH_TERMINAL_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=bench/.tmp/prof' profiles the terminal.
+  const nodeOptions = (process.env['BENCH_TERMINAL_NODE_OPTIONS'] ?? '').split(' ').filter(Boolean);
+  const child = spawn(
+    process.execPath,
+    [...nodeOptions, join(benchDir, 'terminal-child.mjs'), JSON.stringify(config)],
+    { env, cwd: rootDir, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    let ready = null;
+    let result = null;
+    let meters = null;
+    let metered = null;
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      for (let i = out.indexOf('\n'); i >= 0; i = out.indexOf('\n')) {
+        const line = out.slice(0, i);
+        out = out.slice(i + 1);
+        if (line.startsWith('READY ')) {
+          ready = JSON.parse(line.slice(6));
+          meters = onReady ? onReady(child.pid, ready) : null;
+          child.stdin.end('go\n');
+        } else if (line.startsWith('RESULT ')) {
+          result = JSON.parse(line.slice(7));
+          metered = onResult ? onResult(meters) : null;
+        } else if (line.trim()) process.stderr.write(`[terminal] ${line}\n`);
+      }
+    });
+    child.stderr.on('data', (chunk) => {
+      err += chunk;
+      if (err.length > 100_000) err = err.slice(-20_000);
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0 && result) resolve({ ready, result, metered });
+      else reject(new Error(`terminal child exited with ${code ?? signal}:\n${err.slice(-4000)}`));
+    });
+  });
+}

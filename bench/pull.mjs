@@ -10,7 +10,6 @@ import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { gunzip } from 'node:zlib';
 import {
-  adminToken,
   createDevice,
   fmt,
   freshDatabase,
@@ -21,9 +20,9 @@ import {
   startMeter,
   performance,
   printTable,
+  seedProdutos,
   startPdvServer,
   terminalAgent,
-  uuidv7,
 } from './lib.mjs';
 import http from 'node:http';
 import { Buffer } from 'node:buffer';
@@ -62,62 +61,6 @@ function get(agent, url, headers) {
       })
       .on('error', reject);
   });
-}
-
-function produto(n) {
-  return {
-    id: uuidv7(),
-    nome: `Produto ${n} — ${['Arroz 5kg', 'Feijão 1kg', 'Café 500g', 'Leite 1L', 'Pão francês'][n % 5]}`,
-    preco: Math.round((1 + (n % 997) * 0.37) * 100) / 100,
-    categoria_id: `cat-${n % 40}`,
-    codigo_barras: String(7890000000000 + n),
-    unidade: n % 3 ? 'UN' : 'KG',
-    ativo: n % 17 !== 0,
-    descricao: `Descrição do produto ${n}`,
-    preco_custo: Math.round((0.5 + (n % 997) * 0.21) * 100) / 100,
-    updated_at: new Date(Date.UTC(2025, 0, 1) + n * 1000).toISOString(),
-  };
-}
-
-async function seed(url) {
-  const agent = terminalAgent();
-  const t0 = performance.now();
-  for (let i = 0; i < totalRows; i += seedBatch) {
-    const mutations = [];
-    for (let n = i; n < Math.min(totalRows, i + seedBatch); n++)
-      mutations.push({ eventId: uuidv7(), table: 'produtos', op: 'upsert', record: produto(n) });
-    const body = Buffer.from(JSON.stringify({ machineId: 'back-office', mutations }));
-    const res = await new Promise((resolve, reject) => {
-      const req = http.request(
-        `${url}/api/sync/push`,
-        {
-          method: 'POST',
-          agent,
-          headers: {
-            'x-api-key': adminToken,
-            'content-type': 'application/json',
-            'content-length': body.length,
-          },
-        },
-        (r) => {
-          const chunks = [];
-          r.on('data', (c) => chunks.push(c));
-          r.on('end', () =>
-            resolve({ status: r.statusCode, text: Buffer.concat(chunks).toString() }),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-    if (res.status !== 200)
-      throw new Error(`seed push failed (${res.status}): ${res.text.slice(0, 300)}`);
-    const { summary } = JSON.parse(res.text);
-    if (summary.applied !== mutations.length)
-      throw new Error(`seed applied ${summary.applied}/${mutations.length}`);
-  }
-  agent.destroy();
-  return (performance.now() - t0) / 1000;
 }
 
 async function fullPull(url, token, gzip) {
@@ -161,7 +104,7 @@ const server = await startPdvServer(db).catch(async (err) => {
 });
 try {
   const seedRss = peakRssTracker(server.pid);
-  const seedSeconds = await seed(server.url);
+  const { seconds: seedSeconds } = await seedProdutos(server.url, totalRows, seedBatch);
   const seedPeak = seedRss.stop();
   log(
     `seeded ${fmt(totalRows)} produtos in ${seedSeconds.toFixed(2)} s (${fmt(totalRows / seedSeconds)} rows/s)`,
