@@ -120,15 +120,20 @@ export class LocalStore {
 
   /** Writes a server row locally (inside `applying`). */
   upsertRow(table: TableDef, record: Record<string, unknown>): void {
-    const cols = table.columns.filter((c) => record[c.name] !== undefined).map((c) => c.name);
-    const sets = cols.filter((c) => c !== 'id').map((c) => `${q(c)} = excluded.${q(c)}`);
-    const sql = `INSERT INTO ${q(table.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})
-      ON CONFLICT (id) DO ${sets.length ? `UPDATE SET ${sets.join(', ')}` : 'NOTHING'}`;
-    this.prepareCached(sql).run(
-      ...cols.map((c) =>
-        encodeLocal(table.columns.find((d) => d.name === c)?.type ?? 'text', record[c]),
-      ),
-    );
+    const cols = table.columns.filter((c) => record[c.name] !== undefined);
+    const key = `${table.name}:${cols.map((c) => c.name).join(',')}`;
+    // Pulls write thousands of rows of one shape: build and prepare each shape's statement once.
+    let stmt = this.upserts.get(key);
+    if (!stmt) {
+      const names = cols.map((c) => c.name);
+      const sets = names.filter((c) => c !== 'id').map((c) => `${q(c)} = excluded.${q(c)}`);
+      stmt = this.db.prepare(
+        `INSERT INTO ${q(table.name)} (${names.map(q).join(', ')}) VALUES (${names.map(() => '?').join(', ')})
+         ON CONFLICT (id) DO ${sets.length ? `UPDATE SET ${sets.join(', ')}` : 'NOTHING'}`,
+      );
+      this.upserts.set(key, stmt);
+    }
+    stmt.run(...cols.map((c) => encodeLocal(c.type, record[c.name])));
   }
 
   deleteRow(table: TableDef, id: string): void {
@@ -164,6 +169,7 @@ export class LocalStore {
   }
 
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly upserts = new Map<string, Database.Statement>();
   private prepareCached(sql: string): Database.Statement {
     let s = this.statements.get(sql);
     if (!s) {
