@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { importProject, memoryOf, ownCpuSeconds, performance, uuidv7 } from './lib.mjs';
+import { importProject, memoryOf, ownCpuSeconds, performance } from './lib.mjs';
 
 const config = JSON.parse(process.argv[2]);
 const lifetimePeak = () => memoryOf(process.pid).peak;
@@ -100,30 +100,6 @@ function managerOptions() {
   };
 }
 
-/** The statements of sellLocally() in src/testing/pos-sale.ts: 3 itens_venda, 1 vendas, 1 pagamentos. */
-function sell(db, items = 3) {
-  const id = uuidv7();
-  let total = 0;
-  db.transaction(() => {
-    for (let i = 0; i < items; i++) {
-      const price = 10 + i;
-      total += price;
-      db.prepare(
-        `INSERT INTO itens_venda (id, venda_id, id_produto, nome, qtd, total) VALUES (?, ?, ?, ?, 1, ?)`,
-      ).run(uuidv7(), id, `p${i}`, `Produto ${i}`, price);
-    }
-    db.prepare(`INSERT INTO vendas (id, data_hora, total) VALUES (?, ?, ?)`).run(
-      id,
-      new Date().toISOString(),
-      total,
-    );
-    db.prepare(
-      `INSERT INTO pagamentos (id, venda_id, meio, valor) VALUES (?, ?, 'Dinheiro', ?)`,
-    ).run(uuidv7(), id, total);
-  })();
-  return { id, total };
-}
-
 async function firstSync() {
   const { SyncManager } = await importProject('dist/client/index.js');
   const manager = new SyncManager(config.dbPath, managerOptions());
@@ -151,7 +127,8 @@ async function catchUp() {
   await manager.prepare();
   const w0 = performance.now();
   const sales = [];
-  for (let i = 0; i < config.sales; i++) sales.push(sell(manager.db));
+  const { sellLocally } = await importProject('dist/testing/pos-sale.js');
+  for (let i = 0; i < config.sales; i++) sales.push(sellLocally(manager.db, i));
   const writeSeconds = (performance.now() - w0) / 1000;
   const backlogBefore = manager.store.counts().backlog;
   const meter = await armed({ writeSeconds, backlogBefore });
