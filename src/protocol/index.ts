@@ -13,3 +13,4 @@ export * from './table-names.js';
 export * from './reconcile.js';
 export * from './terminal-status.js';
 export * from './sqlite-table-ddl.js';
+export * from './agent-payload.js';
