@@ -19,6 +19,9 @@ export function serverCommand(program: Command): void {
     .option('--body-limit <bytes>', 'largest accepted request body')
     .option('--max-batch <n>', 'most mutations in one push')
     .option('--rate-limit <n>', 'requests per token per window')
+    .option('--ws-heartbeat-ms <ms>', 'WebSocket heartbeat period (default 30000)')
+    .option('--ws-max-buffered-bytes <n>', 'send buffer beyond which a slow WebSocket is cut off')
+    .option('--ws-max-connections <n>', 'most WebSocket connections per process')
     .option('--rate-limit-window-ms <n>', 'rate limit window (default 10000)')
     .option(
       '--admin-token <token>',
@@ -49,6 +52,9 @@ export function serverCommand(program: Command): void {
         maxClockSkewMs: opts['maxClockSkewMs'],
         dateFilterOffset: opts['dateFilterOffset'],
         pgSchema: opts['pgSchema'],
+        wsHeartbeatMs: opts['wsHeartbeatMs'],
+        wsMaxBufferedBytes: opts['wsMaxBufferedBytes'],
+        wsMaxConnections: opts['wsMaxConnections'],
       });
       const server = await createServer(config);
       // Handlers first: a SIGTERM right after the ready line must drain, not kill.

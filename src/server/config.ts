@@ -97,6 +97,26 @@ const settings = {
       .regex(/^[+-]\d{2}:\d{2}$/, '±HH:MM')
       .default('-03:00'),
   },
+  wsHeartbeatMs: {
+    flag: '--ws-heartbeat-ms',
+    env: ['PDV_SYNC_WS_HEARTBEAT_MS'],
+    // Seed 004: a heartbeat every 30 s; a connection silent for two periods is dropped.
+    rule: z.coerce.number().int().min(100).default(30_000),
+  },
+  wsMaxBufferedBytes: {
+    flag: '--ws-max-buffered-bytes',
+    env: ['PDV_SYNC_WS_MAX_BUFFERED_BYTES'],
+    rule: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(1024 * 1024),
+  },
+  wsMaxConnections: {
+    flag: '--ws-max-connections',
+    env: ['PDV_SYNC_WS_MAX_CONNECTIONS'],
+    rule: z.coerce.number().int().min(1).default(20_000),
+  },
   pgSchema: {
     flag: '--pg-schema',
     env: ['PDV_SYNC_PG_SCHEMA'],

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SyncSchema, TableNames } from '../protocol/index.js';
 import type { DeviceRegistry } from './auth/index.js';
+import type { LiveHub } from './live/index.js';
 import type { ServerConfig } from './config.js';
 import type { Storage } from './storage/index.js';
 import type {
@@ -26,5 +27,6 @@ export type ServerContext = {
   conflicts: ConflictLog;
   activity: Activity;
   reconciler: Reconciler;
+  live: LiveHub;
   startedAt: Date;
 };

@@ -3,6 +3,7 @@ import { TableNames } from '../protocol/index.js';
 import { buildApp, type RouteInfo } from './app.js';
 import { DeviceRegistry } from './auth/index.js';
 import type { ServerConfig } from './config.js';
+import { LiveHub } from './live/index.js';
 import { loadSchema } from './load-schema.js';
 import { createLogger } from './logger.js';
 import type { ServerContext } from './server-context.js';
@@ -53,6 +54,14 @@ export async function createServer(
   const devices = new DeviceRegistry(storage, config.adminToken);
   const newAdminToken = await devices.ensureAdminToken();
   const conflicts = new ConflictLog(storage);
+  const live = new LiveHub(
+    { storage, devices, names, meta, logger },
+    {
+      heartbeatMs: config.wsHeartbeatMs,
+      maxBufferedBytes: config.wsMaxBufferedBytes,
+      maxConnections: config.wsMaxConnections,
+    },
+  );
   const ctx: ServerContext = {
     config,
     logger,
@@ -67,8 +76,11 @@ export async function createServer(
     activity: new Activity(),
     reconciler: new Reconciler(storage, names),
     startedAt: new Date(),
+    live,
   };
   const { app, routes } = await buildApp(ctx);
+  await live.start();
+  app.server.on('upgrade', (request, socket, head) => live.handleUpgrade(request, socket, head));
   const retention = {
     tombstoneDays: config.tombstoneRetentionDays,
     eventKeyDays: config.eventKeyRetentionDays,
@@ -104,6 +116,8 @@ export async function createServer(
     async stop() {
       clearInterval(purgeTimer);
       clearInterval(flushTimer);
+      // Live connections first: clients hear "going away" and reconnect elsewhere.
+      await live.stop();
       // Fastify stops accepting, then waits for in-flight requests to finish.
       await app.close();
       await devices.recordActivity(ctx.activity.take()).catch(() => undefined);

@@ -78,6 +78,24 @@ export class DeviceRegistry {
     return identity;
   }
 
+  /** Of these token hashes, the ones still valid (long-lived connections re-check with it). */
+  async stillValid(hashes: readonly string[]): Promise<Set<string>> {
+    const valid = new Set<string>();
+    if (this.envAdminHash && hashes.includes(this.envAdminHash)) valid.add(this.envAdminHash);
+    const rest = hashes.filter((h) => h !== this.envAdminHash);
+    for (let i = 0; i < rest.length; i += 500) {
+      const chunk = rest.slice(i, i + 500);
+      const rows = await this.storage.read((tx) =>
+        tx.all<{ token_hash: string }>(
+          `SELECT token_hash FROM _sync_devices WHERE revoked_at IS NULL AND token_hash IN (${chunk.map(() => '?').join(', ')})`,
+          chunk,
+        ),
+      );
+      for (const r of rows) valid.add(r.token_hash);
+    }
+    return valid;
+  }
+
   async add(storeId: string, machineId: string): Promise<string> {
     const token = newToken('pdvs_dev');
     await this.storage.transaction(async (tx) => {

@@ -39,7 +39,34 @@ export interface Storage {
   decode(type: ColumnType, value: unknown): unknown;
   /** SQL for `INSERT … ON CONFLICT` of the change log is the same; this is the engine's "now" as ISO text. */
   ping(): Promise<void>;
+  /**
+   * Calls `listener` after every write transaction this storage commits, and when
+   * another connection or process may have committed (PostgreSQL: LISTEN on the
+   * capture triggers' NOTIFY; SQLite: `PRAGMA data_version` polled). Spurious
+   * calls are allowed: the listener reads the change log to see what is new.
+   */
+  watchCommits(listener: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+/** The in-process half of `watchCommits`: a set of listeners told after each local commit. */
+export class CommitSignal {
+  private readonly listeners = new Set<() => void>();
+
+  add(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  fire(): void {
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own; the commit has happened.
+      }
+    }
+  }
 }
 
 /** Decoding shared by both engines: JSON values and ISO timestamps out of whatever the driver returns. */

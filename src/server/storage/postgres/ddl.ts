@@ -14,6 +14,9 @@ const postgresTypes: Record<ColumnType, string> = {
 /** Any constant; every writer of the change log takes this transaction-level advisory lock. */
 export const changeLogLockKey = 7_305_180_001;
 
+/** NOTIFY channel the capture triggers signal on; each server process LISTENs to it. */
+export const changeNotifyChannel = 'pdv_sync_changes';
+
 const isoNow = `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 export const bookkeepingDdl = [
@@ -22,6 +25,8 @@ export const bookkeepingDdl = [
   `CREATE TABLE IF NOT EXISTS _sync_changes (
      seq BIGINT NOT NULL, table_name TEXT NOT NULL, row_id TEXT NOT NULL, op TEXT NOT NULL,
      store_id TEXT, updated_at TEXT NOT NULL, PRIMARY KEY (table_name, row_id))`,
+  // create | update | delete, for real-time messages (seed 004); the pull protocol keeps op.
+  `ALTER TABLE _sync_changes ADD COLUMN IF NOT EXISTS action TEXT`,
   `CREATE UNIQUE INDEX IF NOT EXISTS _sync_changes_seq ON _sync_changes (seq)`,
   // Partial: an index on op would lure the planner away from the seq order pulls need.
   `DROP INDEX IF EXISTS _sync_changes_tombstones`,
@@ -55,31 +60,34 @@ export function triggerDdl(table: TableDef): string[] {
     table.storeColumn ? `${alias}.${q(table.storeColumn)}::text` : 'NULL';
   // Statement-level: one change-log statement per INSERT/UPDATE/DELETE, however many rows it touched.
   const log = (select: string) => `
-      INSERT INTO _sync_changes (seq, table_name, row_id, op, store_id, updated_at)
+      INSERT INTO _sync_changes (seq, table_name, row_id, op, store_id, updated_at, action)
       ${select}
       ON CONFLICT (table_name, row_id) DO UPDATE
-        SET seq = EXCLUDED.seq, op = EXCLUDED.op, store_id = EXCLUDED.store_id, updated_at = EXCLUDED.updated_at;`;
-  const rows = (from: string, op: string, alias: string) =>
-    `SELECT nextval('_sync_seq'), '${t}', ${alias}.id, '${op}', ${store(alias)}, ${isoNow} FROM ${from} ${alias}`;
+        SET seq = EXCLUDED.seq, op = EXCLUDED.op, store_id = EXCLUDED.store_id,
+            updated_at = EXCLUDED.updated_at, action = EXCLUDED.action;`;
+  const rows = (from: string, op: string, alias: string, action: string) =>
+    `SELECT nextval('_sync_seq'), '${t}', ${alias}.id, '${op}', ${store(alias)}, ${isoNow}, '${action}' FROM ${from} ${alias}`;
   const fn = (suffix: string, body: string) =>
     `CREATE OR REPLACE FUNCTION ${q(`_sync_capture_${t}_${suffix}`)}() RETURNS trigger LANGUAGE plpgsql AS $$
      BEGIN
        PERFORM pg_advisory_xact_lock(${changeLogLockKey});
        ${body}
+       -- Delivered at commit (once per transaction): wakes every server process's live feed.
+       PERFORM pg_notify('${changeNotifyChannel}', '');
        RETURN NULL;
      END $$`;
   return [
     // Row-level triggers of earlier versions.
     `DROP TRIGGER IF EXISTS _sync_capture ON ${q(t)}`,
     `DROP FUNCTION IF EXISTS ${q(`_sync_capture_${t}`)}()`,
-    fn('ins', log(rows('new_rows', 'upsert', 'n'))),
+    fn('ins', log(rows('new_rows', 'upsert', 'n', 'create'))),
     fn(
       'upd',
       // A row whose id changed leaves a tombstone under its old id.
-      `${log(`${rows('old_rows', 'delete', 'o')} WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id)`)}
-       ${log(rows('new_rows', 'upsert', 'n'))}`,
+      `${log(`${rows('old_rows', 'delete', 'o', 'delete')} WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id)`)}
+       ${log(rows('new_rows', 'upsert', 'n', 'update'))}`,
     ),
-    fn('del', log(rows('old_rows', 'delete', 'o'))),
+    fn('del', log(rows('old_rows', 'delete', 'o', 'delete'))),
     `DROP TRIGGER IF EXISTS _sync_capture_ins ON ${q(t)}`,
     `DROP TRIGGER IF EXISTS _sync_capture_upd ON ${q(t)}`,
     `DROP TRIGGER IF EXISTS _sync_capture_del ON ${q(t)}`,

@@ -1,10 +1,18 @@
 import pg from 'pg';
 import type { ColumnType, SyncSchema } from '../../../protocol/index.js';
-import { decodeCommon, type Row, type SqlExecutor, type Storage } from '../storage.js';
+import {
+  CommitSignal,
+  decodeCommon,
+  type Row,
+  type SqlExecutor,
+  type Storage,
+} from '../storage.js';
+import { CommitListener } from './commit-listener.js';
 import {
   addColumnDdl,
   bookkeepingDdl,
   changeLogLockKey,
+  changeNotifyChannel,
   createTableDdl,
   storeIndexDdl,
   triggerDdl,
@@ -48,8 +56,12 @@ export class PostgresStorage implements Storage {
   readonly dialect = 'postgres' as const;
   private readonly pool: pg.Pool;
   private savepointCounter = 0;
+  private readonly commits = new CommitSignal();
 
-  constructor(connectionString: string, options: { schema?: string; max?: number } = {}) {
+  constructor(
+    private readonly connectionString: string,
+    options: { schema?: string; max?: number } = {},
+  ) {
     const searchPath = options.schema ? `-c search_path=${options.schema}` : undefined;
     this.pool = new pg.Pool({
       connectionString,
@@ -83,8 +95,10 @@ export class PostgresStorage implements Storage {
     return rows[0]?.synchronous_commit ?? 'unknown';
   }
 
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.inTransaction('BEGIN', fn);
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const result = await this.inTransaction('BEGIN', fn);
+    this.commits.fire();
+    return result;
   }
 
   async savepoint<T>(tx: SqlExecutor, fn: () => Promise<T>): Promise<T> {
@@ -131,6 +145,16 @@ export class PostgresStorage implements Storage {
 
   async ping(): Promise<void> {
     await new PostgresExecutor(this.pool).all('SELECT 1');
+  }
+
+  async watchCommits(listener: () => void): Promise<() => Promise<void>> {
+    const remove = this.commits.add(listener);
+    const listen = new CommitListener(this.connectionString, changeNotifyChannel, listener);
+    await listen.start();
+    return async () => {
+      remove();
+      await listen.stop();
+    };
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,13 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ColumnType, SyncSchema } from '../../../protocol/index.js';
 import { Mutex } from '../mutex.js';
-import { decodeCommon, type Row, type SqlExecutor, type Storage } from '../storage.js';
+import {
+  CommitSignal,
+  decodeCommon,
+  type Row,
+  type SqlExecutor,
+  type Storage,
+} from '../storage.js';
 import { addColumnDdl, bookkeepingDdl, createTableDdl, storeIndexDdl, triggerDdl } from './ddl.js';
 
 type Db = Database.Database;
@@ -52,6 +58,7 @@ export class SqliteStorage implements Storage {
   private readonly reader: SqliteExecutor;
   private readonly writeLock = new Mutex();
   private readonly readLock = new Mutex();
+  private readonly commits = new CommitSignal();
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -72,6 +79,10 @@ export class SqliteStorage implements Storage {
     await this.transaction(async () => {
       const db = this.writer.db;
       for (const ddl of bookkeepingDdl) db.exec(ddl);
+      // Change logs created before real-time had no action column.
+      const logColumns = db.prepare(`SELECT name FROM pragma_table_info('_sync_changes')`).all();
+      if (!logColumns.some((c) => (c as { name: string }).name === 'action'))
+        db.exec(`ALTER TABLE _sync_changes ADD COLUMN action TEXT`);
       for (const table of schema.tables) {
         db.exec(createTableDdl(table));
         const existing = new Set(
@@ -96,6 +107,7 @@ export class SqliteStorage implements Storage {
       try {
         const result = await fn(this.writer);
         this.writer.runSync('COMMIT');
+        this.commits.fire();
         return result;
       } catch (err) {
         if (this.writer.db.inTransaction) this.writer.runSync('ROLLBACK');
@@ -145,6 +157,30 @@ export class SqliteStorage implements Storage {
     return this.read(async (tx) => {
       await tx.all('SELECT 1');
     });
+  }
+
+  async watchCommits(listener: () => void): Promise<() => Promise<void>> {
+    const remove = this.commits.add(listener);
+    if (this.file === ':memory:') return async () => void remove();
+    // Another process (a back office writing straight into the file) bumps data_version.
+    const probe = SqliteStorage.open(this.file);
+    let version = probe.pragma('data_version', { simple: true });
+    const timer = setInterval(() => {
+      try {
+        const now = probe.pragma('data_version', { simple: true });
+        if (now !== version) {
+          version = now;
+          listener();
+        }
+      } catch {
+        // Busy or closing: the next tick tries again.
+      }
+    }, 250).unref();
+    return async () => {
+      clearInterval(timer);
+      remove();
+      probe.close();
+    };
   }
 
   async close(): Promise<void> {

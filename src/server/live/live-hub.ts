@@ -1,0 +1,339 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import {
+  clientMessageSchema,
+  liveChannels,
+  liveCloseCodes,
+  type LiveChannel,
+  type ServerMessage,
+  type TableDef,
+  type TableNames,
+  type WsStats,
+} from '../../protocol/index.js';
+import type { DeviceRegistry, Identity } from '../auth/index.js';
+import type { Storage, SqlExecutor } from '../storage/index.js';
+import { encodeCursor } from '../sync/cursor.js';
+import { readableTables, type SyncMeta } from '../sync/index.js';
+import { ChangeWatcher, type WatchedChange } from './change-watcher.js';
+import { LiveConnection } from './live-connection.js';
+import { PedidosFeed } from './pedidos-feed.js';
+
+export type LiveHubOptions = {
+  heartbeatMs: number;
+  maxBufferedBytes: number;
+  maxConnections: number;
+};
+
+export type LiveHubDeps = {
+  storage: Storage;
+  devices: DeviceRegistry;
+  names: TableNames;
+  meta: SyncMeta;
+  logger: Logger;
+};
+
+const paths: Record<string, LiveChannel> = { '/ws': 'global', '/ws/pedidos': 'pedidos' };
+
+const greetings: Record<LiveChannel, string> = {
+  global: 'Conectado ao canal global',
+  pedidos: 'Conectado ao canal pedidos',
+};
+
+function tokenOf(request: IncomingMessage, url: URL): string | null {
+  const fromQuery = url.searchParams.get('token');
+  if (fromQuery) return fromQuery;
+  const key = request.headers['x-api-key'];
+  if (typeof key === 'string' && key) return key;
+  const auth = request.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim() || null;
+  return null;
+}
+
+/** The text of a frame, whichever buffer shape ws handed over. */
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return (data instanceof ArrayBuffer ? Buffer.from(data) : data).toString('utf8');
+}
+
+function refuse(socket: Duplex, status: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/**
+ * Real-time fan-out (seed 004): WebSocket connections at `/ws` and `/ws/pedidos`,
+ * fed by the change watcher in commit order and scoped like pulls (a device
+ * hears global tables and its own store's rows, never upload-only tables).
+ * Each message is serialized once per audience, not once per connection.
+ */
+export class LiveHub {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  private readonly connections = new Set<LiveConnection>();
+  private readonly watcher: ChangeWatcher;
+  private readonly pedidos: PedidosFeed | null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private sent = 0;
+  private dropped = 0;
+  private cut = 0;
+
+  constructor(
+    private readonly deps: LiveHubDeps,
+    private readonly options: LiveHubOptions,
+  ) {
+    const pedidos = deps.names.resolve('pedidos');
+    this.pedidos = pedidos ? new PedidosFeed(deps.storage, pedidos) : null;
+    this.watcher = new ChangeWatcher(
+      deps.storage,
+      (changes, tx) => this.fanOut(changes, tx),
+      (err) => deps.logger.error({ err }, 'live feed: reading the change log failed'),
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.watcher.start();
+    this.heartbeat = setInterval(() => void this.beat(), this.options.heartbeatMs).unref();
+  }
+
+  /** Wired to the HTTP server's `upgrade` event. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => undefined);
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const channel = paths[url.pathname];
+    if (!channel) return refuse(socket, '404 Not Found');
+    if (this.connections.size >= this.options.maxConnections)
+      return refuse(socket, '503 Service Unavailable');
+    const token = tokenOf(request, url);
+    const identity = token ? this.deps.devices.authenticate(token) : Promise.resolve(null);
+    identity.then(
+      (who) =>
+        this.wss.handleUpgrade(request, socket, head, (ws) => {
+          // Accept, then close with 1008: a browser sees the code, not a bare failed handshake.
+          if (!who) {
+            this.deps.logger.info(
+              { channel },
+              'live: connection refused (missing or unknown token)',
+            );
+            ws.close(
+              liveCloseCodes.policyViolation,
+              'unauthorized: missing, unknown or revoked token',
+            );
+            return;
+          }
+          this.accept(ws, who, channel, url);
+        }),
+      (err: unknown) => {
+        this.deps.logger.error({ err }, 'live: authentication failed');
+        refuse(socket, '503 Service Unavailable');
+      },
+    );
+  }
+
+  private accept(ws: WebSocket, identity: Identity, channel: LiveChannel, url: URL): void {
+    const readable = this.readable(identity, channel);
+    const conn = new LiveConnection(ws, identity, channel, readable, this.options.maxBufferedBytes);
+    const asked = url.searchParams.get('tables');
+    if (asked && channel === 'global') this.subscribe(conn, asked.split(','));
+    this.connections.add(conn);
+    ws.on('pong', () => (conn.alive = true));
+    ws.on('message', (data, isBinary) => void this.onMessage(conn, data, isBinary));
+    ws.on('close', () => {
+      this.connections.delete(conn);
+      this.deps.logger.debug({ machineId: identity.machineId, channel }, 'live: disconnected');
+    });
+    ws.on('error', () => undefined);
+    this.deps.logger.debug({ machineId: identity.machineId, channel }, 'live: connected');
+    this.send(conn, {
+      type: 'connection',
+      status: 'connected',
+      channel,
+      message: greetings[channel],
+      cursor: encodeCursor(this.deps.meta.databaseId, this.watcher.seq),
+      heartbeatMs: this.options.heartbeatMs,
+      timestamp: new Date().toISOString(),
+    });
+  }
+
+  private readable(identity: Identity, channel: LiveChannel): TableDef[] {
+    const tables = readableTables(identity, this.deps.names.tables);
+    return channel === 'pedidos'
+      ? tables.filter((t) => t.name === this.pedidos?.table.name)
+      : tables;
+  }
+
+  private subscribe(conn: LiveConnection, names: string[]): void {
+    const readable = this.readable(conn.identity, conn.channel);
+    const wanted = names.map((n) => n.trim()).filter(Boolean);
+    const unknown = wanted.filter((n) => !readable.includes(this.deps.names.resolve(n)!));
+    if (unknown.length)
+      this.error(conn, 'UNKNOWN_TABLE', `not readable with this token: ${unknown.join(', ')}`);
+    const chosen = wanted
+      .map((n) => this.deps.names.resolve(n))
+      .filter((t): t is TableDef => t !== undefined && readable.includes(t));
+    conn.subscribe(wanted.length ? chosen : readable);
+  }
+
+  private async onMessage(conn: LiveConnection, data: RawData, isBinary: boolean): Promise<void> {
+    conn.alive = true;
+    let parsed: unknown;
+    try {
+      parsed = isBinary ? undefined : JSON.parse(rawText(data));
+    } catch {
+      parsed = undefined;
+    }
+    const message = clientMessageSchema.safeParse(parsed);
+    if (!message.success)
+      return this.error(
+        conn,
+        'VALIDATION_FAILED',
+        'expected {"type":"ping"|"get_pedidos"|"subscribe"}',
+      );
+    const now = new Date().toISOString();
+    switch (message.data.type) {
+      case 'ping':
+        return void this.send(conn, { type: 'pong', timestamp: now });
+      case 'subscribe':
+        if (conn.channel !== 'global')
+          return this.error(conn, 'VALIDATION_FAILED', 'subscribe is for the /ws channel');
+        return this.subscribe(conn, message.data.tables);
+      case 'get_pedidos': {
+        const feed = this.pedidos;
+        if (!feed) return this.error(conn, 'UNKNOWN_TABLE', 'this server has no pedidos table');
+        const storeId = conn.identity.role === 'admin' ? null : conn.identity.storeId;
+        const snapshot = await this.deps.storage.read(async (tx) => ({
+          pedidos: await feed.snapshot(tx, storeId),
+          seq: await this.maxSeq(tx),
+        }));
+        return void this.send(conn, {
+          type: 'pedidos',
+          pedidos: snapshot.pedidos,
+          cursor: encodeCursor(this.deps.meta.databaseId, snapshot.seq),
+          timestamp: now,
+        });
+      }
+    }
+  }
+
+  private async maxSeq(tx: SqlExecutor): Promise<number> {
+    const rows = await tx.all<{ seq: number | null }>(`SELECT MAX(seq) AS seq FROM _sync_changes`);
+    return Number(rows[0]?.seq ?? 0);
+  }
+
+  private error(conn: LiveConnection, code: string, message: string): void {
+    this.send(conn, { type: 'error', code, message, timestamp: new Date().toISOString() });
+  }
+
+  private send(conn: LiveConnection, message: ServerMessage): void {
+    this.deliver(conn, JSON.stringify(message));
+  }
+
+  private deliver(conn: LiveConnection, data: string): void {
+    const outcome = conn.send(data);
+    if (outcome === 'sent') this.sent++;
+    else {
+      this.dropped++;
+      if (outcome === 'cut') {
+        this.cut++;
+        this.deps.logger.warn(
+          { machineId: conn.identity.machineId, channel: conn.channel },
+          'live: slow consumer cut off (send buffer full)',
+        );
+      }
+    }
+  }
+
+  /** One batch of committed changes, in seq order, to every connection that may hear them. */
+  private async fanOut(changes: WatchedChange[], tx: SqlExecutor): Promise<void> {
+    if (this.connections.size === 0) return;
+    const cursor = encodeCursor(this.deps.meta.databaseId, changes[changes.length - 1].seq);
+    const timestamp = new Date().toISOString();
+    const audiences = new Map<string, LiveConnection[]>();
+    let pedidosListeners = false;
+    for (const conn of this.connections) {
+      if (conn.channel === 'pedidos') pedidosListeners = true;
+      const members = audiences.get(conn.audienceKey);
+      if (members) members.push(conn);
+      else audiences.set(conn.audienceKey, [conn]);
+    }
+    for (const members of audiences.values()) {
+      const first = members[0];
+      if (first.channel !== 'global') continue;
+      const heard = changes.filter((c) => first.hears(c.table, c.storeId));
+      if (heard.length === 0) continue;
+      const data = JSON.stringify({
+        type: 'changes',
+        cursor,
+        changes: heard.map((c) => ({
+          table: c.table,
+          id: c.id,
+          op: c.op,
+          action: c.action,
+          version: c.seq,
+        })),
+        timestamp,
+      } satisfies ServerMessage);
+      for (const conn of members) this.deliver(conn, data);
+    }
+    if (pedidosListeners && this.pedidos) {
+      const messages = await this.pedidos.messages(changes, tx);
+      const serialized = messages.map((m) => ({ ...m, data: JSON.stringify(m.message) }));
+      for (const members of audiences.values()) {
+        const first = members[0];
+        if (first.channel !== 'pedidos') continue;
+        for (const m of serialized)
+          if (first.hears(this.pedidos.table.name, m.storeId))
+            for (const conn of members) this.deliver(conn, m.data);
+      }
+    }
+  }
+
+  /** Drops connections silent since the last beat, pings the rest, closes revoked tokens. */
+  private async beat(): Promise<void> {
+    for (const conn of this.connections) {
+      if (!conn.alive) {
+        conn.socket.terminate();
+        this.connections.delete(conn);
+        continue;
+      }
+      conn.alive = false;
+      conn.socket.ping();
+    }
+    const hashes = [...new Set([...this.connections].map((c) => c.identity.tokenHash))];
+    if (hashes.length === 0) return;
+    try {
+      const valid = await this.deps.devices.stillValid(hashes);
+      for (const conn of this.connections)
+        if (!valid.has(conn.identity.tokenHash))
+          conn.socket.close(liveCloseCodes.policyViolation, 'token revoked');
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'live: token re-check failed');
+    }
+  }
+
+  stats(): WsStats {
+    const byType: Record<string, number> = Object.fromEntries(liveChannels.map((c) => [c, 0]));
+    for (const conn of this.connections) byType[conn.channel] = (byType[conn.channel] ?? 0) + 1;
+    return {
+      total_connections: this.connections.size,
+      connections_by_type: byType,
+      active_types: Object.keys(byType).filter((k) => (byType[k] ?? 0) > 0),
+      messages_sent: this.sent,
+      messages_dropped: this.dropped,
+      slow_consumers_cut: this.cut,
+      announced_cursor: encodeCursor(this.deps.meta.databaseId, this.watcher.seq),
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.watcher.stop();
+    for (const conn of this.connections)
+      conn.socket.close(liveCloseCodes.goingAway, 'server shutting down');
+    // Let the close frames go out (clients then reconnect at once), but not for long.
+    for (let waited = 0; this.connections.size > 0 && waited < 1000; waited += 20)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const conn of this.connections) conn.socket.terminate();
+    this.connections.clear();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}

@@ -1,0 +1,341 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import type {
+  ChangesMessage,
+  LiveChange,
+  PedidoUpdateMessage,
+  ServerMessage,
+} from '../../protocol/index.js';
+import { connectLive, liveUrl, type LiveTestClient } from '../../testing/live-client.js';
+import { rawSql } from '../../testing/raw-sql.js';
+import {
+  adminToken,
+  startTestServer,
+  type DialectName,
+  type TestServer,
+} from '../../testing/test-server.js';
+
+const changesOf = (messages: ServerMessage[]): LiveChange[] =>
+  messages.filter((m): m is ChangesMessage => m.type === 'changes').flatMap((m) => m.changes);
+
+const pedidoUpdates = (messages: ServerMessage[]): PedidoUpdateMessage[] =>
+  messages.filter((m): m is PedidoUpdateMessage => m.type === 'pedido_update');
+
+/** A client that completes the WebSocket handshake and then never reads a byte. */
+function stalledClient(wsUrl: string): Promise<Socket> {
+  const url = new URL(wsUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => {
+      socket.write(
+        `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\n` +
+          `Connection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
+          `Sec-WebSocket-Version: 13\r\n\r\n`,
+      );
+      // Paused with no 'data' listener: nothing is read, so the server's buffers fill.
+      socket.pause();
+      setTimeout(() => resolve(socket), 200);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Real-time fan-out behaviour, registered once per storage engine. */
+export function liveSuite(dialect: DialectName): void {
+  describe(`live fan-out (${dialect})`, () => {
+    let ts: TestServer;
+    let url: string;
+    const clients: LiveTestClient[] = [];
+    const open = async (path: string, token: string, query: Record<string, string> = {}) => {
+      const c = await connectLive(liveUrl(url, path, { token, ...query }));
+      clients.push(c);
+      return c;
+    };
+    const put = async (table: string, id: string, record: Record<string, unknown>) => {
+      const res = await ts.request(adminToken, {
+        method: 'PUT',
+        url: `/api/tables/${table}/${id}`,
+        payload: record,
+      });
+      assert.equal(res.statusCode, 200, res.body);
+    };
+    const pedido = (id: string, store: string, status = 'novo') => ({
+      id,
+      store_id: store,
+      status,
+      numero: Number(id.replace(/\D/g, '')) || 1,
+    });
+
+    before(async () => {
+      ts = await startTestServer(dialect, { wsHeartbeatMs: 300, wsMaxBufferedBytes: 64 * 1024 });
+      url = await ts.server.listen();
+    });
+    after(async () => {
+      for (const c of clients) c.ws.terminate();
+      await ts.close();
+    });
+
+    test('a missing or unknown token is closed with 1008; query, x-api-key and Bearer are accepted', async () => {
+      const none = await connectLive(liveUrl(url, '/ws'));
+      assert.equal(await none.closed, 1008);
+      const bad = await connectLive(liveUrl(url, '/ws/pedidos', { token: 'garbage' }));
+      assert.equal(await bad.closed, 1008);
+      const token = await ts.device('auth-store', 'auth-till');
+      for (const headers of [{ 'x-api-key': token }, { authorization: `Bearer ${token}` }]) {
+        const ok = await connectLive(liveUrl(url, '/ws'), { headers });
+        await ok.waitFor((m) => m.some((x) => x.type === 'connection'));
+        await ok.close();
+      }
+      const unknownPath = await connectLive(liveUrl(url, '/ws/nothing', { token })).catch(
+        (err: Error) => err,
+      );
+      assert.ok(unknownPath instanceof Error, 'unknown path refused at the handshake');
+    });
+
+    test('clients of two stores hear exactly their store and the global tables, once, in commit order', async () => {
+      const tokens = {
+        a1: await ts.device('store-a', 'a1'),
+        a2: await ts.device('store-a', 'a2'),
+        b1: await ts.device('store-b', 'b1'),
+      };
+      const a1 = await open('/ws', tokens.a1);
+      const a2 = await open('/ws', tokens.a2);
+      const b1 = await open('/ws', tokens.b1);
+      const admin = await open('/ws', adminToken);
+      for (const c of [a1, a2, b1, admin])
+        await c.waitFor((m) => m.some((x) => x.type === 'connection'));
+      await put('pedidos', 'pa-1', pedido('pa-1', 'store-a'));
+      await put('pedidos', 'pb-1', pedido('pb-1', 'store-b'));
+      await put('produtos', 'prod-1', { id: 'prod-1', nome: 'Café', preco: 9.9 });
+      await put('pedidos', 'pa-1', pedido('pa-1', 'store-a', 'pronto'));
+      const ids = (c: LiveTestClient) =>
+        changesOf(c.messages).map((x) => `${x.table}/${x.id}/${x.action}`);
+      await admin.waitFor((m) => changesOf(m).length >= 4);
+      await a1.waitFor((m) => changesOf(m).length >= 3);
+      await b1.waitFor((m) => changesOf(m).length >= 2);
+      await new Promise((r) => setTimeout(r, 200));
+      const expectedA = ['pedidos/pa-1/create', 'produtos/prod-1/create', 'pedidos/pa-1/update'];
+      assert.deepEqual(ids(a1), expectedA);
+      assert.deepEqual(ids(a2), expectedA);
+      assert.deepEqual(ids(b1), ['pedidos/pb-1/create', 'produtos/prod-1/create']);
+      assert.deepEqual(ids(admin), [
+        'pedidos/pa-1/create',
+        'pedidos/pb-1/create',
+        'produtos/prod-1/create',
+        'pedidos/pa-1/update',
+      ]);
+      const versions = changesOf(admin.messages).map((x) => x.version);
+      assert.deepEqual(
+        versions,
+        [...versions].sort((x, y) => x - y),
+        'announced in seq order',
+      );
+      // The cursor of a notification pulls exactly what it announced.
+      const last = admin.messages.filter((m): m is ChangesMessage => m.type === 'changes').at(-1)!;
+      const pull = await ts.request(tokens.a1, {
+        method: 'GET',
+        url: `/api/sync/changes?since=${encodeURIComponent(last.cursor)}`,
+      });
+      assert.equal(pull.json<{ changes: unknown[] }>().changes.length, 0);
+    });
+
+    test('a device never hears upload-only tables (other tills’ sales); a subscription narrows tables', async () => {
+      const token = await ts.device('store-c', 'c1');
+      const all = await open('/ws', token);
+      const onlyProdutos = await open('/ws', token.replace(/^/, ''), { tables: 'produtos' });
+      await onlyProdutos.waitFor((m) => m.some((x) => x.type === 'connection'));
+      await all.waitFor((m) => m.some((x) => x.type === 'connection'));
+      await put('vendas', 'v-c-1', {
+        id: 'v-c-1',
+        store_id: 'store-c',
+        data_hora: new Date().toISOString(),
+        total: 10,
+      });
+      await put('pedidos', 'pc-1', pedido('pc-1', 'store-c'));
+      await put('produtos', 'prod-2', { id: 'prod-2', nome: 'Pão', preco: 1 });
+      await all.waitFor((m) => changesOf(m).some((x) => x.id === 'prod-2'));
+      await onlyProdutos.waitFor((m) => changesOf(m).some((x) => x.id === 'prod-2'));
+      assert.ok(!changesOf(all.messages).some((x) => x.table === 'vendas'));
+      assert.deepEqual(
+        changesOf(onlyProdutos.messages).map((x) => x.table),
+        ['produtos'],
+      );
+      onlyProdutos.send({ type: 'subscribe', tables: ['vendas'] });
+      await onlyProdutos.waitFor((m) =>
+        m.some((x) => x.type === 'error' && x.code === 'UNKNOWN_TABLE'),
+      );
+    });
+
+    test('/ws/pedidos speaks seed 004: connection, pedido_update create/update/delete, status_update, get_pedidos, pong', async () => {
+      const token = await ts.device('store-d', 'd1');
+      const other = await ts.device('store-e', 'e1');
+      const c = await open('/ws/pedidos', token);
+      const e = await open('/ws/pedidos', other);
+      await c.waitFor((m) => m.some((x) => x.type === 'connection' && x.channel === 'pedidos'));
+      await e.waitFor((m) => m.some((x) => x.type === 'connection'));
+      await put('pedidos', 'pd-1', pedido('pd-1', 'store-d'));
+      await put('pedidos', 'pd-1', pedido('pd-1', 'store-d', 'em_preparo'));
+      await put('pedidos', 'pe-1', pedido('pe-1', 'store-e'));
+      const del = await ts.request(adminToken, {
+        method: 'DELETE',
+        url: '/api/tables/pedidos/pd-1',
+      });
+      assert.equal(del.statusCode, 200);
+      await c.waitFor((m) => pedidoUpdates(m).length >= 3);
+      const updates = pedidoUpdates(c.messages);
+      assert.deepEqual(
+        updates.map((u) => [u.pedido_id, u.action]),
+        [
+          ['pd-1', 'create'],
+          ['pd-1', 'update'],
+          ['pd-1', 'delete'],
+        ],
+      );
+      assert.equal(updates[0].data?.['status'], 'novo');
+      assert.equal(updates[1].data?.['status'], 'em_preparo');
+      assert.equal(updates[2].data, null);
+      const status = c.messages.find((m) => m.type === 'status_update');
+      assert.ok(status && status.type === 'status_update');
+      assert.equal(status.new_value, 'em_preparo');
+      await e.waitFor((m) => pedidoUpdates(m).length >= 1);
+      assert.deepEqual(
+        pedidoUpdates(e.messages).map((u) => u.pedido_id),
+        ['pe-1'],
+      );
+      await put('pedidos', 'pd-2', pedido('pd-2', 'store-d'));
+      c.send({ type: 'get_pedidos' });
+      c.send({ type: 'ping' });
+      await c.waitFor(
+        (m) => m.some((x) => x.type === 'pedidos') && m.some((x) => x.type === 'pong'),
+      );
+      const snapshot = c.messages.find((m) => m.type === 'pedidos');
+      assert.ok(snapshot && snapshot.type === 'pedidos');
+      assert.deepEqual(
+        snapshot.pedidos.map((p) => p['id']),
+        ['pd-2'],
+        'only the store’s live pedidos',
+      );
+      c.send({ nonsense: true });
+      await c.waitFor((m) => m.some((x) => x.type === 'error' && x.code === 'VALIDATION_FAILED'));
+    });
+
+    test('a row written straight into the database by SQL is announced', async () => {
+      const token = await ts.device('store-f', 'f1');
+      const c = await open('/ws', token, { tables: 'pedidos' });
+      await c.waitFor((m) => m.some((x) => x.type === 'connection'));
+      const sql = await rawSql(ts.db);
+      try {
+        await sql.exec(`INSERT INTO pedidos (id, store_id, status) VALUES (?, ?, ?)`, [
+          'pf-sql',
+          'store-f',
+          'novo',
+        ]);
+      } finally {
+        await sql.close();
+      }
+      await c.waitFor((m) => changesOf(m).some((x) => x.id === 'pf-sql' && x.action === 'create'));
+    });
+
+    test('heartbeat: a client that stops answering pings is dropped; a revoked token is closed with 1008', async () => {
+      const token = await ts.device('store-h', 'h1');
+      const mute = await connectLive(liveUrl(url, '/ws', { token }), { autoPong: false });
+      clients.push(mute);
+      const code = await Promise.race([
+        mute.closed,
+        new Promise<number>((r) => setTimeout(() => r(-1), 5000)),
+      ]);
+      assert.notEqual(code, -1, 'dropped within a few heartbeats');
+      const revoked = await ts.device('store-h', 'h2');
+      const c = await open('/ws', revoked);
+      await c.waitFor((m) => m.some((x) => x.type === 'connection'));
+      const res = await ts.request(adminToken, { method: 'DELETE', url: '/api/admin/devices/h2' });
+      assert.equal(res.statusCode, 200, res.body);
+      const closedWith = await Promise.race([
+        c.closed,
+        new Promise<number>((r) => setTimeout(() => r(-1), 5000)),
+      ]);
+      assert.equal(closedWith, 1008);
+    });
+
+    test('/ws/stats reports connections by type (admin only)', async () => {
+      const token = await ts.device('store-i', 'i1');
+      await open('/ws/pedidos', token);
+      const stats = await ts.request(adminToken, { method: 'GET', url: '/ws/stats' });
+      assert.equal(stats.statusCode, 200);
+      const body = stats.json<{
+        total_connections: number;
+        connections_by_type: Record<string, number>;
+        active_types: string[];
+        messages_sent: number;
+      }>();
+      assert.ok(body.total_connections >= 1);
+      assert.ok((body.connections_by_type['pedidos'] ?? 0) >= 1);
+      assert.ok(body.active_types.includes('pedidos'));
+      assert.ok(body.messages_sent > 0);
+      const asDevice = await ts.request(token, { method: 'GET', url: '/ws/stats' });
+      assert.equal(asDevice.statusCode, 403);
+    });
+  });
+
+  describe(`live fan-out, slow consumer (${dialect})`, () => {
+    let ts: TestServer;
+    let url: string;
+    // A long heartbeat: the stalled client must be cut by its buffer, not by the heartbeat.
+    before(async () => {
+      ts = await startTestServer(dialect, { wsHeartbeatMs: 60_000, wsMaxBufferedBytes: 64 * 1024 });
+      url = await ts.server.listen();
+    });
+    after(() => ts.close());
+    const open = async (path: string, token: string) => connectLive(liveUrl(url, path, { token }));
+
+    test('a slow consumer is cut off without harming the others', async () => {
+      const token = await ts.device('store-g', 'g1');
+      // The pedidos channel carries each row: the buffers fill after a few megabytes.
+      const slow = await stalledClient(liveUrl(url, '/ws/pedidos', { token }));
+      const fast = await open('/ws/pedidos', token);
+      await fast.waitFor((m) => m.some((x) => x.type === 'connection'));
+      const before = (await ts.request(adminToken, { method: 'GET', url: '/ws/stats' })).json<{
+        slow_consumers_cut: number;
+      }>().slow_consumers_cut;
+      const note = 'x'.repeat(2000);
+      let written = 0;
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline) {
+        const batch = Array.from({ length: 200 }, (_, i) => ({
+          eventId: `slow-${written + i}`,
+          table: 'pedidos',
+          op: 'upsert' as const,
+          record: {
+            id: `pg-${written + i}`,
+            store_id: 'store-g',
+            status: 'novo',
+            observacao: note,
+          },
+        }));
+        const res = await ts.request(adminToken, {
+          method: 'POST',
+          url: '/api/sync/push',
+          payload: { machineId: 'admin', mutations: batch },
+        });
+        assert.equal(res.statusCode, 200, res.body);
+        written += batch.length;
+        const stats = (await ts.request(adminToken, { method: 'GET', url: '/ws/stats' })).json<{
+          slow_consumers_cut: number;
+        }>();
+        if (stats.slow_consumers_cut > before) break;
+      }
+      const stats = (await ts.request(adminToken, { method: 'GET', url: '/ws/stats' })).json<{
+        slow_consumers_cut: number;
+      }>();
+      assert.ok(stats.slow_consumers_cut > before, `cut after ${written} rows`);
+      await fast.waitFor(
+        (m) => new Set(pedidoUpdates(m).map((x) => x.pedido_id)).size >= written,
+        20_000,
+      );
+      assert.equal(fast.ws.readyState, fast.ws.OPEN, 'the fast client is still connected');
+      slow.destroy();
+      fast.ws.terminate();
+    });
+  });
+}
