@@ -25,6 +25,12 @@ export type SyncOptions = {
   /** Rotating log file; '' for none. Default `~/pdv_sync.log` (seed 000). */
   logFile: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** `SyncClient` keeps a WebSocket to the server and pulls as soon as it hears of a change. */
+  live: boolean;
+  /** Live connection heartbeat period (seed 004: 30 s). */
+  heartbeatMs: number;
+  /** Longest wait between reconnection attempts (seed 004: back within 3 s). */
+  reconnectMaxDelayMs: number;
 };
 
 const settings = {
@@ -73,6 +79,21 @@ const settings = {
   logLevel: {
     env: ['PDV_SYNC_LOG_LEVEL'],
     rule: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  },
+  live: {
+    env: ['PDV_SYNC_LIVE', 'NEXT_PUBLIC_SYNC_LIVE'],
+    rule: z.preprocess(
+      (v) => (typeof v === 'string' ? !['0', 'false', 'no', 'off'].includes(v.toLowerCase()) : v),
+      z.boolean().default(true),
+    ),
+  },
+  heartbeatMs: {
+    env: ['PDV_SYNC_HEARTBEAT_MS'],
+    rule: z.coerce.number().int().min(100).default(30_000),
+  },
+  reconnectMaxDelayMs: {
+    env: ['PDV_SYNC_RECONNECT_MAX_DELAY_MS'],
+    rule: z.coerce.number().int().min(10).max(600_000).default(3000),
   },
 } as const;
 
@@ -135,5 +156,8 @@ export function resolveSyncOptions(
       .filter(Boolean),
     logFile: out['logFile'] as string,
     logLevel: out['logLevel'] as SyncOptions['logLevel'],
+    live: out['live'] as boolean,
+    heartbeatMs: out['heartbeatMs'] as number,
+    reconnectMaxDelayMs: out['reconnectMaxDelayMs'] as number,
   };
 }

@@ -9,3 +9,4 @@ export { resolveSyncOptions, type SyncOptions, type SyncOptionsInput } from './c
 export { SyncHttpError, NetworkError } from './sync-http-error.js';
 export type { StatusSnapshot, Progress } from './sync-status.js';
 export { LocalStore } from './local-store.js';
+export { LiveLink, type LiveState, type LiveLinkOptions } from './live-link.js';

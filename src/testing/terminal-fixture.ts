@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SyncManager, type SyncOptionsInput } from '../client/index.js';
+import { SyncClient, SyncManager, type SyncOptionsInput } from '../client/index.js';
 import { postgresTestDatabase, sqliteTestDatabase, type TestDatabase } from './test-database.js';
 import {
   killAllServerProcesses,
@@ -25,6 +25,14 @@ export type ServerFixture = {
     token: string,
     options?: SyncOptionsInput & { serverUrl?: string },
   ): SyncManager;
+  /** A terminal with automatic sync and the live connection (only live notifications make it pull soon). */
+  liveTerminal(
+    name: string,
+    token: string,
+    options?: SyncOptionsInput & { serverUrl?: string },
+  ): SyncClient;
+  /** The environment the server process runs with (to start a second process on the same database). */
+  env: NodeJS.ProcessEnv;
   restart(signal?: NodeJS.Signals): Promise<void>;
   close(): Promise<void>;
 };
@@ -76,6 +84,18 @@ export async function startServerFixture(dialect: DialectName): Promise<ServerFi
         ...options,
       });
     },
+    liveTerminal(name, token, options = {}) {
+      return new SyncClient(join(dir, `${name}.db`), {
+        serverUrl: fixture.url,
+        token,
+        logFile: '',
+        retry: { attempts: 2, baseDelayMs: 50, maxDelayMs: 200 },
+        timeoutMs: 5000,
+        intervalMs: 600_000,
+        ...options,
+      });
+    },
+    env,
     async restart(signal = 'SIGKILL') {
       await fixture.server.stop(signal);
       fixture.server = await startServerProcess([], {
