@@ -34,6 +34,8 @@ export class ChangeWatcher {
     private readonly storage: Storage,
     private readonly handle: ChangeBatchHandler,
     private readonly onError: (err: unknown) => void,
+    /** The change log went backwards (a database restored from a backup): clients must reload. */
+    private readonly onReset: () => void = () => undefined,
   ) {}
 
   get seq(): number {
@@ -83,7 +85,17 @@ export class ChangeWatcher {
             WHERE seq > ? ORDER BY seq LIMIT ?`,
           [this.lastSeq, pageSize],
         );
-        if (rows.length === 0) return 0;
+        if (rows.length === 0) {
+          const top = await tx.all<{ seq: number | null }>(
+            `SELECT MAX(seq) AS seq FROM _sync_changes`,
+          );
+          const max = Number(top[0]?.seq ?? 0);
+          if (max < this.lastSeq) {
+            this.lastSeq = max;
+            this.onReset();
+          }
+          return 0;
+        }
         const changes = rows.map((r): WatchedChange => {
           const op = r.op === 'delete' ? 'delete' : 'upsert';
           const action = r.action ?? (op === 'delete' ? 'delete' : 'update');

@@ -87,6 +87,15 @@ export class LiveHub {
       deps.storage,
       (changes, tx) => this.fanOut(changes, tx),
       (err) => deps.logger.error({ err }, 'live feed: reading the change log failed'),
+      () => {
+        deps.logger.warn('live feed: the change log went backwards (restored database?)');
+        const data = JSON.stringify({
+          type: 'refresh_required',
+          message: 'Por favor, recarregue os dados',
+          timestamp: new Date().toISOString(),
+        } satisfies ServerMessage);
+        for (const conn of this.connections) this.deliver(conn, data);
+      },
     );
   }
 

@@ -276,6 +276,23 @@ export function liveSuite(dialect: DialectName): void {
       const asDevice = await ts.request(token, { method: 'GET', url: '/ws/stats' });
       assert.equal(asDevice.statusCode, 403);
     });
+
+    test('a change log that goes backwards (restored database) tells clients to refresh', async () => {
+      const token = await ts.device('store-j', 'j1');
+      const c = await open('/ws/pedidos', token);
+      await c.waitFor((m) => m.some((x) => x.type === 'connection'));
+      await put('pedidos', 'pj-1', pedido('pj-1', 'store-j'));
+      await c.waitFor((m) => pedidoUpdates(m).length >= 1);
+      const sql = await rawSql(ts.db);
+      try {
+        await sql.exec(`DELETE FROM _sync_changes`);
+      } finally {
+        await sql.close();
+      }
+      // Any later commit wakes the watcher, which finds the log shorter than what it announced.
+      await ts.device('store-j', 'j2');
+      await c.waitFor((m) => m.some((x) => x.type === 'refresh_required'));
+    });
   });
 
   describe(`live fan-out, slow consumer (${dialect})`, () => {
