@@ -40,6 +40,10 @@ const catalog = {
     'pt-BR': 'Estado: {state} (pendentes: {backlog}) {error}',
     en: 'Status: {state} (backlog: {backlog}) {error}',
   },
+  liveState: {
+    'pt-BR': 'Conexão em tempo real: {state}',
+    en: 'Live connection: {state}',
+  },
   syncSummary: {
     'pt-BR':
       'Sincronização: {status} — enviados {pushed}, recebidos {pulled}, conflitos {conflicts}, rejeitados {rejected}, {ms} ms',

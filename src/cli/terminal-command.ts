@@ -9,6 +9,7 @@ type TerminalFlags = {
   interval?: string;
   once?: boolean;
   logFile?: string;
+  live?: boolean;
 };
 
 function optionsFrom(flags: TerminalFlags): SyncOptionsInput {
@@ -17,6 +18,7 @@ function optionsFrom(flags: TerminalFlags): SyncOptionsInput {
     ...(flags.token ? { token: flags.token } : {}),
     ...(flags.interval ? { intervalMs: Number(flags.interval) } : {}),
     ...(flags.logFile !== undefined ? { logFile: flags.logFile } : {}),
+    ...(flags.live === false ? { live: false } : {}),
   };
 }
 
@@ -49,6 +51,7 @@ export function terminalCommands(program: Command): void {
       .description("run a terminal's sync daemon (push, pull, retry, status)"),
   )
     .option('--interval <ms>', 'sync period (PDV_SYNC_INTERVAL_MS, default 5000)')
+    .option('--no-live', 'no WebSocket: sync on the interval only (PDV_SYNC_LIVE=0)')
     .action(async (flags: TerminalFlags) => {
       const client = new SyncClient(flags.db, optionsFrom(flags));
       client.on('progress', showProgress);
@@ -62,6 +65,7 @@ export function terminalCommands(program: Command): void {
         ),
       );
       client.start();
+      client.onLive((state) => console.log(t('liveState', { state })));
       const stop = () => void client.stop().then(() => process.exit(0));
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);

@@ -89,6 +89,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         const token = await fx.device('loja-c', 'c1');
         const t = terminal('c1', token, proxy.url);
         await until('live connection', () => t.liveState === 'connected');
+        await t.syncNow(); // the local tables exist once the first sync has fetched the schema
         const states: string[] = [];
         t.onLive((s) => states.push(s));
         proxy.mode = { kind: 'reset' };

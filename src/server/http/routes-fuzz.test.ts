@@ -1099,7 +1099,7 @@ async function exercise(route: RouteInfo, model: Model, req: Request): Promise<v
   const context = () =>
     `${key} as ${req.role} -> ${res.statusCode} ${res.body.slice(0, 300)}\n  expected ${JSON.stringify(outcomes)}`;
   assert.ok(res.statusCode < 500, context());
-  assert.equal(res.headers['x-pdv-sync-protocol'], '1', context());
+  assert.equal(res.headers['x-pdv-sync-protocol'], String(protocol.protocolVersion), context());
   const reply = replyJson(res);
   // Admin writes answer a conflict with 409 CONFLICT, the mutation result in details.
   const conflictResult = res.statusCode === 409 && route.url === '/api/tables/:table/:id';

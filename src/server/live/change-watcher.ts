@@ -29,6 +29,7 @@ export class ChangeWatcher {
   private again = false;
   private unwatch: (() => Promise<void>) | null = null;
   private stopped = false;
+  private safety: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly storage: Storage,
@@ -50,6 +51,8 @@ export class ChangeWatcher {
       return Number(rows[0]?.seq ?? 0);
     });
     this.unwatch = await this.storage.watchCommits(() => this.poke());
+    // A safety net under the wake-ups (a failed read, a NOTIFY lost on a dropped connection): one indexed query.
+    this.safety = setInterval(() => this.poke(), 2000).unref();
   }
 
   /** Coalesces wake-ups: one read at a time, and one more if woken during it. */
@@ -118,6 +121,7 @@ export class ChangeWatcher {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.safety) clearInterval(this.safety);
     await this.unwatch?.();
     await this.running;
   }

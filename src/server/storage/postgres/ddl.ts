@@ -11,8 +11,15 @@ const postgresTypes: Record<ColumnType, string> = {
   json: 'JSONB',
 };
 
-/** Any constant; every writer of the change log takes this transaction-level advisory lock. */
+/** Any constant; migrations take this transaction-level advisory lock. */
 export const changeLogLockKey = 7_305_180_001;
+
+/**
+ * Every writer of the change log takes the advisory lock (class, hashtext(schema)):
+ * one lock per pdv-sync schema, like its sequence, so two installations (or two
+ * test schemas) in one database never wait for each other.
+ */
+export const changeLogLockClass = 730_518;
 
 /** NOTIFY channel the capture triggers signal on; each server process LISTENs to it. */
 export const changeNotifyChannel = 'pdv_sync_changes';
@@ -70,7 +77,7 @@ export function triggerDdl(table: TableDef): string[] {
   const fn = (suffix: string, body: string) =>
     `CREATE OR REPLACE FUNCTION ${q(`_sync_capture_${t}_${suffix}`)}() RETURNS trigger LANGUAGE plpgsql AS $$
      BEGIN
-       PERFORM pg_advisory_xact_lock(${changeLogLockKey});
+       PERFORM pg_advisory_xact_lock(${changeLogLockClass}, hashtext(TG_TABLE_SCHEMA));
        ${body}
        -- Delivered at commit (once per transaction): wakes every server process's live feed.
        PERFORM pg_notify('${changeNotifyChannel}', '');
