@@ -51,6 +51,14 @@ export async function startServerFixture(dialect: DialectName): Promise<ServerFi
     ...(db.pgSchema ? { PDV_SYNC_PG_SCHEMA: db.pgSchema } : {}),
   };
   let port = '0';
+  const terminalOptions = (token: string, options: SyncOptionsInput): SyncOptionsInput => ({
+    serverUrl: fixture.url,
+    token,
+    logFile: '',
+    retry: { attempts: 2, baseDelayMs: 50, maxDelayMs: 200 },
+    timeoutMs: 5000,
+    ...options,
+  });
   const fixture: ServerFixture = {
     server: await startServerProcess([], { cwd: dir, env }),
     db,
@@ -75,25 +83,13 @@ export async function startServerFixture(dialect: DialectName): Promise<ServerFi
       ).token;
     },
     terminal(name, token, options = {}) {
-      return new SyncManager(join(dir, `${name}.db`), {
-        serverUrl: fixture.url,
-        token,
-        logFile: '',
-        retry: { attempts: 2, baseDelayMs: 50, maxDelayMs: 200 },
-        timeoutMs: 5000,
-        ...options,
-      });
+      return new SyncManager(join(dir, `${name}.db`), terminalOptions(token, options));
     },
     liveTerminal(name, token, options = {}) {
-      return new SyncClient(join(dir, `${name}.db`), {
-        serverUrl: fixture.url,
-        token,
-        logFile: '',
-        retry: { attempts: 2, baseDelayMs: 50, maxDelayMs: 200 },
-        timeoutMs: 5000,
-        intervalMs: 600_000,
-        ...options,
-      });
+      return new SyncClient(
+        join(dir, `${name}.db`),
+        terminalOptions(token, { intervalMs: 600_000, ...options }),
+      );
     },
     env,
     async restart(signal = 'SIGKILL') {

@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import { SyncError } from '../../protocol/index.js';
 import type { DeviceRegistry, Identity } from '../auth/index.js';
 
@@ -14,7 +15,8 @@ declare module 'fastify' {
   }
 }
 
-export function tokenOf(request: FastifyRequest): string | null {
+/** The token from `x-api-key` or `Authorization: Bearer` (HTTP routes and WebSocket upgrades). */
+export function tokenOf(request: { headers: IncomingHttpHeaders }): string | null {
   const key = request.headers['x-api-key'];
   if (typeof key === 'string' && key) return key;
   const auth = request.headers.authorization;

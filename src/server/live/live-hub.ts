@@ -13,6 +13,7 @@ import {
   type WsStats,
 } from '../../protocol/index.js';
 import type { DeviceRegistry, Identity } from '../auth/index.js';
+import { tokenOf } from '../http/auth-hook.js';
 import type { Storage, SqlExecutor } from '../storage/index.js';
 import { encodeCursor } from '../sync/cursor.js';
 import { readableTables, type SyncMeta } from '../sync/index.js';
@@ -40,16 +41,6 @@ const greetings: Record<LiveChannel, string> = {
   global: 'Conectado ao canal global',
   pedidos: 'Conectado ao canal pedidos',
 };
-
-function tokenOf(request: IncomingMessage, url: URL): string | null {
-  const fromQuery = url.searchParams.get('token');
-  if (fromQuery) return fromQuery;
-  const key = request.headers['x-api-key'];
-  if (typeof key === 'string' && key) return key;
-  const auth = request.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim() || null;
-  return null;
-}
 
 /** The text of a frame, whichever buffer shape ws handed over. */
 function rawText(data: RawData): string {
@@ -112,7 +103,7 @@ export class LiveHub {
     if (!channel) return refuse(socket, '404 Not Found');
     if (this.connections.size >= this.options.maxConnections)
       return refuse(socket, '503 Service Unavailable');
-    const token = tokenOf(request, url);
+    const token = url.searchParams.get('token') || tokenOf(request);
     const identity = token ? this.deps.devices.authenticate(token) : Promise.resolve(null);
     identity.then(
       (who) =>
