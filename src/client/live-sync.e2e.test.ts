@@ -161,7 +161,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
             localPedidos(t).some((r) => r['id'] === 'ps-1'),
           );
           // And the other way: the till pushes through A, a client of B hears it.
-          await t.sendToServer('pedidos', [pedido('ps-2', 'loja-s')]);
+          assert.equal((await t.sendToServer('pedidos', [pedido('ps-2', 'loja-s')])).success, true);
           await onB.waitFor((m) =>
             m.some((x) => x.type === 'pedido_update' && x.pedido_id === 'ps-2'),
           );

@@ -224,9 +224,13 @@ export class SyncManager implements AsyncDisposable {
       diverged?: boolean;
     }>,
   ): Promise<SyncSummary & { conflictList: MutationResult[] }> {
-    // One sync at a time: a timer tick during a long first sync joins it.
-    if (this.running)
-      return this.running as Promise<SyncSummary & { conflictList: MutationResult[] }>;
+    // One sync at a time. A caller arriving mid-sync waits and then runs its own: the
+    // running one may have read the outbox before this caller's writes (sendToServer).
+    // SyncClient coalesces its own timer ticks and notifications before they get here.
+    if (this.running) {
+      const running = this.running;
+      return running.catch(() => undefined).then(() => this.run(work));
+    }
     const started = Date.now();
     const promise = (async () => {
       this.status.update({ state: 'syncing', ...this.store.counts() });
