@@ -14,3 +14,4 @@ export * from './reconcile.js';
 export * from './terminal-status.js';
 export * from './sqlite-table-ddl.js';
 export * from './agent-payload.js';
+export * from './ingest.js';
