@@ -7,6 +7,7 @@ import { registerAuth, tokenOf } from './http/auth-hook.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { maskTokenInUrl } from './logger.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { ingestRoutes } from './routes/ingest-routes.js';
 import { reconcileRoutes } from './routes/reconcile-routes.js';
 import { syncRoutes } from './routes/sync-routes.js';
 import { tableRoutes } from './routes/table-routes.js';
@@ -75,6 +76,7 @@ export async function buildApp(
   tableRoutes(app, ctx);
   reconcileRoutes(app, ctx);
   terminalRoutes(app, ctx);
+  ingestRoutes(app, ctx);
   adminRoutes(app, ctx);
   return { app, routes };
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { SyncSchema, TableNames } from '../protocol/index.js';
 import type { DeviceRegistry } from './auth/index.js';
 import type { ServerConfig } from './config.js';
+import type { IngestService } from './ingest/index.js';
 import type { Storage } from './storage/index.js';
 import type {
   Activity,
@@ -26,5 +27,6 @@ export type ServerContext = {
   conflicts: ConflictLog;
   activity: Activity;
   reconciler: Reconciler;
+  ingest: IngestService;
   startedAt: Date;
 };

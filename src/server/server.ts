@@ -3,6 +3,7 @@ import { TableNames } from '../protocol/index.js';
 import { buildApp, type RouteInfo } from './app.js';
 import { DeviceRegistry } from './auth/index.js';
 import type { ServerConfig } from './config.js';
+import { IngestService } from './ingest/index.js';
 import { loadSchema } from './load-schema.js';
 import { createLogger } from './logger.js';
 import type { ServerContext } from './server-context.js';
@@ -66,6 +67,7 @@ export async function createServer(
     feed: new ChangeFeed(storage, meta),
     activity: new Activity(),
     reconciler: new Reconciler(storage, names),
+    ingest: new IngestService(storage, names),
     startedAt: new Date(),
   };
   const { app, routes } = await buildApp(ctx);
