@@ -70,6 +70,11 @@ export async function createServer(
     ingest: new IngestService(storage, names),
     startedAt: new Date(),
   };
+  if (ctx.ingest.missing.length > 0)
+    logger.warn(
+      { missing: ctx.ingest.missing },
+      'the sync schema lacks what agent payloads are stored into: POST /api/ingest/v4 will refuse them',
+    );
   const { app, routes } = await buildApp(ctx);
   const retention = {
     tombstoneDays: config.tombstoneRetentionDays,

@@ -507,6 +507,33 @@ export function registerIngestTests(dialect: DialectName): void {
       assert.equal((await rows('turnos', store)).length, 1);
     });
 
+    void test('an unknown key nested too deep to hash is dropped, not a 500', async () => {
+      const token = await ts.device('loja-deep', 'agent-deep');
+      const payload = agentPayload({ window: windowAt(0), vendas: [agentVenda(1)] });
+      const depth = 20_000;
+      const json = JSON.stringify(payload).replace(
+        /}$/,
+        `,"extra":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+      );
+      const res = await ts.request(token, {
+        method: 'POST',
+        url: '/api/ingest/v4',
+        headers: { 'content-type': 'application/json' },
+        payload: json,
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json<IngestResponse>().syncId, payload.integrity.sync_id);
+      // With an id that matches nothing, the server hashes the body as sent too: still no 500.
+      const wrong = await ts.request(token, {
+        method: 'POST',
+        url: '/api/ingest/v4',
+        headers: { 'content-type': 'application/json' },
+        payload: json.replace(payload.integrity.sync_id, 'b'.repeat(64)),
+      });
+      assert.equal(wrong.statusCode, 422, wrong.body);
+      assert.equal(wrong.json<ErrorReply>().code, 'SYNC_ID_MISMATCH');
+    });
+
     void test('the admin token must name the store; a device may not name another', async () => {
       const payload = agentPayload({ window: windowAt(0), vendas: [agentVenda(77)] });
       const noStore = await post(adminToken, payload);

@@ -70,7 +70,8 @@ type StoreRow = {
  */
 export class IngestService {
   private readonly tables: Record<IngestTable, TableDef> | null;
-  private readonly missing: string[];
+  /** Tables and columns the sync schema lacks for agent payloads; empty when it has them all. */
+  readonly missing: string[];
 
   constructor(
     private readonly storage: Storage,
@@ -112,7 +113,13 @@ export class IngestService {
   checkSyncId(raw: unknown, payload: AgentPayload): void {
     const claimed = payload.integrity.sync_id;
     if (agentSyncId(payload) === claimed) return;
-    const asSent = agentSyncId(raw as AgentPayload);
+    let asSent: string;
+    try {
+      asSent = agentSyncId(raw as AgentPayload);
+    } catch {
+      // Keys the schema drops may nest deeper than the canonicalizer's recursion: that body's id is the parsed one.
+      asSent = agentSyncId(payload);
+    }
     if (asSent === claimed) return;
     throw new SyncError(
       'SYNC_ID_MISMATCH',
