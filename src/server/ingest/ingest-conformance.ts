@@ -221,12 +221,17 @@ export function registerIngestTests(dialect: DialectName): void {
       const first = await ingest(agentA, payload);
       assert.equal(first.status, 'stored');
       const before = await counts('loja-a');
+      const health = (await listing(agentA)).stores[0];
       const end = await changeLogEnd();
       const again = await ingest(agentA, payload);
       assert.deepEqual(again, { ...first, status: 'duplicate' });
       assert.deepEqual(again.quebras, [{ canal: 'HIPER_CAIXA', id_turno: 'T-2', quebra: 0.5 }]);
       assert.deepEqual(await changesSince(end), [], 'the resend wrote to the change log');
       assert.deepEqual(await counts('loja-a'), before);
+      const healthAfter = (await listing(agentA)).stores[0];
+      assert.equal(healthAfter?.ingests, health?.ingests, 'a duplicate counted as an ingest');
+      assert.equal(healthAfter?.lastIngestAt, health?.lastIngestAt);
+      assert.ok(String(healthAfter?.lastSeenAt) >= String(health?.lastSeenAt));
       const list = await listing(adminToken, '?store=loja-a');
       assert.equal(
         list.ingests.filter((i) => i.syncId === payload.integrity.sync_id).length,

@@ -139,14 +139,7 @@ export class IngestService {
         'SCHEMA_INVALID',
         `the sync schema lacks what agent payloads are stored into: ${this.missing.join(', ')}`,
       );
-    const windowFrom = isoInstant(payload.window.from, 'body.window.from');
-    const windowTo = isoInstant(payload.window.to, 'body.window.to');
-    if (Date.parse(windowFrom) > Date.parse(windowTo))
-      throw invalid([{ path: 'body.window', message: 'window.from is after window.to' }]);
-    const mapped = payloadRows(this.names, storeId, payload);
-    if ('issues' in mapped) throw invalid(mapped.issues);
     const syncId = payload.integrity.sync_id;
-    const now = new Date().toISOString();
     const answer = (status: IngestResponse['status'], row: IngestRow): IngestResponse => ({
       syncId,
       status,
@@ -154,6 +147,29 @@ export class IngestService {
       turnos: Number(row.turnos),
       quebras: JSON.parse(row.quebras) as IngestResponse['quebras'],
     });
+    // The common resend, answered without mapping the payload again (the transaction re-checks).
+    const [seen] = await this.storage.read((tx) =>
+      tx.all<IngestRow>(`SELECT * FROM _sync_ingests WHERE store_id = ? AND sync_id = ?`, [
+        storeId,
+        syncId,
+      ]),
+    );
+    if (seen) {
+      await this.storage.transaction((tx) =>
+        tx.run(`UPDATE _sync_ingest_stores SET last_seen_at = ? WHERE store_id = ?`, [
+          new Date().toISOString(),
+          storeId,
+        ]),
+      );
+      return answer('duplicate', seen);
+    }
+    const windowFrom = isoInstant(payload.window.from, 'body.window.from');
+    const windowTo = isoInstant(payload.window.to, 'body.window.to');
+    if (Date.parse(windowFrom) > Date.parse(windowTo))
+      throw invalid([{ path: 'body.window', message: 'window.from is after window.to' }]);
+    const mapped = payloadRows(this.names, storeId, payload);
+    if ('issues' in mapped) throw invalid(mapped.issues);
+    const now = new Date().toISOString();
 
     return this.storage.transaction(async (tx) => {
       // The store's lock: ingests of one store run one at a time, so "newest window" is exact.
