@@ -317,7 +317,7 @@ export function registerIngestTests(dialect: DialectName): void {
       assert.equal(venda?.['total'], 50);
       assert.deepEqual(
         (await rows('itens_venda', store)).filter((r) => r['venda_id'] === id).map((r) => r['id']),
-        [`${id}-i1`],
+        [`${id}:i1`],
       );
       assert.deepEqual(
         (await rows('pagamentos', store))
@@ -359,6 +359,19 @@ export function registerIngestTests(dialect: DialectName): void {
         [true, false, false, false],
       );
       assert.equal(list.stores[0]?.latestWindowTo, '2024-05-20T13:15:00.000Z');
+
+      // The line comes back at the source: the deleted row is inserted again and pulled again.
+      const beforeBack = await changeLogEnd();
+      await ingest(token, agentPayload({ window: windowAt(20), vendas: [twoItems] }));
+      assert.deepEqual(
+        (await rows('itens_venda', store)).filter((r) => r['venda_id'] === id).map((r) => r['id']),
+        [`${id}:i1`, `${id}:i2`],
+      );
+      const back = await changesSince(beforeBack);
+      assert.ok(
+        back.some((c) => c.op === 'upsert' && c.record['id'] === `${id}:i2`),
+        JSON.stringify(back.map((c) => [c.table, c.op, c.record['id']])),
+      );
     });
 
     void test('a shift seen open and later closed is one row; its quebra is stored; it never reopens', async () => {

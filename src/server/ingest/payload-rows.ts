@@ -68,10 +68,14 @@ export type PayloadRows = {
 export type RowIssue = { path: string; message: string };
 
 /**
- * The id of a row made from an agent payload. Deterministic in (store, kind, canal, source
- * id), so the same venda or turno read again, in an overlapping window or re-extracted with
- * other content, lands on the same row and never on a second one; the store is part of it,
- * so two stores whose source systems number alike never share a row.
+ * The id of a row made from an agent payload: `venda:<store>:<canal>:<id_operacao>`.
+ * Deterministic in (store, kind, canal, source id), so the same venda or turno read again,
+ * in an overlapping window or re-extracted with other content, lands on the same row and
+ * never on a second one; the store is part of it, so two stores whose source systems
+ * number alike never share a row. Operation numbers are zero-padded: a store's new sales
+ * append to its end of the primary key instead of landing at random places (PITFALLS #12).
+ * Injective: store ids and channels hold no `:`; a shift id too long for the 128 characters
+ * of a row id is replaced by `#` and its hash (shift ids that start with `#` always are).
  */
 export function ingestRowId(
   storeId: string,
@@ -79,10 +83,18 @@ export function ingestRowId(
   canal: AgentChannel,
   sourceId: string | number,
 ): string {
-  const hash = createHash('sha256')
-    .update(['agent-v4', storeId, kind, canal, String(sourceId)].join('\u0000'))
-    .digest('hex');
-  return `${kind}-${hash.slice(0, 32)}`;
+  const store = /^[A-Za-z0-9_.-]{1,64}$/.test(storeId) ? storeId : `#${sha256(storeId, 32)}`;
+  const prefix = `${kind}:${store}:${canal}:`;
+  if (typeof sourceId === 'number')
+    return `${prefix}${sourceId < 0 ? '-' : ''}${String(Math.abs(sourceId)).padStart(16, '0')}`;
+  const direct = `${prefix}${sourceId}`;
+  return direct.length <= 128 && !sourceId.startsWith('#')
+    ? direct
+    : `${prefix}#${sha256(sourceId, 40)}`;
+}
+
+function sha256(value: string, hexDigits: number): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, hexDigits);
 }
 
 /** Declared minus system total, in cents precision; null while the shift is open or undeclared. */
@@ -213,7 +225,7 @@ export function payloadRows(
     // Lines have no id of their own at the source: their position in the sale is their identity.
     v.itens.forEach((item, j) =>
       add('itens_venda', `body.vendas.${i}.itens.${j}`, {
-        id: `${id}-i${j + 1}`,
+        id: `${id}:i${j + 1}`,
         store_id: storeId,
         venda_id: id,
         id_produto: String(item.id_produto),
@@ -225,7 +237,7 @@ export function payloadRows(
     );
     v.pagamentos.forEach((p, j) =>
       add('pagamentos', `body.vendas.${i}.pagamentos.${j}`, {
-        id: `${id}-p${j + 1}`,
+        id: `${id}:p${j + 1}`,
         store_id: storeId,
         venda_id: id,
         meio: p.meio,
