@@ -83,7 +83,7 @@ export async function createServer(
   const purge = () =>
     purgeExpired(storage, retention).then(
       (r) =>
-        (r.tombstones || r.eventKeys) &&
+        (r.tombstones || r.eventKeys || r.ingestKeys) &&
         logger.info(r, 'expired tombstones and idempotency keys purged'),
       (err: unknown) => logger.error({ err }, 'retention purge failed'),
     );

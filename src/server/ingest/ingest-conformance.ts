@@ -17,6 +17,7 @@ import {
   type DialectName,
   type TestServer,
 } from '../../testing/test-server.js';
+import { purgeExpired } from '../sync/retention.js';
 import { ingestRowId } from './payload-rows.js';
 
 type Row = Record<string, unknown>;
@@ -658,6 +659,24 @@ export function registerIngestTests(dialect: DialectName): void {
       const stats = await ts.request(adminToken, { method: 'GET', url: '/api/stats' });
       const agents = stats.json<{ agents: { storeId: string; ingests: number }[] }>().agents;
       assert.equal(agents.find((a) => a.storeId === store)?.ingests, 1);
+    });
+
+    void test('a payload resent after its key expired is stored again onto the same rows', async () => {
+      const store = 'loja-retention';
+      const token = await ts.device(store, 'agent-retention');
+      const payload = agentPayload({ window: windowAt(0), vendas: [agentVenda(1)] });
+      await ingest(token, payload);
+      const purged = await purgeExpired(
+        ts.server.ctx.storage,
+        { tombstoneDays: 1000, eventKeyDays: 30 },
+        new Date(Date.now() + 31 * 86_400_000),
+      );
+      assert.ok(purged.ingestKeys >= 1, JSON.stringify(purged));
+      assert.deepEqual((await listing(token)).ingests, []);
+      const end = await changeLogEnd();
+      assert.equal((await ingest(token, payload)).status, 'stored');
+      assert.equal((await rows('vendas', store)).length, 1);
+      assert.deepEqual(await changesSince(end), [], 'the same content changed rows');
     });
 
     void test('a gzip-compressed payload is accepted', async () => {
