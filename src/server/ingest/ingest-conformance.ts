@@ -271,6 +271,41 @@ export function registerIngestTests(dialect: DialectName): void {
       assert.equal(list.stores[0]?.ingests, 1);
     });
 
+    void test('concurrent payloads of one store sharing sales: one row each, the newest window’s content', async () => {
+      const store = 'loja-race';
+      const token = await ts.device(store, 'agent-race');
+      // Ten overlapping windows, each with the same three sales at another total, sent at once.
+      const payloads = Array.from({ length: 10 }, (_, k) =>
+        agentPayload({
+          window: windowAt(k * 5),
+          turnos: [agentTurno('R-1', { fechamento_declarado: { total: 1000 + k } })],
+          vendas: [1, 2, 3].map((n) => agentVenda(n, { total: 100 * n + k })),
+        }),
+      );
+      const answers = await Promise.all(payloads.map((p) => post(token, p)));
+      for (const res of answers) assert.equal(res.statusCode, 200, res.body);
+      assert.ok(answers.every((r) => r.json<IngestResponse>().status === 'stored'));
+      const vendas = await rows('vendas', store);
+      assert.deepEqual(
+        vendas.map((v) => [v['id_operacao'], v['total']]),
+        [
+          [1, 109],
+          [2, 209],
+          [3, 309],
+        ],
+      );
+      const turnos = await rows('turnos', store);
+      assert.equal(turnos.length, 1);
+      assert.equal(turnos[0]?.['quebra'], 9);
+      assert.deepEqual(await counts(store), {
+        turnos: 1,
+        sangrias: 1,
+        vendas: 3,
+        itens_venda: 3,
+        pagamentos: 3,
+      });
+    });
+
     void test('a venda in two overlapping windows is one row; a re-extracted window replaces its content', async () => {
       const store = 'loja-overlap';
       const token = await ts.device(store, 'agent-overlap');
