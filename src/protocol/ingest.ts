@@ -28,6 +28,9 @@ export const ingestRecordSchema = z.object({
   storeId: z.string(),
   machineId: z.string(),
   eventType: z.string(),
+  /** The payload's `store` ids as the agent's source systems number the store. */
+  idPontoVenda: z.number().int().nullable(),
+  idFilial: z.number().int().nullable(),
   windowFrom: z.string(),
   windowTo: z.string(),
   vendas: z.number().int(),

@@ -200,6 +200,8 @@ export function registerIngestTests(dialect: DialectName): void {
         storeId: 'loja-a',
         machineId: 'agent-loja-a',
         eventType: 'mixed',
+        idPontoVenda: 1,
+        idFilial: 3,
         windowFrom: '2024-05-20T13:00:00.000Z',
         windowTo: '2024-05-20T13:10:00.000Z',
         vendas: 2,

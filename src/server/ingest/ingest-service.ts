@@ -34,6 +34,8 @@ type IngestRow = {
   sync_id: string;
   machine_id: string;
   event_type: string;
+  id_ponto_venda: number | null;
+  id_filial: number | null;
   window_from: string;
   window_to: string;
   vendas: number;
@@ -193,6 +195,8 @@ export class IngestService {
         sync_id: syncId,
         machine_id: identity.machineId,
         event_type: payload.event_type,
+        id_ponto_venda: payload.store.id_ponto_venda,
+        id_filial: payload.store.id_filial,
         window_from: windowFrom,
         window_to: windowTo,
         vendas: payload.vendas.length,
@@ -382,6 +386,8 @@ function toRecord(r: IngestRow): IngestRecord {
     storeId: r.store_id,
     machineId: r.machine_id,
     eventType: r.event_type,
+    idPontoVenda: r.id_ponto_venda === null ? null : Number(r.id_ponto_venda),
+    idFilial: r.id_filial === null ? null : Number(r.id_filial),
     windowFrom: r.window_from,
     windowTo: r.window_to,
     vendas: Number(r.vendas),
