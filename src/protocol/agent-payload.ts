@@ -103,7 +103,14 @@ export const ingestResponseSchema = z.object({
   vendas: z.number().int(),
   turnos: z.number().int(),
   /** Per shift closed in this payload, declared minus system total (negative = cash short). */
-  quebras: z.array(z.object({ id_turno: z.string(), quebra: z.number() })),
+  quebras: z.array(
+    z.object({
+      /** Added by the server: shift ids are per channel, so the same id may appear in both. */
+      canal: z.enum(agentChannels).optional(),
+      id_turno: z.string(),
+      quebra: z.number(),
+    }),
+  ),
 });
 export type IngestResponse = z.infer<typeof ingestResponseSchema>;
 

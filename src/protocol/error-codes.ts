@@ -125,6 +125,21 @@ export const errorCatalogue = {
     cause: 'An unexpected server error.',
     remedy: 'Retry; if it persists, report it with the `requestId` from the server log.',
   },
+  // ingest (agent payloads)
+  SYNC_ID_MISMATCH: {
+    status: 422,
+    cause:
+      "An agent payload's `integrity.sync_id` is not the SHA-256 of its canonical JSON (RFC 8785) without `sync_id`: the payload changed after its id was computed.",
+    remedy:
+      'Compute the id with `agentSyncId(payload)` after the last change to the payload; `details.expected` gives the id the server computed.',
+  },
+  STORE_REQUIRED: {
+    status: 400,
+    cause:
+      'The admin token, bound to no store, posted an agent payload without naming the store its rows belong to.',
+    remedy:
+      "Add `?store=<storeId>` (e.g. to replay a dead-lettered payload), or post with the store's agent device token.",
+  },
 } as const satisfies Record<string, { status: number; cause: string; remedy: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

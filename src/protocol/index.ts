@@ -15,3 +15,4 @@ export * from './terminal-status.js';
 export * from './sqlite-table-ddl.js';
 export * from './agent-payload.js';
 export * from './live.js';
+export * from './ingest.js';

@@ -8,6 +8,7 @@ import { registerErrorHandler } from './http/error-handler.js';
 import { maskTokenInUrl } from './logger.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { liveRoutes } from './routes/live-routes.js';
+import { ingestRoutes } from './routes/ingest-routes.js';
 import { reconcileRoutes } from './routes/reconcile-routes.js';
 import { syncRoutes } from './routes/sync-routes.js';
 import { tableRoutes } from './routes/table-routes.js';
@@ -76,6 +77,7 @@ export async function buildApp(
   tableRoutes(app, ctx);
   reconcileRoutes(app, ctx);
   terminalRoutes(app, ctx);
+  ingestRoutes(app, ctx);
   adminRoutes(app, ctx);
   liveRoutes(app, ctx);
   return { app, routes };

@@ -3,6 +3,7 @@ import type { SyncSchema, TableNames } from '../protocol/index.js';
 import type { DeviceRegistry } from './auth/index.js';
 import type { LiveHub } from './live/index.js';
 import type { ServerConfig } from './config.js';
+import type { IngestService } from './ingest/index.js';
 import type { Storage } from './storage/index.js';
 import type {
   Activity,
@@ -28,5 +29,6 @@ export type ServerContext = {
   activity: Activity;
   reconciler: Reconciler;
   live: LiveHub;
+  ingest: IngestService;
   startedAt: Date;
 };

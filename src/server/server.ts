@@ -4,6 +4,7 @@ import { buildApp, type RouteInfo } from './app.js';
 import { DeviceRegistry } from './auth/index.js';
 import type { ServerConfig } from './config.js';
 import { LiveHub } from './live/index.js';
+import { IngestService } from './ingest/index.js';
 import { loadSchema } from './load-schema.js';
 import { createLogger } from './logger.js';
 import type { ServerContext } from './server-context.js';
@@ -75,9 +76,15 @@ export async function createServer(
     feed: new ChangeFeed(storage, meta),
     activity: new Activity(),
     reconciler: new Reconciler(storage, names),
+    ingest: new IngestService(storage, names),
     startedAt: new Date(),
     live,
   };
+  if (ctx.ingest.missing.length > 0)
+    logger.warn(
+      { missing: ctx.ingest.missing },
+      'the sync schema lacks what agent payloads are stored into: POST /api/ingest/v4 will refuse them',
+    );
   const { app, routes } = await buildApp(ctx);
   await live.start();
   app.server.on('upgrade', (request, socket, head) => live.handleUpgrade(request, socket, head));
@@ -88,7 +95,7 @@ export async function createServer(
   const purge = () =>
     purgeExpired(storage, retention).then(
       (r) =>
-        (r.tombstones || r.eventKeys) &&
+        (r.tombstones || r.eventKeys || r.ingestKeys) &&
         logger.info(r, 'expired tombstones and idempotency keys purged'),
       (err: unknown) => logger.error({ err }, 'retention purge failed'),
     );

@@ -8,12 +8,18 @@ import {
   addDeviceRequestSchema,
   addDeviceResponseSchema,
   wsStatsSchema,
+  agentPayloadSchema,
+  agentSyncId,
   changesQuerySchema,
   changesResponseSchema,
   errorBodySchema,
   errorCatalogue,
   eventActions,
   eventIdSchema,
+  ingestListQuerySchema,
+  ingestListResponseSchema,
+  ingestQuerySchema,
+  ingestResponseSchema,
   machineIdSchema,
   mutationResultSchema,
   mutationSchema,
@@ -31,6 +37,7 @@ import {
   tableSyncResponseSchema,
   tableWriteParamsSchema,
   validateRecord,
+  type AgentPayload,
   type ErrorCode,
   type TableDef,
 } from '../../protocol/index.js';
@@ -296,7 +303,38 @@ overrides.set(
   mostly(fc.constantFrom(...tableNames), plain(reconcileRequestSchema.shape.clientSummary.keyType)),
 );
 
+// Agent payloads: windows that end after they start, stores from the pools.
+overrides.set(
+  agentPayloadSchema.shape.window,
+  mostly(
+    fc
+      .tuple(
+        fc.date({
+          min: new Date('2020-01-01T00:00:00Z'),
+          max: new Date('2030-12-31T00:00:00Z'),
+          noInvalidDate: true,
+        }),
+        fc.integer({ min: 0, max: 600 }),
+        fc.constantFrom('Z', '-03:00'),
+      )
+      .map(([d, minutes, zone]) => {
+        const local = (ms: number) =>
+          new Date(ms + (zone === 'Z' ? 0 : -3 * 3_600_000)).toISOString().replace('Z', zone);
+        const from = d.getTime();
+        return { from: local(from), to: local(from + minutes * 60_000), minutes };
+      }),
+    plain(agentPayloadSchema.shape.window),
+  ),
+);
+for (const schema of [ingestQuerySchema.shape.store, ingestListQuerySchema.shape.store])
+  overrides.set(schema, mostly(fc.constantFrom(deviceStore, otherStore), plain(schema)));
+
 const gen = (schema: unknown) => zodArbitrary(schema, { overrides });
+/** A payload whose sync_id matches its content, computed as the agent does (over the JSON sent). */
+const signedPayload = gen(agentPayloadSchema).map((p) => {
+  const sent = JSON.parse(JSON.stringify(p)) as AgentPayload;
+  return { ...sent, integrity: { ...sent.integrity, sync_id: agentSyncId(sent) } };
+});
 const recordOf = memo(
   (name) =>
     zodArbitrary(tableRecordSchema(names.resolve(name)!)) as fc.Arbitrary<Record<string, Json>>,
@@ -935,6 +973,49 @@ const models: Record<string, Model> = {
     check: (_seen, reply) => {
       const r = reply as { count: number; data: unknown[] };
       assert.equal(r.count, r.data.length);
+    },
+  },
+  'POST /api/ingest/v4': {
+    body: () => mostly(signedPayload, gen(agentPayloadSchema)),
+    query: ingestQuerySchema,
+    outcomes: ({ role, query, body }) => {
+      const q = ingestQuerySchema.safeParse(query);
+      if (!q.success) return [E('VALIDATION_FAILED')];
+      const p = agentPayloadSchema.safeParse(body);
+      if (!p.success) return [E('VALIDATION_FAILED')];
+      if (role === 'admin' && q.data.store === undefined) return [E('STORE_REQUIRED')];
+      if (role === 'device' && q.data.store !== undefined && q.data.store !== deviceStore)
+        return [E('SCOPE_VIOLATION')];
+      const claimed = p.data.integrity.sync_id;
+      if (agentSyncId(p.data) !== claimed && agentSyncId(body as AgentPayload) !== claimed)
+        return [E('SYNC_ID_MISMATCH')];
+      // Rows the tables cannot hold (a date outside years 1–9999 in UTC) refuse the payload.
+      return [...ok(), E('VALIDATION_FAILED')];
+    },
+    reply: ingestResponseSchema,
+    check: (seen, reply) => {
+      const r = reply as z.infer<typeof ingestResponseSchema>;
+      const body = agentPayloadSchema.parse(seen.body);
+      assert.equal(r.syncId, body.integrity.sync_id);
+      assert.equal(r.vendas, body.vendas.length);
+      assert.equal(r.turnos, body.turnos.length);
+      assert.ok(r.quebras.length <= body.turnos.filter((t) => t.fechado).length);
+    },
+  },
+  'GET /api/ingest/v4': {
+    query: ingestListQuerySchema,
+    outcomes: ({ query }) =>
+      valid(ingestListQuerySchema, query) ? ok() : [E('VALIDATION_FAILED')],
+    reply: ingestListResponseSchema,
+    check: (seen, reply) => {
+      const r = reply as z.infer<typeof ingestListResponseSchema>;
+      assert.equal(r.count, r.ingests.length);
+      if (seen.role === 'device') {
+        for (const i of r.ingests)
+          assert.equal(i.storeId, deviceStore, 'a device saw another store');
+        for (const x of r.stores)
+          assert.equal(x.storeId, deviceStore, 'a device saw another store');
+      }
     },
   },
   'GET /api/products': listModel('produtos', 'products', listQuery),

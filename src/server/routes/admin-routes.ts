@@ -72,6 +72,8 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
         pulls: Number(d.pulls),
       })),
       tables,
+      /** Per store, the sync agent's last contact and newest window stored (POST /api/ingest/v4). */
+      agents: await ctx.ingest.stores(),
       totals: { ...ctx.activity.totals },
     };
   });

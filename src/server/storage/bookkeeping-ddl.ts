@@ -29,5 +29,19 @@ export function sharedBookkeepingDdl(t: { autoId: string; bigint: string }): str
      is_consistent INTEGER NOT NULL, mismatches_count INTEGER NOT NULL, mismatches TEXT NOT NULL,
      created_at TEXT NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS _sync_reconciliations_machine ON _sync_reconciliations (machine_id, id)`,
+    // Agent payloads (POST /api/ingest/v4): one row per stored payload, written in the
+    // transaction of its rows. Keyed per store: two stores' empty windows hash alike.
+    `CREATE TABLE IF NOT EXISTS _sync_ingests (
+     store_id TEXT NOT NULL, sync_id TEXT NOT NULL, machine_id TEXT NOT NULL,
+     event_type TEXT NOT NULL, id_ponto_venda ${t.bigint}, id_filial ${t.bigint},
+     window_from TEXT NOT NULL, window_to TEXT NOT NULL, vendas INTEGER NOT NULL,
+     turnos INTEGER NOT NULL, warnings TEXT NOT NULL, quebras TEXT NOT NULL,
+     late INTEGER NOT NULL, received_at TEXT NOT NULL, PRIMARY KEY (store_id, sync_id))`,
+    `CREATE INDEX IF NOT EXISTS _sync_ingests_received ON _sync_ingests (received_at)`,
+    `CREATE INDEX IF NOT EXISTS _sync_ingests_store ON _sync_ingests (store_id, received_at)`,
+    // One row per store: its lock (ingests of one store run one at a time) and the agent's health.
+    `CREATE TABLE IF NOT EXISTS _sync_ingest_stores (
+     store_id TEXT PRIMARY KEY, machine_id TEXT NOT NULL, ingests ${t.bigint} NOT NULL DEFAULT 0,
+     latest_window_to TEXT, last_ingest_at TEXT, last_seen_at TEXT NOT NULL)`,
   ];
 }

@@ -107,4 +107,6 @@ export const bookkeepingTables = [
   '_sync_meta',
   '_sync_reconciliations',
   '_sync_terminal_status',
+  '_sync_ingests',
+  '_sync_ingest_stores',
 ] as const;

@@ -1,0 +1,3 @@
+import { registerIngestTests } from './ingest-conformance.js';
+
+registerIngestTests('sqlite');

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { TableNames } from '../../protocol/index.js';
+import { agentPayload, agentTurno, agentVenda } from '../../testing/ingest-payload.js';
+import { loadSchema } from '../load-schema.js';
+import { defaultSchemaFile } from '../config.js';
+import { ingestRowId, missingIngestColumns, payloadRows, quebraOf } from './payload-rows.js';
+
+const names = new TableNames(loadSchema(defaultSchemaFile));
+
+void test('row ids are readable, ordered by operation number and within 128 characters', () => {
+  assert.equal(
+    ingestRowId('loja-1', 'venda', 'HIPER_CAIXA', 999),
+    'venda:loja-1:HIPER_CAIXA:0000000000000999',
+  );
+  const ids = [9, 10, 100, 12_345, 2 ** 53 - 1].map((n) =>
+    ingestRowId('loja-1', 'venda', 'HIPER_LOJA', n),
+  );
+  assert.deepEqual([...ids].sort(), ids, 'zero-padded ids sort like the numbers');
+  assert.notEqual(
+    ingestRowId('loja-1', 'venda', 'HIPER_CAIXA', -5),
+    ingestRowId('loja-1', 'venda', 'HIPER_CAIXA', 5),
+  );
+  const longest = ingestRowId('s'.repeat(64), 'sangria', 'HIPER_CAIXA', -(2 ** 53 - 1));
+  assert.ok(longest.length <= 128 - 6, longest);
+});
+
+void test('shift ids stay distinct: long ones and those starting with # are hashed', () => {
+  const long = 'T'.repeat(100);
+  const id = ingestRowId('loja-centro-1', 'turno', 'HIPER_CAIXA', long);
+  assert.ok(id.length <= 128, id);
+  assert.match(id, /^turno:loja-centro-1:HIPER_CAIXA:#[0-9a-f]{40}$/);
+  assert.notEqual(id, ingestRowId('loja-centro-1', 'turno', 'HIPER_CAIXA', `U${long.slice(1)}`));
+  assert.equal(
+    ingestRowId('loja-1', 'turno', 'HIPER_CAIXA', long),
+    `turno:loja-1:HIPER_CAIXA:${long}`,
+    'it fits: kept as is',
+  );
+  // A shift literally named like a hashed one cannot take its row.
+  const literal = id.slice('turno:loja-centro-1:HIPER_CAIXA:'.length);
+  assert.notEqual(ingestRowId('loja-centro-1', 'turno', 'HIPER_CAIXA', literal), id);
+  assert.equal(
+    ingestRowId('loja-1', 'turno', 'HIPER_CAIXA', 'a:b'),
+    'turno:loja-1:HIPER_CAIXA:a:b',
+  );
+  assert.notEqual(
+    ingestRowId('loja-1', 'turno', 'HIPER_CAIXA', 'X'),
+    ingestRowId('loja-1', 'turno', 'HIPER_LOJA', 'X'),
+  );
+});
+
+void test('quebra: declared minus system, in cents, only for a closed and declared shift', () => {
+  assert.equal(quebraOf(agentTurno('T')), -2);
+  const cents = agentTurno('T', {
+    totais_sistema: { total: 0.1 + 0.2 },
+    fechamento_declarado: { total: 0.3 },
+  });
+  assert.ok(Object.is(quebraOf(cents), 0), 'no -0 and no float noise');
+  assert.equal(
+    quebraOf(
+      agentTurno('T', {
+        totais_sistema: { total: 1250.1 },
+        fechamento_declarado: { total: 1250.35 },
+      }),
+    ),
+    0.25,
+  );
+  assert.equal(quebraOf(agentTurno('T', { fechado: false })), null);
+  assert.equal(quebraOf(agentTurno('T', { fechamento_declarado: null })), null);
+  assert.equal(
+    quebraOf(
+      agentTurno('T', {
+        totais_sistema: { total: -1e308 },
+        fechamento_declarado: { total: 1e308 },
+      }),
+    ),
+    null,
+  );
+});
+
+void test('a repeated venda or turno is stored once (the last one) and noted', () => {
+  const rows = payloadRows(
+    names,
+    'loja-1',
+    agentPayload({
+      turnos: [agentTurno('T'), agentTurno('T', { fechamento_declarado: { total: 1000 } })],
+      vendas: [agentVenda(1, { total: 1 }), agentVenda(2), agentVenda(1, { total: 3 })],
+    }),
+  );
+  assert.ok(!('issues' in rows));
+  assert.deepEqual(
+    rows.rows.vendas.map((v) => [v['id_operacao'], v['total']]),
+    [
+      [1, 3],
+      [2, 500],
+    ],
+  );
+  assert.equal(rows.rows.itens_venda.length, 2);
+  assert.deepEqual(rows.quebras, [{ canal: 'HIPER_CAIXA', id_turno: 'T', quebra: 0 }]);
+  assert.equal(rows.rows.sangrias.length, 1, 'the same sangria in both copies is one row');
+  assert.deepEqual(rows.notes, [
+    'DUPLICATE_TURNO: 1 repeated turno(s), the last one kept',
+    'DUPLICATE_VENDA: 1 repeated venda(s), the last one kept',
+  ]);
+});
+
+void test('NUL characters are removed from text; the default schema has every ingest column', () => {
+  const rows = payloadRows(
+    names,
+    'loja-1',
+    agentPayload({ vendas: [agentVenda(1, { operador: 'Ma\u0000ria' })] }),
+  );
+  assert.ok(!('issues' in rows));
+  assert.equal(rows.rows.vendas[0]?.['operador'], 'Maria');
+  assert.deepEqual(missingIngestColumns(names), []);
+});
