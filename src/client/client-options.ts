@@ -29,7 +29,7 @@ export type SyncOptions = {
   live: boolean;
   /** Live connection heartbeat period (seed 004: 30 s). */
   heartbeatMs: number;
-  /** Longest wait between reconnection attempts (seed 004: back within 3 s). */
+  /** Longest wait between reconnection attempts: 2.5 s, so with the handshake a till is back within 3 s (seed 004). */
   reconnectMaxDelayMs: number;
 };
 
@@ -93,7 +93,7 @@ const settings = {
   },
   reconnectMaxDelayMs: {
     env: ['PDV_SYNC_RECONNECT_MAX_DELAY_MS'],
-    rule: z.coerce.number().int().min(10).max(600_000).default(3000),
+    rule: z.coerce.number().int().min(10).max(600_000).default(2500),
   },
 } as const;
 

@@ -11,8 +11,12 @@ export type WatchedChange = {
   storeId: string | null;
 };
 
-/** What the watcher hands on: changes in seq (= commit) order, read in one snapshot with `tx`. */
-export type ChangeBatchHandler = (changes: WatchedChange[], tx: SqlExecutor) => Promise<void>;
+/**
+ * What the watcher hands on: changes in seq (= commit) order, with `tx` to read
+ * what else is needed from the same snapshot. It returns the sending step, run
+ * after the read transaction ends, so pulls never wait behind a send loop.
+ */
+export type ChangeBatchHandler = (changes: WatchedChange[], tx: SqlExecutor) => Promise<() => void>;
 
 const pageSize = 2000;
 
@@ -50,7 +54,8 @@ export class ChangeWatcher {
       );
       return Number(rows[0]?.seq ?? 0);
     });
-    this.unwatch = await this.storage.watchCommits(() => this.poke());
+    // Deferred: a commit's own HTTP answer goes out before the fan-out (SQLite runs it synchronously).
+    this.unwatch = await this.storage.watchCommits(() => setImmediate(() => this.poke()));
     // A safety net under the wake-ups (a failed read, a NOTIFY lost on a dropped connection): one indexed query.
     this.safety = setInterval(() => this.poke(), 2000).unref();
   }
@@ -75,6 +80,7 @@ export class ChangeWatcher {
 
   private async drain(): Promise<void> {
     for (;;) {
+      let send: (() => void) | null = null;
       const count = await this.storage.read(async (tx) => {
         const rows = await tx.all<{
           seq: number;
@@ -111,10 +117,11 @@ export class ChangeWatcher {
             storeId: r.store_id == null ? null : String(r.store_id),
           };
         });
-        await this.handle(changes, tx);
+        send = await this.handle(changes, tx);
         this.lastSeq = changes[changes.length - 1].seq;
         return rows.length;
       });
+      (send as (() => void) | null)?.();
       if (count < pageSize || this.stopped) return;
     }
   }

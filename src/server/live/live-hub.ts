@@ -19,7 +19,7 @@ import { encodeCursor } from '../sync/cursor.js';
 import { readableTables, type SyncMeta } from '../sync/index.js';
 import { ChangeWatcher, type WatchedChange } from './change-watcher.js';
 import { LiveConnection } from './live-connection.js';
-import { PedidosFeed } from './pedidos-feed.js';
+import { PedidosFeed, type ScopedMessage } from './pedidos-feed.js';
 
 export type LiveHubOptions = {
   heartbeatMs: number;
@@ -64,6 +64,7 @@ export class LiveHub {
   private readonly watcher: ChangeWatcher;
   private readonly pedidos: PedidosFeed | null;
   private heartbeat: NodeJS.Timeout | null = null;
+  private stopping = false;
   private sent = 0;
   private dropped = 0;
   private cut = 0;
@@ -101,6 +102,8 @@ export class LiveHub {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const channel = paths[url.pathname];
     if (!channel) return refuse(socket, '404 Not Found');
+    // A stopping process must not take back the clients it is sending away.
+    if (this.stopping) return refuse(socket, '503 Service Unavailable');
     if (this.connections.size >= this.options.maxConnections)
       return refuse(socket, '503 Service Unavailable');
     const token = url.searchParams.get('token') || tokenOf(request);
@@ -242,15 +245,24 @@ export class LiveHub {
     }
   }
 
-  /** One batch of committed changes, in seq order, to every connection that may hear them. */
-  private async fanOut(changes: WatchedChange[], tx: SqlExecutor): Promise<void> {
-    if (this.connections.size === 0) return;
+  /**
+   * One batch of committed changes, in seq order, to every connection that may hear
+   * them: pedido rows are read in the watcher's snapshot, sending happens after it.
+   */
+  private async fanOut(changes: WatchedChange[], tx: SqlExecutor): Promise<() => void> {
+    if (this.connections.size === 0) return () => undefined;
+    const pedidoMessages =
+      this.pedidos && [...this.connections].some((c) => c.channel === 'pedidos')
+        ? await this.pedidos.messages(changes, tx)
+        : [];
+    return () => this.broadcast(changes, pedidoMessages);
+  }
+
+  private broadcast(changes: WatchedChange[], pedidoMessages: ScopedMessage[]): void {
     const cursor = encodeCursor(this.deps.meta.databaseId, changes[changes.length - 1].seq);
     const timestamp = new Date().toISOString();
     const audiences = new Map<string, LiveConnection[]>();
-    let pedidosListeners = false;
     for (const conn of this.connections) {
-      if (conn.channel === 'pedidos') pedidosListeners = true;
       const members = audiences.get(conn.audienceKey);
       if (members) members.push(conn);
       else audiences.set(conn.audienceKey, [conn]);
@@ -274,16 +286,15 @@ export class LiveHub {
       } satisfies ServerMessage);
       for (const conn of members) this.deliver(conn, data);
     }
-    if (pedidosListeners && this.pedidos) {
-      const messages = await this.pedidos.messages(changes, tx);
-      const serialized = messages.map((m) => ({ ...m, data: JSON.stringify(m.message) }));
-      for (const members of audiences.values()) {
-        const first = members[0];
-        if (first.channel !== 'pedidos') continue;
-        for (const m of serialized)
-          if (first.hears(this.pedidos.table.name, m.storeId))
-            for (const conn of members) this.deliver(conn, m.data);
-      }
+    const pedidos = this.pedidos;
+    if (!pedidos || pedidoMessages.length === 0) return;
+    const serialized = pedidoMessages.map((m) => ({ ...m, data: JSON.stringify(m.message) }));
+    for (const members of audiences.values()) {
+      const first = members[0];
+      if (first.channel !== 'pedidos') continue;
+      for (const m of serialized)
+        if (first.hears(pedidos.table.name, m.storeId))
+          for (const conn of members) this.deliver(conn, m.data);
     }
   }
 
@@ -325,6 +336,7 @@ export class LiveHub {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.watcher.stop();
     for (const conn of this.connections)
