@@ -290,12 +290,12 @@ describe('outbox and state files', () => {
         Array.from({ length: 12 }, (_, i) => i + 1),
       );
       assert.equal(outbox.latestWindowToMs(), Date.parse(payload(11).window.to));
-      const failed = outbox.recordFailure(outbox.recordFailure(list[0]!));
+      const failed = outbox.recordFailure(outbox.recordFailure(list[0]));
       assert.equal(failed.attempts, 2);
       assert.match(failed.file, /\.a002\.json\.gz$/);
-      assert.equal(outbox.list()[0]!.file, failed.file, 'still first');
+      assert.equal(outbox.list()[0].file, failed.file, 'still first');
       assert.deepEqual(outbox.read(failed).payload, payload(0));
-      outbox.remove(outbox.list()[1]!);
+      outbox.remove(outbox.list()[1]);
       assert.equal(outbox.list().length, 11);
       // A temp file left by a crash is not part of the queue and is cleaned at start.
       writeFileSync(join(outbox.dir, '.000000000099-x.json.gz.1.tmp'), 'torn');
