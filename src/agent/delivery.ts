@@ -20,7 +20,7 @@ export type DeliveryOptions = {
  */
 export type DeliveryResult =
   | { kind: 'delivered'; status: number; body: string; date: string | null }
-  | { kind: 'refused'; status: number; body: string }
+  | { kind: 'refused'; status: number; body: string; date: string | null }
   | { kind: 'failed'; status: number | null; error: string }
   | { kind: 'unreachable'; error: string };
 
@@ -103,7 +103,12 @@ export class Delivery {
         date: res.headers.get('date'),
       };
     if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429)
-      return { kind: 'refused', status: res.status, body: bodyExcerpt(text) };
+      return {
+        kind: 'refused',
+        status: res.status,
+        body: bodyExcerpt(text),
+        date: res.headers.get('date'),
+      };
     return {
       kind: 'failed',
       status: res.status,
