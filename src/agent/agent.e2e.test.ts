@@ -115,9 +115,9 @@ function assertNothingLostOrDoubled(s: Store): void {
     Date.parse(p.window.from),
     Date.parse(p.window.to),
   ]);
-  assert.equal(windows[0]![0], s.t0, 'the first window starts where the state was');
+  assert.equal(windows[0][0], s.t0, 'the first window starts where the state was');
   for (let i = 1; i < windows.length; i++)
-    assert.equal(windows[i]![0], windows[i - 1]![1], `no gap or overlap before window ${i}`);
+    assert.equal(windows[i][0], windows[i - 1][1], `no gap or overlap before window ${i}`);
   assert.equal(
     windows.at(-1)![1],
     Date.parse(state.last_sync_to),
