@@ -1,0 +1,151 @@
+// Sync agent catch-up after a 2-hour outage (seed 001): the store's databases hold 10,000
+// sales (2 items and 1 payment each; 3/4 in caixa, 1/4 in gestao with origem = 2) spread
+// over the 2 hours since state.json's last_sync_to. The clock runs from spawning
+// `node dist/cli/main.js agent --once` (process start, the windows of at most 60 min read,
+// payloads built, validated, queued durably and POSTed) until it exits; the receiver's
+// count of distinct sales is then checked. The receiver is the webhook receiver of the
+// tests (node:http, validates every payload with zod) or, with --receiver server, the real
+// pdv-sync server's POST /api/ingest/v4 once it exists.
+//
+//   npm run build && node bench/agent-catch-up.mjs --source sqlite|postgres|mariadb
+// Options: --sales 10000  --runs 3  --receiver webhook|server
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  cliPath,
+  fmt,
+  importProject,
+  log,
+  machineLine,
+  median,
+  peakRssTracker,
+  performance,
+  printTable,
+  scratchDir,
+} from './lib.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    source: { type: 'string', default: 'sqlite' },
+    sales: { type: 'string', default: '10000' },
+    runs: { type: 'string', default: '3' },
+    receiver: { type: 'string', default: 'webhook' },
+  },
+});
+const totalSales = Number(args.sales);
+const runs = Number(args.runs);
+const kind = args.source;
+const minute = 60_000;
+const token = 'bench-agent-token-0123456789';
+
+const fixtures = await importProject('dist/testing/agent-sources.js');
+const { WebhookReceiver } = await importProject('dist/testing/webhook-receiver.js');
+const { writeState } = await importProject('dist/agent/state-file.js');
+const { toIsoWithOffset } = await importProject('dist/agent/local-time.js');
+
+async function startReceiver() {
+  if (args.receiver === 'server') {
+    const server = await importProject('dist/testing/ingest-receiver.js').catch(() => null);
+    if (!server) throw new Error('--receiver server needs the ingest endpoint (branch ingest)');
+    return server.startIngestReceiver(token);
+  }
+  return WebhookReceiver.start(token);
+}
+
+async function oneRun(i) {
+  const dbs = await fixtures.createStoreDatabases(kind);
+  const scratch = scratchDir('agent-catch-up');
+  const receiver = await startReceiver();
+  try {
+    await fixtures.seedCatalog(dbs);
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const t0 = now - 120 * minute;
+    const caixaCount = Math.round(totalSales * 0.75);
+    log(`run ${i + 1}: seeding ${fmt(totalSales)} sales into ${kind}`);
+    await fixtures.openTurno(dbs, 'T-BENCH', t0 - minute);
+    await fixtures.seedSales(dbs, {
+      db: 'caixa',
+      firstId: 1,
+      count: caixaCount,
+      fromMs: t0,
+      spreadMs: 118 * minute,
+      turno: 'T-BENCH',
+    });
+    await fixtures.seedSales(dbs, {
+      db: 'gestao',
+      firstId: 1_000_000,
+      count: totalSales - caixaCount,
+      fromMs: t0,
+      spreadMs: 118 * minute,
+    });
+    const dataDir = join(scratch.dir, 'data');
+    mkdirSync(dataDir, { recursive: true });
+    await writeState(join(dataDir, 'state.json'), {
+      last_sync_to: toIsoWithOffset(t0, fixtures.offsetMinutes),
+      gestao_pending: [],
+    });
+    const env = {
+      PATH: process.env['PATH'],
+      PDV_SYNC_LANG: 'en',
+      API_TOKEN: token,
+      WEBHOOK_URL: receiver.url,
+      STORE_ID_PONTO_VENDA: '1',
+      STORE_ID_FILIAL: '7',
+      CAIXA_DB_URL: dbs.caixaUrl,
+      GESTAO_DB_URL: dbs.gestaoUrl,
+      AGENT_DATA_DIR: dataDir,
+      AGENT_LOG_DIR: join(scratch.dir, 'logs'),
+      AGENT_UTC_OFFSET: '-03:00',
+    };
+    const t = performance.now();
+    const proc = spawn(process.execPath, [cliPath, 'agent', '--once'], {
+      env,
+      cwd: scratch.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const rss = peakRssTracker(proc.pid);
+    let out = '';
+    proc.stdout.on('data', (c) => (out += c));
+    proc.stderr.on('data', (c) => (out += c));
+    const code = await new Promise((r) => proc.once('exit', r));
+    const seconds = (performance.now() - t) / 1000;
+    const peak = rss.stop();
+    if (code !== 0) throw new Error(`agent exited ${code}\n${out}`);
+    const stored = receiver.sales.size;
+    if (stored !== totalSales)
+      throw new Error(`receiver has ${stored} sales, expected ${totalSales}\n${out.slice(-2000)}`);
+    if (receiver.salesSeenTwice !== 0)
+      throw new Error(`${receiver.salesSeenTwice} sales arrived twice`);
+    const bytes = receiver.payloads.reduce((s, p) => s + JSON.stringify(p).length, 0);
+    return { seconds, peak, windows: receiver.payloads.length, bytes };
+  } finally {
+    await receiver.close();
+    await dbs.close();
+    scratch.remove();
+  }
+}
+
+const results = [];
+for (let i = 0; i < runs; i++) {
+  const r = await oneRun(i);
+  log(
+    `run ${i + 1}: ${r.seconds.toFixed(2)} s, ${r.windows} payloads, peak RSS ${fmt(r.peak)} MiB`,
+  );
+  results.push(r);
+}
+const s = median(results.map((r) => r.seconds));
+printTable(
+  `Agent catch-up after a 2-hour outage: ${fmt(totalSales)} sales, source ${kind}, receiver ${args.receiver} (median of ${runs}; ${machineLine()})`,
+  ['measure', 'value'],
+  [
+    ['end to end (spawn → exit, all sales stored)', `${s.toFixed(2)} s`],
+    ['runs', results.map((r) => r.seconds.toFixed(2)).join(' / ') + ' s'],
+    ['sales/s', fmt(totalSales / s)],
+    ['payloads (windows of ≤ 60 min)', String(results[0].windows)],
+    ['JSON sent', `${(results[0].bytes / 1024 / 1024).toFixed(1)} MiB`],
+    ['agent peak RSS', `${fmt(median(results.map((r) => r.peak)))} MiB`],
+    ['target', '≤ 10 s'],
+  ],
+);
