@@ -10,7 +10,7 @@
 //   npm run build && node bench/agent-catch-up.mjs --source sqlite|postgres|mariadb
 // Options: --sales 10000  --runs 3  --receiver webhook|server
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -100,6 +100,7 @@ async function oneRun(i) {
       AGENT_UTC_OFFSET: '-03:00',
     };
     const t = performance.now();
+    const spawnedAt = Date.now();
     const proc = spawn(process.execPath, [cliPath, 'agent', '--once'], {
       env,
       cwd: scratch.dir,
@@ -119,7 +120,23 @@ async function oneRun(i) {
     if (receiver.salesSeenTwice !== 0)
       throw new Error(`${receiver.salesSeenTwice} sales arrived twice`);
     const bytes = receiver.payloads.reduce((s, p) => s + JSON.stringify(p).length, 0);
-    return { seconds, peak, windows: receiver.payloads.length, bytes };
+    // Where the time went, from the agent's own JSON log (pino's `time`, epoch ms).
+    const logDir = join(scratch.dir, 'logs');
+    const lines = readdirSync(logDir)
+      .filter((f) => f.startsWith('pdv-sync-agent'))
+      .flatMap((f) => readFileSync(join(logDir, f), 'utf8').trim().split('\n'))
+      .map((l) => JSON.parse(l));
+    const at = (msg, last = false) => {
+      const hits = lines.filter((l) => l.msg.startsWith(msg));
+      return (last ? hits.at(-1) : hits[0])?.time;
+    };
+    const phases = {
+      startup: (at('agent started') - spawnedAt) / 1000,
+      read: (at('window queued', true) - at('agent started')) / 1000,
+      deliver: (at('payload delivered', true) - at('window queued', true)) / 1000,
+      exit: (spawnedAt + seconds * 1000 - at('payload delivered', true)) / 1000,
+    };
+    return { seconds, peak, windows: receiver.payloads.length, bytes, phases };
   } finally {
     await receiver.close();
     await dbs.close();
@@ -143,6 +160,15 @@ printTable(
     ['end to end (spawn → exit, all sales stored)', `${s.toFixed(2)} s`],
     ['runs', results.map((r) => r.seconds.toFixed(2)).join(' / ') + ' s'],
     ['sales/s', fmt(totalSales / s)],
+    ...['startup', 'read', 'deliver', 'exit'].map((k) => [
+      {
+        startup: '· process start, config, lock, drivers loaded',
+        read: '· windows read, built, validated, queued (fsync)',
+        deliver: '· POSTs after the last window was queued',
+        exit: '· close sources, flush log, exit',
+      }[k],
+      `${median(results.map((r) => r.phases[k])).toFixed(2)} s`,
+    ]),
     ['payloads (windows of ≤ 60 min)', String(results[0].windows)],
     ['JSON sent', `${(results[0].bytes / 1024 / 1024).toFixed(1)} MiB`],
     ['agent peak RSS', `${fmt(median(results.map((r) => r.peak)))} MiB`],

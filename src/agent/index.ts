@@ -13,6 +13,7 @@ export {
 } from './agent-config.js';
 export { AgentCycle, type AgentCycleDeps, type CycleReport } from './agent-cycle.js';
 export { AgentDaemon } from './agent-daemon.js';
+export { acquireLock } from './agent-lock.js';
 export { createAgentLogger } from './agent-logger.js';
 export { Delivery, type DeliveryOptions, type DeliveryResult } from './delivery.js';
 export { runDoctor, doctorCheckIds, type DoctorCheck, type DoctorCheckId } from './doctor.js';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
+  acquireLock,
   AgentDaemon,
   loadAgentConfig,
   Outbox,
@@ -125,7 +126,15 @@ export function agentCommand(program: Command): void {
         return;
       }
       if (flags.requeueDeadLetter) {
-        const count = new Outbox(config.dataDir).requeueDeadLetters();
+        // Under the agent's lock: a running agent must not be sending the files being moved.
+        const outbox = new Outbox(config.dataDir);
+        const release = acquireLock(join(config.dataDir, 'agent.lock'));
+        let count: number;
+        try {
+          count = outbox.requeueDeadLetters();
+        } finally {
+          release();
+        }
         console.log(t('agentRequeued', { count: String(count) }));
         return;
       }
