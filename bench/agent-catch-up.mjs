@@ -14,7 +14,10 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  adminToken,
   cliPath,
+  createDevice,
+  freshDatabase,
   fmt,
   importProject,
   log,
@@ -23,7 +26,9 @@ import {
   peakRssTracker,
   performance,
   printTable,
+  request,
   scratchDir,
+  startPdvServer,
 } from './lib.mjs';
 
 const { values: args } = parseArgs({
@@ -45,13 +50,55 @@ const { WebhookReceiver } = await importProject('dist/testing/webhook-receiver.j
 const { writeState } = await importProject('dist/agent/state-file.js');
 const { toIsoWithOffset } = await importProject('dist/agent/local-time.js');
 
+/**
+ * `{ url, token, check(), close() }`: the tests' webhook receiver, or a real pdv-sync server
+ * (fresh database of the source's family) with a device token of store `loja-bench`.
+ */
 async function startReceiver() {
   if (args.receiver === 'server') {
-    const server = await importProject('dist/testing/ingest-receiver.js').catch(() => null);
-    if (!server) throw new Error('--receiver server needs the ingest endpoint (branch ingest)');
-    return server.startIngestReceiver(token);
+    const db = await freshDatabase(kind === 'postgres' ? 'postgres' : 'sqlite', 'agent-bench');
+    const server = await startPdvServer(db);
+    const deviceToken = await createDevice(server.url, 'loja-bench', 'agent-bench');
+    const get = async (path) => {
+      const res = await request(undefined, 'GET', `${server.url}${path}`, {
+        headers: { 'x-api-key': adminToken },
+      });
+      if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${res.text}`);
+      return JSON.parse(res.text);
+    };
+    return {
+      url: `${server.url}/api/ingest/v4`,
+      token: deviceToken,
+      async check() {
+        const summary = (await get('/api/sync/reconcile')).serverSummary;
+        const listing = await get('/api/ingest/v4?store=loja-bench&limit=500');
+        return {
+          sales: summary.find((t) => t.table === 'vendas')?.count ?? 0,
+          payloads: listing.count,
+          bytes: null,
+        };
+      },
+      async close() {
+        await server.stop();
+        await db.drop();
+      },
+    };
   }
-  return WebhookReceiver.start(token);
+  const receiver = await WebhookReceiver.start(token);
+  return {
+    url: receiver.url,
+    token,
+    async check() {
+      if (receiver.salesSeenTwice !== 0)
+        throw new Error(`${receiver.salesSeenTwice} sales arrived twice`);
+      return {
+        sales: receiver.sales.size,
+        payloads: receiver.payloads.length,
+        bytes: receiver.payloads.reduce((s, p) => s + JSON.stringify(p).length, 0),
+      };
+    },
+    close: () => receiver.close(),
+  };
 }
 
 async function oneRun(i) {
@@ -89,7 +136,7 @@ async function oneRun(i) {
     const env = {
       PATH: process.env['PATH'],
       PDV_SYNC_LANG: 'en',
-      API_TOKEN: token,
+      API_TOKEN: receiver.token,
       WEBHOOK_URL: receiver.url,
       STORE_ID_PONTO_VENDA: '1',
       STORE_ID_FILIAL: '7',
@@ -114,12 +161,9 @@ async function oneRun(i) {
     const seconds = (performance.now() - t) / 1000;
     const peak = rss.stop();
     if (code !== 0) throw new Error(`agent exited ${code}\n${out}`);
-    const stored = receiver.sales.size;
+    const { sales: stored, payloads, bytes } = await receiver.check();
     if (stored !== totalSales)
       throw new Error(`receiver has ${stored} sales, expected ${totalSales}\n${out.slice(-2000)}`);
-    if (receiver.salesSeenTwice !== 0)
-      throw new Error(`${receiver.salesSeenTwice} sales arrived twice`);
-    const bytes = receiver.payloads.reduce((s, p) => s + JSON.stringify(p).length, 0);
     // Where the time went, from the agent's own JSON log (pino's `time`, epoch ms).
     const logDir = join(scratch.dir, 'logs');
     const lines = readdirSync(logDir)
@@ -136,7 +180,7 @@ async function oneRun(i) {
       deliver: (at('payload delivered', true) - at('window queued', true)) / 1000,
       exit: (spawnedAt + seconds * 1000 - at('payload delivered', true)) / 1000,
     };
-    return { seconds, peak, windows: receiver.payloads.length, bytes, phases };
+    return { seconds, peak, windows: payloads, bytes, phases };
   } finally {
     await receiver.close();
     await dbs.close();
@@ -170,7 +214,10 @@ printTable(
       `${median(results.map((r) => r.phases[k])).toFixed(2)} s`,
     ]),
     ['payloads (windows of ≤ 60 min)', String(results[0].windows)],
-    ['JSON sent', `${(results[0].bytes / 1024 / 1024).toFixed(1)} MiB`],
+    [
+      'JSON sent',
+      results[0].bytes === null ? '—' : `${(results[0].bytes / 1024 / 1024).toFixed(1)} MiB`,
+    ],
     ['agent peak RSS', `${fmt(median(results.map((r) => r.peak)))} MiB`],
     ['target', '≤ 10 s'],
   ],

@@ -41,7 +41,12 @@ type Harness = {
   sources: Record<'caixa' | 'gestao', SourceDb>;
   statePath: string;
   clock: { now: number };
-  cycle(overrides?: { maxWindowMs?: number; maxAttempts?: number; timeoutMs?: number }): AgentCycle;
+  cycle(overrides?: {
+    maxWindowMs?: number;
+    maxAttempts?: number;
+    timeoutMs?: number;
+    token?: string;
+  }): AgentCycle;
   close(): Promise<void>;
 };
 
@@ -114,7 +119,7 @@ export function registerAgentConformance(kind: StoreDbKind): void {
             outbox: this.outbox,
             delivery: new Delivery({
               url: receiver.url,
-              token,
+              token: o.token ?? token,
               timeoutMs: o.timeoutMs ?? 5000,
               retries: 1,
               baseDelayMs: 5,
@@ -384,6 +389,31 @@ export function registerAgentConformance(kind: StoreDbKind): void {
       assert.equal(reason['reason'], 'max_attempts');
       assert.equal(reason['attempts'], 3);
       assert.equal(reason['status'], 502);
+    });
+
+    test('a refused token (401) keeps the whole outbox: nothing is dead-lettered', async () => {
+      const t0 = floorToSecond(Date.now()) - 10 * minute;
+      await fresh(t0);
+      h.clock.now = t0 + 10 * minute;
+      const sales = await seedSales(h.dbs, {
+        db: 'caixa',
+        firstId: ids(4),
+        count: 4,
+        fromMs: t0,
+        spreadMs: 10 * minute,
+      });
+      const r1 = await h.cycle({ maxWindowMs: 5 * minute, token: 'revoked-token-000' }).runOnce();
+      assert.equal(r1.windows, 2);
+      assert.equal(r1.deadLettered, 0);
+      assert.equal(r1.backlog, 2);
+      assert.match(r1.errors.join(), /API_TOKEN refused/);
+      assert.ok(
+        h.outbox.list().every((e) => e.attempts === 0),
+        'not counted against the files',
+      );
+      const r2 = await h.cycle().runOnce();
+      assert.equal(r2.delivered, 2);
+      assertEverySaleOnce(h.receiver, sales);
     });
 
     test('gestao down: caixa is sent with GESTAO_DB_FAILURE, and gestao is read again when it is back', async () => {

@@ -46,7 +46,16 @@ export type CycleReport = {
   errors: string[];
 };
 
-/** Back-office windows kept for a later read are merged up to this length. */
+/** The pdv-sync server's `{status: 'stored' | 'duplicate', vendas, turnos}`, when the webhook answers JSON. */
+function answerOf(body: string): unknown {
+  try {
+    const json = JSON.parse(body) as Record<string, unknown>;
+    return { status: json['status'], vendas: json['vendas'], turnos: json['turnos'] };
+  } catch {
+    return undefined;
+  }
+}
+
 const sourceError = (source: SourceName, err: unknown): SyncError =>
   err instanceof SyncError
     ? err
@@ -294,7 +303,13 @@ export class AgentCycle {
         outbox.remove(entry);
         report.delivered++;
         logger.info(
-          { sync_id: syncId, file: entry.file, status: result.status, window },
+          {
+            sync_id: syncId,
+            file: entry.file,
+            status: result.status,
+            answer: answerOf(result.body),
+            window,
+          },
           'payload delivered',
         );
         continue;
@@ -319,6 +334,16 @@ export class AgentCycle {
           'payload refused by the webhook; moved to dead_letter',
         );
         continue;
+      }
+      if (result.kind === 'unauthorized') {
+        // A wrong or revoked token is not the payload's fault: keep the whole queue.
+        report.failed++;
+        report.errors.push(`AGENT_DELIVERY_FAILED: HTTP ${result.status}, API_TOKEN refused`);
+        logger.error(
+          { code: 'AGENT_DELIVERY_FAILED', file: entry.file, status: result.status },
+          'API_TOKEN refused by the webhook; outbox kept until the token is fixed',
+        );
+        return;
       }
       report.failed++;
       if (result.kind === 'unreachable') {

@@ -18,6 +18,7 @@ export class AgentDaemon {
   private stopping = false;
   private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
+  private closed = false;
 
   private constructor(
     readonly config: AgentConfig,
@@ -75,7 +76,12 @@ export class AgentDaemon {
 
   /** One cycle, for `--once` (a scheduled task instead of a service). */
   async runOnce(): Promise<CycleReport> {
-    return this.cycleOnce();
+    const cycle = this.cycleOnce();
+    this.running = cycle.then(
+      () => undefined,
+      () => undefined,
+    );
+    return cycle;
   }
 
   /** Cycles until `stop()`. */
@@ -113,6 +119,8 @@ export class AgentDaemon {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await Promise.all([this.sources.caixa.close(), this.sources.gestao.close()]);
     this.releaseLock();
     this.logger.info('agent stopped');

@@ -187,7 +187,17 @@ describe('pdv-sync agent as a process', () => {
       });
       let out = '';
       proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      await new Promise((r) => setTimeout(r, 1500));
+      // Once it says it started (handlers are installed before that), mid-catch-up.
+      await new Promise<void>((resolve) => {
+        const onData = () => {
+          if (/agent started/.test(out)) {
+            proc.stdout.off('data', onData);
+            resolve();
+          }
+        };
+        proc.stdout.on('data', onData);
+      });
+      await new Promise((r) => setTimeout(r, 300));
       proc.kill('SIGTERM');
       const code = await new Promise((r) => proc.once('exit', r));
       assert.equal(code, 0, out);

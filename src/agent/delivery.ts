@@ -13,7 +13,9 @@ export type DeliveryOptions = {
 /**
  * How one delivery ended:
  * - `delivered`: 2xx; the payload may leave the outbox.
- * - `refused`: 4xx other than 408/429; sending it again would not help (dead letter).
+ * - `refused`: 4xx other than 401, 403, 408, 429; sending it again would not help (dead letter).
+ * - `unauthorized`: 401/403: the token is wrong or revoked, which says nothing about the
+ *   payload; it stays in the outbox until the token is fixed.
  * - `failed`: 5xx, 408, 429 or a timeout; counts toward the attempt limit.
  * - `unreachable`: no answer at all (refused connection, DNS, reset): the network is down,
  *   which says nothing about this file, so it does not count toward the limit.
@@ -21,6 +23,7 @@ export type DeliveryOptions = {
 export type DeliveryResult =
   | { kind: 'delivered'; status: number; body: string; date: string | null }
   | { kind: 'refused'; status: number; body: string; date: string | null }
+  | { kind: 'unauthorized'; status: number; body: string; date: string | null }
   | { kind: 'failed'; status: number | null; error: string }
   | { kind: 'unreachable'; error: string };
 
@@ -98,6 +101,13 @@ export class Delivery {
     if (res.status >= 200 && res.status < 300)
       return {
         kind: 'delivered',
+        status: res.status,
+        body: bodyExcerpt(text),
+        date: res.headers.get('date'),
+      };
+    if (res.status === 401 || res.status === 403)
+      return {
+        kind: 'unauthorized',
         status: res.status,
         body: bodyExcerpt(text),
         date: res.headers.get('date'),

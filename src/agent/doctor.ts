@@ -164,7 +164,10 @@ async function checkApi(config: AgentConfig): Promise<DoctorCheck[]> {
       detail: `${config.webhookUrl}: reachable in ${ms} ms, token accepted (HTTP ${status} to an empty probe)`,
     },
   ];
-  const date = result.kind === 'delivered' || result.kind === 'refused' ? result.date : null;
+  const date =
+    result.kind === 'delivered' || result.kind === 'refused' || result.kind === 'unauthorized'
+      ? result.date
+      : null;
   if (date) {
     const skew = Date.parse(date) - (started + ms / 2);
     checks.push(

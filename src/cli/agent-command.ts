@@ -138,22 +138,15 @@ export function agentCommand(program: Command): void {
         console.log(t('agentRequeued', { count: String(count) }));
         return;
       }
-      const daemon = await AgentDaemon.open(config);
-      if (flags.once) {
-        try {
-          printCycle(await daemon.runOnce());
-        } finally {
-          await daemon.close();
-        }
-        return;
-      }
+      // Handlers first: a SIGTERM while the agent is still starting must stop it cleanly too.
       let stopping = false;
+      const started: { daemon?: AgentDaemon } = {};
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
         console.log(t('agentStopping'));
-        daemon.logger.info({ signal }, 'stopping');
-        daemon.stop().then(
+        started.daemon?.logger.info({ signal }, 'stopping');
+        (started.daemon ? started.daemon.stop() : Promise.resolve()).then(
           () => {
             console.log(t('agentStopped'));
             process.exit(0);
@@ -166,6 +159,16 @@ export function agentCommand(program: Command): void {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      const daemon = await AgentDaemon.open(config);
+      started.daemon = daemon;
+      if (flags.once) {
+        try {
+          printCycle(await daemon.runOnce());
+        } finally {
+          await daemon.close();
+        }
+        return;
+      }
       console.log(
         t('agentStarted', {
           interval: String(config.intervalMs / 1000),
