@@ -416,6 +416,57 @@ export function registerAgentConformance(kind: StoreDbKind): void {
       assertEverySaleOnce(h.receiver, sales);
     });
 
+    test('killed between queueing a window and saving state.json: the queued window is neither skipped nor read again', async () => {
+      const t0 = floorToSecond(Date.now()) - 10 * minute;
+      await fresh(t0);
+      const sales = await seedSales(h.dbs, {
+        db: 'caixa',
+        firstId: ids(10),
+        count: 10,
+        fromMs: t0,
+        spreadMs: 10 * minute,
+      });
+      // What the crashed agent left: [t0, t0 + 4 min) queued, state.json still at t0.
+      const w = { fromMs: t0, toMs: t0 + 4 * minute };
+      const rows = await extractChannel(
+        h.sources.caixa,
+        queries.caixa,
+        queryParams(w, offsetMinutes, 1, h.sources.caixa.dialect),
+      );
+      const gestao = await extractChannel(
+        h.sources.gestao,
+        queries.gestao,
+        queryParams(w, offsetMinutes, 7, h.sources.gestao.dialect),
+      );
+      h.outbox.enqueue(
+        buildPayload({
+          window: w,
+          offsetMinutes,
+          store: { idPontoVenda: 1, idFilial: 7 },
+          caixa: rows,
+          gestao,
+          warnings: [],
+        }),
+      );
+      assert.equal(readState(h.statePath)?.last_sync_to, iso(t0));
+
+      // Restarted before more is due: the queued file is sent, and state.json catches up
+      // first, so a second crash right after cannot make [t0, …) be read again.
+      h.clock.now = t0 + 4 * minute;
+      const r1 = await h.cycle().runOnce();
+      assert.equal(r1.windows, 0);
+      assert.equal(r1.delivered, 1);
+      assert.equal(readState(h.statePath)?.last_sync_to, iso(t0 + 4 * minute));
+
+      h.clock.now = t0 + 10 * minute;
+      const r = await h.cycle().runOnce();
+      assert.equal(r.windows, 1, 'only [t0 + 4 min, now) is read');
+      assert.equal(r.delivered, 1);
+      assertContiguous(h.receiver.payloads, t0, t0 + 10 * minute);
+      assertEverySaleOnce(h.receiver, sales);
+      assert.equal(readState(h.statePath)?.last_sync_to, iso(t0 + 10 * minute));
+    });
+
     test('gestao down: caixa is sent with GESTAO_DB_FAILURE, and gestao is read again when it is back', async () => {
       const t0 = floorToSecond(Date.now()) - 20 * minute;
       await fresh(t0);

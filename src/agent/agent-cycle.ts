@@ -74,7 +74,8 @@ const sourceError = (source: SourceName, err: unknown): SyncError =>
  * 1. A window's payload is written to the outbox durably (fsync + rename + fsync dir)
  *    **before** `state.json` moves past it; delivery happens only from the outbox.
  * 2. At start the high-water mark is max(`last_sync_to`, the latest window end in the
- *    outbox file names), so a crash between 1's two writes neither re-reads nor skips.
+ *    outbox file names), so a crash between 1's two writes neither re-reads nor skips; a
+ *    lagging state.json is saved before the outbox is drained.
  * 3. A file leaves the outbox only after a 2xx (or to dead_letter/); a crash between the
  *    2xx and the unlink resends the same bytes, same sync_id, which the server dedupes.
  * 4. When `gestao` is down, its window is recorded in `state.json` (`gestao_pending`)
@@ -84,6 +85,8 @@ export class AgentCycle {
   private lastToMs: number | undefined;
   private gestaoPending: SyncWindow[] = [];
   private stopping = false;
+  /** state.json is behind the outbox: saved before anything leaves the outbox. */
+  private stateLags = false;
   private readonly now: () => number;
 
   constructor(private readonly deps: AgentCycleDeps) {
@@ -119,6 +122,7 @@ export class AgentCycle {
         'state.json lags the outbox (crash between queueing and saving state); resuming after the queued window',
       );
       last = queued;
+      this.stateLags = true;
     }
     this.gestaoPending = (state?.gestao_pending ?? []).map((w) => ({
       fromMs: Date.parse(w.from),
@@ -395,6 +399,11 @@ export class AgentCycle {
       errors: [],
     };
     this.init();
+    if (this.stateLags) {
+      // Before the queued file can be delivered and deleted, which would erase the evidence.
+      await this.saveState();
+      this.stateLags = false;
+    }
     await this.drain(report);
     await this.readDueWindows(report);
     await this.backfillGestao(report);
