@@ -105,6 +105,15 @@ const settings = {
   },
   retryBaseDelayMs: { flag: undefined, env: ['AGENT_RETRY_BASE_DELAY'], rule: duration('1s') },
   retryMaxDelayMs: { flag: undefined, env: ['AGENT_RETRY_MAX_DELAY'], rule: duration('30s') },
+  maxPayloadBytes: {
+    flag: undefined,
+    env: ['AGENT_MAX_PAYLOAD'],
+    rule: z.coerce
+      .number()
+      .int()
+      .min(16 * 1024)
+      .default(8 * 1024 * 1024),
+  },
   maxAttempts: {
     flag: undefined,
     env: ['AGENT_MAX_ATTEMPTS'],
@@ -252,6 +261,7 @@ export function loadAgentConfig(
     retryBaseDelayMs: p.retryBaseDelayMs,
     retryMaxDelayMs: p.retryMaxDelayMs,
     maxAttempts: p.maxAttempts,
+    maxPayloadBytes: p.maxPayloadBytes,
     sources: { caixa: resolveSqlite(sources.caixa), gestao: resolveSqlite(sources.gestao) },
     configFile,
   };

@@ -46,6 +46,7 @@ type Harness = {
     maxAttempts?: number;
     timeoutMs?: number;
     token?: string;
+    maxPayloadBytes?: number;
   }): AgentCycle;
   close(): Promise<void>;
 };
@@ -113,6 +114,7 @@ export function registerAgentConformance(kind: StoreDbKind): void {
               safetyLagMs: 0,
               startFrom: undefined,
               maxAttempts: o.maxAttempts ?? 50,
+              maxPayloadBytes: o.maxPayloadBytes ?? 8 * 1024 * 1024,
             },
             sources: this.sources,
             queries,
@@ -465,6 +467,24 @@ export function registerAgentConformance(kind: StoreDbKind): void {
       assertContiguous(h.receiver.payloads, t0, t0 + 10 * minute);
       assertEverySaleOnce(h.receiver, sales);
       assert.equal(readState(h.statePath)?.last_sync_to, iso(t0 + 10 * minute));
+    });
+
+    test('a window whose payload is above AGENT_MAX_PAYLOAD is read in halves until it fits', async () => {
+      const t0 = floorToSecond(Date.now()) - 16 * minute;
+      await fresh(t0);
+      h.clock.now = t0 + 16 * minute;
+      const sales = await seedSales(h.dbs, {
+        db: 'caixa',
+        firstId: ids(200),
+        count: 200,
+        fromMs: t0,
+        spreadMs: 16 * minute,
+      });
+      const r = await h.cycle({ maxPayloadBytes: 20 * 1024 }).runOnce();
+      assert.ok(r.windows >= 4, `split into ${r.windows} windows`);
+      assert.ok(h.receiver.payloads.every((p) => JSON.stringify(p).length <= 20 * 1024));
+      assertContiguous(h.receiver.payloads, t0, t0 + 16 * minute);
+      assertEverySaleOnce(h.receiver, sales);
     });
 
     test('gestao down: caixa is sent with GESTAO_DB_FAILURE, and gestao is read again when it is back', async () => {

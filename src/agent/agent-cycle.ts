@@ -22,6 +22,7 @@ export type AgentCycleDeps = {
     | 'safetyLagMs'
     | 'startFrom'
     | 'maxAttempts'
+    | 'maxPayloadBytes'
   >;
   sources: Record<SourceName, SourceDb>;
   queries: QuerySet;
@@ -198,11 +199,11 @@ export class AgentCycle {
     const catchingUp =
       firstDue !== null &&
       horizon(this.now(), this.policy) - firstDue.fromMs > 2 * this.deps.config.intervalMs;
-    for (
-      let w = firstDue;
-      w && !this.stopping;
-      w = nextWindow(this.lastToMs, this.now(), this.policy)
-    ) {
+    let halved: SyncWindow | undefined;
+    while (!this.stopping) {
+      const w = halved ?? nextWindow(this.init(), this.now(), this.policy);
+      halved = undefined;
+      if (!w) break;
       let caixa: ChannelRows;
       try {
         caixa = await this.read('caixa', w);
@@ -245,6 +246,16 @@ export class AgentCycle {
         );
         report.errors.push(`${e.code}: ${e.message}`);
         return;
+      }
+      const bytes = Buffer.byteLength(JSON.stringify(payload));
+      if (bytes > this.deps.config.maxPayloadBytes && w.toMs - w.fromMs >= 2000) {
+        // Too big for one POST (a busy store, a long catch-up window): read half the window.
+        halved = { fromMs: w.fromMs, toMs: floorToSecond(w.fromMs + (w.toMs - w.fromMs) / 2) };
+        this.deps.logger.info(
+          { bytes, window: { from: this.iso(w.fromMs), to: this.iso(w.toMs) } },
+          'payload above AGENT_MAX_PAYLOAD; reading half the window',
+        );
+        continue;
       }
       if (gestao === null) {
         // Recorded before the payload is queued: a crash in between re-reads, never forgets.
