@@ -105,6 +105,14 @@ const settings = {
   },
   retryBaseDelayMs: { flag: undefined, env: ['AGENT_RETRY_BASE_DELAY'], rule: duration('1s') },
   retryMaxDelayMs: { flag: undefined, env: ['AGENT_RETRY_MAX_DELAY'], rule: duration('30s') },
+  gzip: {
+    flag: undefined,
+    env: ['AGENT_GZIP'],
+    rule: z
+      .enum(['true', 'false', '1', '0'])
+      .default('false')
+      .transform((v) => v === 'true' || v === '1'),
+  },
   maxPayloadBytes: {
     flag: undefined,
     env: ['AGENT_MAX_PAYLOAD'],
@@ -262,6 +270,7 @@ export function loadAgentConfig(
     retryMaxDelayMs: p.retryMaxDelayMs,
     maxAttempts: p.maxAttempts,
     maxPayloadBytes: p.maxPayloadBytes,
+    gzip: p.gzip,
     sources: { caixa: resolveSqlite(sources.caixa), gestao: resolveSqlite(sources.gestao) },
     configFile,
   };

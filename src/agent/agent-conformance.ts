@@ -47,6 +47,7 @@ type Harness = {
     timeoutMs?: number;
     token?: string;
     maxPayloadBytes?: number;
+    gzip?: boolean;
   }): AgentCycle;
   close(): Promise<void>;
 };
@@ -126,6 +127,7 @@ export function registerAgentConformance(kind: StoreDbKind): void {
               retries: 1,
               baseDelayMs: 5,
               maxDelayMs: 20,
+              gzip: o.gzip ?? false,
             }),
             statePath: this.statePath,
             logger,
@@ -165,6 +167,7 @@ export function registerAgentConformance(kind: StoreDbKind): void {
       h.receiver.arrivals.length = 0;
       h.receiver.sales.clear();
       h.receiver.duplicatePayloads = 0;
+      h.receiver.encodings.length = 0;
       h.receiver.mode = { kind: 'ok' };
       await writeState(h.statePath, { last_sync_to: iso(lastToMs), gestao_pending: [] });
     }
@@ -484,6 +487,23 @@ export function registerAgentConformance(kind: StoreDbKind): void {
       assert.ok(r.windows >= 4, `split into ${r.windows} windows`);
       assert.ok(h.receiver.payloads.every((p) => JSON.stringify(p).length <= 20 * 1024));
       assertContiguous(h.receiver.payloads, t0, t0 + 16 * minute);
+      assertEverySaleOnce(h.receiver, sales);
+    });
+
+    test('AGENT_GZIP sends the outbox bytes as they are, with Content-Encoding: gzip', async () => {
+      const t0 = floorToSecond(Date.now()) - 5 * minute;
+      await fresh(t0);
+      h.clock.now = t0 + 5 * minute;
+      const sales = await seedSales(h.dbs, {
+        db: 'caixa',
+        firstId: ids(5),
+        count: 5,
+        fromMs: t0,
+        spreadMs: 5 * minute,
+      });
+      const r = await h.cycle({ gzip: true }).runOnce();
+      assert.equal(r.delivered, 1);
+      assert.deepEqual(h.receiver.encodings, ['gzip']);
       assertEverySaleOnce(h.receiver, sales);
     });
 

@@ -302,9 +302,10 @@ export class AgentCycle {
     for (const entry of outbox.list()) {
       if (this.stopping) return;
       let body: string;
+      let gzip: Buffer;
       let payload: AgentPayload;
       try {
-        ({ body, payload } = outbox.read(entry));
+        ({ body, gzip, payload } = outbox.read(entry));
       } catch (err) {
         outbox.deadLetter(entry, { reason: 'unreadable', error: (err as Error).message });
         report.deadLettered++;
@@ -312,7 +313,7 @@ export class AgentCycle {
         continue;
       }
       const syncId = payload.integrity.sync_id;
-      const result = await delivery.send(body, syncId);
+      const result = await delivery.send({ json: body, gzip }, syncId);
       const window = { from: payload.window.from, to: payload.window.to };
       if (result.kind === 'delivered') {
         outbox.remove(entry);

@@ -45,6 +45,7 @@ export class AgentDaemon {
       retries: config.retries,
       baseDelayMs: config.retryBaseDelayMs,
       maxDelayMs: config.retryMaxDelayMs,
+      gzip: config.gzip,
     });
     const cycle = new AgentCycle({
       config,

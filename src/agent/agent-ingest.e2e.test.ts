@@ -117,6 +117,8 @@ async function setup(): Promise<Setup> {
       AGENT_SAFETY_LAG: '0s',
       AGENT_RETRIES: '0',
       AGENT_HTTP_TIMEOUT: '5s',
+      // The server takes the outbox's gzip bytes as they are (Content-Encoding: gzip).
+      AGENT_GZIP: 'true',
     }),
     async close() {
       await dbs.close();
@@ -187,9 +189,9 @@ describe('pdv-sync agent → pdv-sync server (POST /api/ingest/v4)', () => {
       const windows = listing.ingests
         .map((i) => [Date.parse(i.windowFrom), Date.parse(i.windowTo)] as const)
         .sort((a, b) => a[0] - b[0]);
-      assert.equal(windows[0]![0], s.t0);
+      assert.equal(windows[0][0], s.t0);
       for (let i = 1; i < windows.length; i++)
-        assert.equal(windows[i]![0], windows[i - 1]![1], `windows ${i - 1} and ${i} meet`);
+        assert.equal(windows[i][0], windows[i - 1][1], `windows ${i - 1} and ${i} meet`);
       const state = readState(join(s.dir, 'data', 'state.json'))!;
       assert.equal(windows.at(-1)![1], Date.parse(state.last_sync_to));
     } finally {

@@ -8,7 +8,12 @@ export type DeliveryOptions = {
   retries: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /** Send the outbox's gzip bytes with `Content-Encoding: gzip` (the pdv-sync server accepts it). */
+  gzip?: boolean;
 };
+
+/** One payload as it leaves: its JSON text and the same bytes gzip-compressed (the outbox file). */
+export type DeliveryBody = { json: string; gzip?: Buffer };
 
 /**
  * How one delivery ended:
@@ -67,18 +72,22 @@ export class Delivery {
   }
 
   /** One POST, no retry: what the doctor uses too. */
-  async post(body: string, syncId?: string): Promise<DeliveryResult> {
+  async post(body: string | DeliveryBody, syncId?: string): Promise<DeliveryResult> {
+    const b = typeof body === 'string' ? { json: body } : body;
+    const gzipBody = this.options.gzip === true ? b.gzip : undefined;
+    const gzipped = gzipBody !== undefined;
     let res: Response;
     try {
       res = await fetch(this.options.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
+          ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
           authorization: `Bearer ${this.options.token}`,
           'user-agent': 'pdv-sync-agent',
           ...(syncId ? { 'idempotency-key': syncId } : {}),
         },
-        body,
+        body: gzipBody ?? b.json,
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
     } catch (err) {
@@ -127,7 +136,7 @@ export class Delivery {
   }
 
   /** POST with retries; resolves with the last outcome (never rejects). */
-  async send(body: string, syncId: string): Promise<DeliveryResult> {
+  async send(body: string | DeliveryBody, syncId: string): Promise<DeliveryResult> {
     try {
       return await this.policy.execute(async () => {
         const result = await this.post(body, syncId);

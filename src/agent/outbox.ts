@@ -98,10 +98,11 @@ export class Outbox {
   }
 
   /** The JSON body exactly as it will be sent, and the payload it holds. */
-  read(entry: OutboxEntry): { body: string; payload: AgentPayload } {
+  read(entry: OutboxEntry): { body: string; gzip: Buffer; payload: AgentPayload } {
     try {
-      const body = gunzipSync(readFileSync(entry.path)).toString('utf8');
-      return { body, payload: agentPayloadSchema.parse(JSON.parse(body)) };
+      const gzip = readFileSync(entry.path);
+      const body = gunzipSync(gzip).toString('utf8');
+      return { body, gzip, payload: agentPayloadSchema.parse(JSON.parse(body)) };
     } catch (err) {
       throw new SyncError('AGENT_STATE_INVALID', `outbox file ${entry.file} is unreadable`, {
         cause: err,

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { agentPayloadSchema, type AgentPayload } from '../protocol/index.js';
 
 export type ReceiverMode =
@@ -22,6 +23,8 @@ export class WebhookReceiver {
   readonly arrivals: string[] = [];
   readonly sales = new Map<string, number>();
   requests = 0;
+  /** `content-encoding` of each request ('identity' when absent). */
+  readonly encodings: string[] = [];
   duplicatePayloads = 0;
   private readonly server = createServer((req, res) => void this.handle(req, res));
 
@@ -51,7 +54,11 @@ export class WebhookReceiver {
       return reply(401, { code: 'UNAUTHORIZED' });
     if (this.mode.kind === 'status') return reply(this.mode.status, { code: 'INTERNAL' });
     if (this.mode.kind === 'hang') return; // never answers: the agent's timeout fires
-    const parsed = agentPayloadSchema.safeParse(safeJson(Buffer.concat(chunks).toString('utf8')));
+    const encoding = req.headers['content-encoding'] ?? 'identity';
+    this.encodings.push(encoding);
+    const raw = Buffer.concat(chunks);
+    const text = (encoding === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
+    const parsed = agentPayloadSchema.safeParse(safeJson(text));
     if (!parsed.success)
       return reply(400, { code: 'VALIDATION_FAILED', message: parsed.error.message });
     const payload = parsed.data;
