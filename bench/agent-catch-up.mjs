@@ -5,7 +5,7 @@
 // payloads built, validated, queued durably and POSTed) until it exits; the receiver's
 // count of distinct sales is then checked. The receiver is the webhook receiver of the
 // tests (node:http, validates every payload with zod) or, with --receiver server, the real
-// pdv-sync server's POST /api/ingest/v4 once it exists.
+// pdv-sync server's POST /api/ingest/v4 (its own process, a fresh database; AGENT_GZIP on).
 //
 //   npm run build && node bench/agent-catch-up.mjs --source sqlite|postgres|mariadb
 // Options: --sales 10000  --runs 3  --receiver webhook|server
@@ -145,6 +145,8 @@ async function oneRun(i) {
       AGENT_DATA_DIR: dataDir,
       AGENT_LOG_DIR: join(scratch.dir, 'logs'),
       AGENT_UTC_OFFSET: '-03:00',
+      // The pdv-sync server takes the outbox's gzip bytes as they are.
+      AGENT_GZIP: args.receiver === 'server' ? 'true' : 'false',
     };
     const t = performance.now();
     const spawnedAt = Date.now();
