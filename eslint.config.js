@@ -59,6 +59,25 @@ export default tseslint.config(
     },
   },
   {
+    // The agent depends on the protocol only (it may later ship as its own package).
+    files: ['src/agent/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '../server/*',
+            '../../server/*',
+            '../client/*',
+            '../../client/*',
+            '../cli/*',
+            '../../cli/*',
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: {

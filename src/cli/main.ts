@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import dotenv from 'dotenv';
 import { SyncError } from '../protocol/index.js';
+import { agentCommand } from './agent-command.js';
 import { deviceCommand } from './device-command.js';
 import { t } from './messages.js';
 import { serverCommand } from './server-command.js';
@@ -15,6 +16,7 @@ const program = new Command('pdv-sync')
 serverCommand(program);
 deviceCommand(program);
 terminalCommands(program);
+agentCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof SyncError) {

@@ -49,6 +49,46 @@ const catalog = {
       'Sincronização: {status} — enviados {pushed}, recebidos {pulled}, conflitos {conflicts}, rejeitados {rejected}, {ms} ms',
     en: 'Sync: {status} — pushed {pushed}, pulled {pulled}, conflicts {conflicts}, rejected {rejected}, {ms} ms',
   },
+  agentStarted: {
+    'pt-BR':
+      'Agente pdv-sync iniciado: ciclo a cada {interval} s, webhook {webhook}, dados em {dataDir}',
+    en: 'pdv-sync agent started: a cycle every {interval} s, webhook {webhook}, data in {dataDir}',
+  },
+  agentCycle: {
+    'pt-BR':
+      'Ciclo: {windows} janela(s) lida(s), {delivered} enviado(s), {failed} falha(s), {dead} em dead_letter, {backlog} no outbox; sincronizado até {to}',
+    en: 'Cycle: {windows} window(s) read, {delivered} delivered, {failed} failed, {dead} dead-lettered, {backlog} in the outbox; synced up to {to}',
+  },
+  agentStopping: {
+    'pt-BR': 'Encerrando o agente: terminando a etapa em andamento...',
+    en: 'Stopping the agent: finishing the current step...',
+  },
+  agentStopped: { 'pt-BR': 'Agente encerrado.', en: 'Agent stopped.' },
+  agentRequeued: {
+    'pt-BR': '{count} arquivo(s) de dead_letter devolvido(s) ao outbox.',
+    en: '{count} dead_letter file(s) moved back to the outbox.',
+  },
+  doctorTitle: { 'pt-BR': 'Diagnóstico do agente pdv-sync', en: 'pdv-sync agent diagnostics' },
+  doctorSummary: {
+    'pt-BR': '{failed} falha(s), {warned} aviso(s). Relatório salvo em {file}',
+    en: '{failed} failure(s), {warned} warning(s). Report written to {file}',
+  },
+  'doctor.config': { 'pt-BR': 'Arquivo de configuração', en: 'Configuration file' },
+  'doctor.folders': { 'pt-BR': 'Permissões das pastas', en: 'Folder permissions' },
+  'doctor.queries': { 'pt-BR': 'Arquivos de consulta SQL', en: 'SQL query files' },
+  'doctor.caixa': {
+    'pt-BR': 'Banco do caixa (frente de loja)',
+    en: 'Caixa database (front of store)',
+  },
+  'doctor.gestao': { 'pt-BR': 'Banco da gestão (retaguarda)', en: 'Gestao database (back office)' },
+  'doctor.caixa_clock': { 'pt-BR': 'Relógio do banco do caixa', en: 'Caixa database clock' },
+  'doctor.gestao_clock': { 'pt-BR': 'Relógio do banco da gestão', en: 'Gestao database clock' },
+  'doctor.api': { 'pt-BR': 'API (alcance e token)', en: 'API (reachability and token)' },
+  'doctor.api_clock': { 'pt-BR': 'Relógio da API', en: 'API clock' },
+  'doctor.backlog': {
+    'pt-BR': 'Pendências (outbox e dead_letter)',
+    en: 'Backlog (outbox and dead_letter)',
+  },
 } as const;
 
 export type MessageKey = keyof typeof catalog;

@@ -140,6 +140,45 @@ export const errorCatalogue = {
     remedy:
       "Add `?store=<storeId>` (e.g. to replay a dead-lettered payload), or post with the store's agent device token.",
   },
+  // agent
+  AGENT_SOURCE_UNAVAILABLE: {
+    status: 503,
+    cause:
+      'The sync agent could not read a store database (`caixa` or `gestao`): connection refused, login failed, or a query file failed.',
+    remedy:
+      'Run `pdv-sync agent --doctor`; check the driver URL or SQL_* variables and the query files. Without `caixa` the window is retried next cycle; without `gestao` it is sent with `GESTAO_DB_FAILURE` and read again later.',
+  },
+  AGENT_PAYLOAD_INVALID: {
+    status: 500,
+    cause:
+      'The rows a query file returned do not make a valid v4 payload (missing or mistyped column).',
+    remedy:
+      'The message names the field; fix the column alias or type in the query file (the contract is in docs/agent.md). The window is not advanced.',
+  },
+  AGENT_DELIVERY_FAILED: {
+    status: 503,
+    cause: 'The webhook answered 5xx, timed out or could not be reached.',
+    remedy:
+      'Nothing to do: the payload stays in `data/outbox/` and is sent again, oldest first, every cycle.',
+  },
+  AGENT_DELIVERY_REFUSED: {
+    status: 400,
+    cause:
+      'The webhook refused a payload with a 4xx (or it failed the attempt limit); it was moved to `data/dead_letter/`.',
+    remedy:
+      'Read `<file>.reason.json` beside it; after fixing the cause, move the file back with `pdv-sync agent --requeue-dead-letter`.',
+  },
+  AGENT_STATE_INVALID: {
+    status: 500,
+    cause: "The agent's `state.json` or an outbox file is unreadable or malformed.",
+    remedy:
+      'Restore it, or set `last_sync_to` in `state.json` by hand (ISO 8601 with offset) to the end of the last window the server has.',
+  },
+  AGENT_LOCKED: {
+    status: 409,
+    cause: 'Another agent process is running with the same data folder (`agent.lock`).',
+    remedy: 'Stop the other one (service or scheduled task) first; one agent per store.',
+  },
 } as const satisfies Record<string, { status: number; cause: string; remedy: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -1,0 +1,3 @@
+import { registerAgentConformance } from './agent-conformance.js';
+
+registerAgentConformance('postgres');

@@ -1,0 +1,181 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import {
+  acquireLock,
+  AgentDaemon,
+  loadAgentConfig,
+  Outbox,
+  runDoctor,
+  type AgentFlags,
+  type CycleReport,
+} from '../agent/index.js';
+import { t, type MessageKey } from './messages.js';
+
+type AgentCliFlags = {
+  config?: string;
+  doctor?: boolean;
+  once?: boolean;
+  requeueDeadLetter?: boolean;
+  webhookUrl?: string;
+  caixaUrl?: string;
+  gestaoUrl?: string;
+  interval?: string;
+  maxWindow?: string;
+  safetyLag?: string;
+  utcOffset?: string;
+  startFrom?: string;
+  dataDir?: string;
+  logDir?: string;
+  logLevel?: string;
+  queries?: string;
+  httpTimeout?: string;
+};
+
+function configFlags(f: AgentCliFlags): AgentFlags {
+  return {
+    config: f.config,
+    webhookUrl: f.webhookUrl,
+    caixaUrl: f.caixaUrl,
+    gestaoUrl: f.gestaoUrl,
+    intervalMs: f.interval,
+    maxWindowMs: f.maxWindow,
+    safetyLagMs: f.safetyLag,
+    utcOffset: f.utcOffset,
+    startFrom: f.startFrom,
+    dataDir: f.dataDir,
+    logDir: f.logDir,
+    logLevel: f.logLevel,
+    queriesDir: f.queries,
+    httpTimeoutMs: f.httpTimeout,
+  };
+}
+
+function printCycle(r: CycleReport): void {
+  console.log(
+    t('agentCycle', {
+      windows: String(r.windows + r.backfills),
+      delivered: String(r.delivered),
+      failed: String(r.failed),
+      dead: String(r.deadLettered),
+      backlog: String(r.backlog),
+      to: r.lastSyncTo,
+    }),
+  );
+}
+
+export function agentCommand(program: Command): void {
+  program
+    .command('agent')
+    .description(
+      "run the store sync agent (seed 001): read sales windows from the till's databases and deliver them to a webhook",
+    )
+    .option(
+      '--config <file>',
+      '.env file with the agent settings (relative paths resolve against its folder)',
+    )
+    .option('--doctor', 'check folders, databases, API, token and clocks; write logs/doctor.log')
+    .option('--once', 'run one cycle (drain, catch up, deliver) and exit')
+    .option('--requeue-dead-letter', 'move every dead_letter file back to the outbox and exit')
+    .option('--webhook-url <url>', 'where payloads are POSTed (WEBHOOK_URL)')
+    .option(
+      '--caixa-url <url>',
+      'caixa database: mssql://, postgres://, mysql://, mariadb://, sqlite:PATH',
+    )
+    .option('--gestao-url <url>', 'gestao database (same forms)')
+    .option(
+      '--interval <duration>',
+      'cycle period: 10m, 30s, 500ms or seconds (AGENT_INTERVAL, default 10m)',
+    )
+    .option(
+      '--max-window <duration>',
+      'longest window read at once (AGENT_MAX_WINDOW, default 60m)',
+    )
+    .option(
+      '--safety-lag <duration>',
+      'how far behind the clock a window ends (AGENT_SAFETY_LAG, default 60s)',
+    )
+    .option('--utc-offset <±HH:MM>', "the store's UTC offset (AGENT_UTC_OFFSET, default -03:00)")
+    .option('--start-from <iso>', 'where the very first window starts (AGENT_START_FROM)')
+    .option(
+      '--data-dir <dir>',
+      'state.json, outbox/, dead_letter/ (AGENT_DATA_DIR, default ./data)',
+    )
+    .option('--log-dir <dir>', 'rotating JSON log and doctor.log (AGENT_LOG_DIR, default ./logs)')
+    .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent')
+    .option('--queries <dir>', 'folder of the extraction SQL files (AGENT_QUERIES_DIR)')
+    .option('--http-timeout <duration>', 'timeout of one POST (AGENT_HTTP_TIMEOUT, default 30s)')
+    .action(async (flags: AgentCliFlags) => {
+      const config = loadAgentConfig(configFlags(flags));
+      if (flags.doctor) {
+        console.log(t('doctorTitle'));
+        const checks = await runDoctor(config);
+        for (const c of checks)
+          console.log(
+            `[${c.status.toUpperCase()}] ${t(`doctor.${c.id}` as MessageKey)}: ${c.detail}`,
+          );
+        const failed = checks.filter((c) => c.status === 'fail').length;
+        const warned = checks.filter((c) => c.status === 'warn').length;
+        console.log(
+          t('doctorSummary', {
+            failed: String(failed),
+            warned: String(warned),
+            file: join(config.logDir, 'doctor.log'),
+          }),
+        );
+        process.exitCode = failed > 0 ? 1 : 0;
+        return;
+      }
+      if (flags.requeueDeadLetter) {
+        // Under the agent's lock: a running agent must not be sending the files being moved.
+        const outbox = new Outbox(config.dataDir);
+        const release = acquireLock(join(config.dataDir, 'agent.lock'));
+        let count: number;
+        try {
+          count = outbox.requeueDeadLetters();
+        } finally {
+          release();
+        }
+        console.log(t('agentRequeued', { count: String(count) }));
+        return;
+      }
+      // Handlers first: a SIGTERM while the agent is still starting must stop it cleanly too.
+      let stopping = false;
+      const started: { daemon?: AgentDaemon } = {};
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        console.log(t('agentStopping'));
+        started.daemon?.logger.info({ signal }, 'stopping');
+        (started.daemon ? started.daemon.stop() : Promise.resolve()).then(
+          () => {
+            console.log(t('agentStopped'));
+            process.exit(0);
+          },
+          (err: unknown) => {
+            console.error(err);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      const daemon = await AgentDaemon.open(config);
+      started.daemon = daemon;
+      if (flags.once) {
+        try {
+          printCycle(await daemon.runOnce());
+        } finally {
+          await daemon.close();
+        }
+        return;
+      }
+      console.log(
+        t('agentStarted', {
+          interval: String(config.intervalMs / 1000),
+          webhook: config.webhookUrl,
+          dataDir: config.dataDir,
+        }),
+      );
+      await daemon.run();
+    });
+}
