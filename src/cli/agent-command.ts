@@ -10,6 +10,7 @@ import {
   type CycleReport,
 } from '../agent/index.js';
 import { t, type MessageKey } from './messages.js';
+import { onStopSignals } from './stop-signals.js';
 
 type AgentCliFlags = {
   config?: string;
@@ -139,26 +140,15 @@ export function agentCommand(program: Command): void {
         return;
       }
       // Handlers first: a SIGTERM while the agent is still starting must stop it cleanly too.
-      let stopping = false;
       const started: { daemon?: AgentDaemon } = {};
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        console.log(t('agentStopping'));
-        started.daemon?.logger.info({ signal }, 'stopping');
-        (started.daemon ? started.daemon.stop() : Promise.resolve()).then(
-          () => {
-            console.log(t('agentStopped'));
-            process.exit(0);
-          },
-          (err: unknown) => {
-            console.error(err);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
+      onStopSignals({
+        stopping: () => console.log(t('agentStopping')),
+        stopped: () => console.log(t('agentStopped')),
+        stop: async (signal) => {
+          started.daemon?.logger.info({ signal }, 'stopping');
+          await started.daemon?.stop();
+        },
+      });
       const daemon = await AgentDaemon.open(config);
       started.daemon = daemon;
       if (flags.once) {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createServer, loadServerConfig } from '../server/index.js';
 import { t } from './messages.js';
+import { onStopSignals } from './stop-signals.js';
 
 export function serverCommand(program: Command): void {
   program
@@ -58,25 +59,14 @@ export function serverCommand(program: Command): void {
       });
       const server = await createServer(config);
       // Handlers first: a SIGTERM right after the ready line must drain, not kill.
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        console.log(t('stopping'));
-        server.ctx.logger.info({ signal }, 'shutting down');
-        server.stop().then(
-          () => {
-            console.log(t('stopped'));
-            process.exit(0);
-          },
-          (err: unknown) => {
-            console.error(err);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
+      onStopSignals({
+        stopping: () => console.log(t('stopping')),
+        stopped: () => console.log(t('stopped')),
+        stop: async (signal) => {
+          server.ctx.logger.info({ signal }, 'shutting down');
+          await server.stop();
+        },
+      });
       const url = await server.listen();
       if (server.newAdminToken) console.log(`${t('adminTokenCreated')}\n  ${server.newAdminToken}`);
       else console.log(t('adminTokenExisting'));
