@@ -28,7 +28,7 @@ export type LiveSocketOptions = {
 
 export type LiveSocketSnapshot = {
   state: ConnectionState;
-  /** Number of the retry under way (1, 2, …); 0 once connected. */
+  /** Number of the retry under way (1, 2, …); 0 once the server has sent a message. */
   reconnectAttempt: number;
   /** Why the state is `error` (or the last failure while retrying). */
   error: LiveSocketError | null;
@@ -182,7 +182,7 @@ export class LiveSocket {
       if (this.ws !== ws) return;
       this.lastHeard = Date.now();
       this.startHeartbeat();
-      this.update({ state: 'connected', reconnectAttempt: 0, error: null });
+      this.update({ state: 'connected' });
       this.events.onConnect?.();
     };
     ws.onmessage = (event: { data: unknown }) => {
@@ -201,6 +201,9 @@ export class LiveSocket {
         );
         return;
       }
+      // The attempt count restarts once the server has spoken, not at the handshake: a server
+      // that accepts and then dies (or never answers) keeps the backoff growing.
+      this.update({ reconnectAttempt: 0, error: null });
       this.events.onMessage?.(message.data);
     };
     ws.onerror = () => {

@@ -159,6 +159,10 @@ describe('pdv-sync/react in Chromium against a live server', () => {
     );
     assert.equal(await pB.textContent('[role=status] .pdv-sync-status-label'), 'Connected');
 
+    await pA2.waitForFunction(
+      () => document.getElementById('changes-state')?.textContent === 'connected',
+    );
+    const versionBefore = Number(await pA2.textContent('#pedidos-changes'));
     const created = await call(pA1, 'create', { numero: 101, cliente: 'Ana' });
     assert.ok(created.ok, JSON.stringify(created));
     assert.ok(created.pedido, 'the confirmed pedido is returned');
@@ -166,6 +170,17 @@ describe('pdv-sync/react in Chromium against a live server', () => {
     assert.equal(created.pedido.store_id, 'loja-a', 'store taken from the token’s session');
     await waitForPedido(pA1, pedidoId, 'novo');
     await waitForPedido(pA2, pedidoId, 'novo');
+    // useSync heard the change on /ws, and its fetchTable reads the store's rows across origins.
+    await pA2.waitForFunction(
+      (v) => Number(document.getElementById('pedidos-changes')?.textContent) > v,
+      versionBefore,
+      { timeout: 5000 },
+    );
+    const rows = await pA2.evaluate(() => window.pdv!.fetchTable('pedidos'));
+    assert.deepEqual(
+      rows.map((r) => [r['id'], r['cliente']]),
+      [[pedidoId, 'Ana']],
+    );
 
     const fromB = await call(pB, 'create', { numero: 201, cliente: 'Bia' });
     assert.ok(fromB.ok && fromB.pedido, JSON.stringify(fromB));
@@ -246,8 +261,8 @@ describe('pdv-sync/react in Chromium against a live server', () => {
     assert.equal(await page.textContent('[role=status] .pdv-sync-status-label'), 'Erro de conexão');
     assert.equal(await page.textContent('#error'), 'LiveSocketError:unauthorized');
     const seen = sockets;
-    // StrictMode mounts twice in development: one socket per mount at most.
-    assert.ok(seen >= 1 && seen <= 2, `${seen} sockets`);
+    // Two channels (/ws/pedidos and /ws); StrictMode mounts twice in development.
+    assert.ok(seen >= 2 && seen <= 4, `${seen} sockets`);
     await page.waitForTimeout(4000);
     assert.equal(sockets, seen, 'no reconnection after close 1008');
     await page.close();

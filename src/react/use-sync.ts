@@ -28,10 +28,10 @@ export type UseSyncResult = {
   /** The change-log position the notifications are current to (null before the first connection). */
   cursor: string | null;
   /**
-   * Per table, a number that grows whenever the table may have changed: the version of the last
-   * change heard, bumped on every reconnection. Use it as an effect dependency to refetch.
+   * Per table, a counter that grows whenever the table may have changed: by one per notification
+   * naming it and per (re)connection. Use it as an effect dependency to refetch.
    */
-  tableVersions: Readonly<Record<string, number>>;
+  tableChanges: Readonly<Record<string, number>>;
   /** Every row of a table the token may read, over HTTP. */
   fetchTable: <T = Record<string, unknown>>(table: string) => Promise<T[]>;
   reconnect: () => void;
@@ -40,14 +40,14 @@ export type UseSyncResult = {
 /**
  * The global channel `/ws`: says *that* rows of the chosen tables changed (a
  * `changes` notification), not what they hold. A screen refetches what it shows
- * when `tableVersions[table]` moves; after a reconnection every table counts as
+ * when `tableChanges[table]` moves; after a reconnection every table counts as
  * changed, since notifications sent while disconnected were missed.
  *
  * @example
- * const { tableVersions, fetchTable } = useSync({ serverUrl, token, tables: ['produtos'] });
+ * const { tableChanges, fetchTable } = useSync({ serverUrl, token, tables: ['produtos'] });
  * useEffect(() => {
  *   void fetchTable<Produto>('produtos').then(setProdutos);
- * }, [tableVersions['produtos']]);
+ * }, [tableChanges['produtos']]);
  */
 export function useSync(options: UseSyncOptions): UseSyncResult {
   const { serverUrl, token } = options;
@@ -56,7 +56,7 @@ export function useSync(options: UseSyncOptions): UseSyncResult {
   latest.current = options;
   const api = useMemo(() => new SyncApi({ serverUrl, token }), [serverUrl, token]);
   const [cursor, setCursor] = useState<string | null>(null);
-  const [tableVersions, setTableVersions] = useState<Readonly<Record<string, number>>>({});
+  const [tableChanges, setTableChanges] = useState<Readonly<Record<string, number>>>({});
   const url = useMemo(() => {
     const base = liveChannelUrl(serverUrl, '/ws', token);
     return tablesKey ? `${base}&tables=${encodeURIComponent(tablesKey)}` : base;
@@ -72,21 +72,18 @@ export function useSync(options: UseSyncOptions): UseSyncResult {
     onMessage: (message) => {
       if (message.type === 'connection') {
         setCursor(message.cursor);
-        // Whatever changed while disconnected was not announced: everything counts as changed.
-        const seq = Number(message.cursor.split('.').pop()) || 0;
-        setTableVersions((v) =>
-          Object.fromEntries(
-            [...new Set([...Object.keys(v), ...tablesKey.split(',').filter(Boolean)])].map((t) => [
-              t,
-              Math.max(seq, (v[t] ?? 0) + 1),
-            ]),
-          ),
-        );
+        // Whatever changed while disconnected was not announced: every table counts as changed.
+        setTableChanges((v) => {
+          const next = { ...v };
+          for (const t of [...Object.keys(v), ...tablesKey.split(',').filter(Boolean)])
+            next[t] = (v[t] ?? 0) + 1;
+          return next;
+        });
       } else if (message.type === 'changes') {
         setCursor(message.cursor);
-        setTableVersions((v) => {
+        setTableChanges((v) => {
           const next = { ...v };
-          for (const c of message.changes) next[c.table] = Math.max(next[c.table] ?? 0, c.version);
+          for (const t of new Set(message.changes.map((c) => c.table))) next[t] = (v[t] ?? 0) + 1;
           return next;
         });
         latest.current.onChanges?.(message.changes, message.cursor);
@@ -105,7 +102,7 @@ export function useSync(options: UseSyncOptions): UseSyncResult {
     reconnectAttempt: ws.reconnectAttempt,
     error: ws.error,
     cursor,
-    tableVersions,
+    tableChanges,
     fetchTable,
     reconnect: ws.reconnect,
   };

@@ -9,6 +9,7 @@ import { createRoot } from 'react-dom/client';
 import {
   SyncStatusIndicator,
   usePedidosSync,
+  useSync,
   type NewPedido,
   type Pedido,
   type SyncLogEntry,
@@ -26,6 +27,8 @@ export type PdvTestApi = {
   fetchById(id: string): Promise<Outcome>;
   reconnect(): void;
   log(): readonly SyncLogEntry[];
+  /** Rows of a table over HTTP (useSync's fetchTable). */
+  fetchTable(table: string): Promise<Record<string, unknown>[]>;
 };
 
 declare global {
@@ -62,6 +65,9 @@ function App() {
     onStatusUpdate: (m) => setLastStatus(`${m.pedido_id}:${String(m.new_value)}`),
   });
   const { createPedido, updatePedido, deletePedido, fetchPedidoById, wsReconnect, syncLog } = sync;
+  // The global channel, for the pedidos table only: says that rows changed, not what they hold.
+  const changes = useSync({ serverUrl, token, tables: ['pedidos'], heartbeatInterval: 5000 });
+  const { fetchTable } = changes;
 
   useEffect(() => {
     window.pdv = {
@@ -71,8 +77,9 @@ function App() {
       fetchById: (id) => outcome(() => fetchPedidoById(id)),
       reconnect: wsReconnect,
       log: () => syncLog,
+      fetchTable: (table) => fetchTable(table),
     };
-  }, [createPedido, updatePedido, deletePedido, fetchPedidoById, wsReconnect, syncLog]);
+  }, [createPedido, updatePedido, deletePedido, fetchPedidoById, wsReconnect, syncLog, fetchTable]);
 
   const error: (Error & { code?: unknown }) | null = sync.error;
   return (
@@ -96,6 +103,10 @@ function App() {
         </dd>
         <dt>last status_update</dt>
         <dd id="last-status">{lastStatus}</dd>
+        <dt>/ws channel</dt>
+        <dd id="changes-state">{changes.connectionState}</dd>
+        <dt>pedidos table changes</dt>
+        <dd id="pedidos-changes">{changes.tableChanges['pedidos'] ?? 0}</dd>
       </dl>
       <ul id="pedidos">
         {sync.pedidos.map((p) => (
