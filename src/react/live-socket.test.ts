@@ -42,6 +42,17 @@ describe('LiveSocket', () => {
     );
   });
 
+  test('the channel URL is derived from the API URL, keeping a path prefix', () => {
+    assert.equal(
+      liveChannelUrl('http://10.0.0.5:3001', '/ws/pedidos', 'a b'),
+      'ws://10.0.0.5:3001/ws/pedidos?token=a+b',
+    );
+    assert.equal(
+      liveChannelUrl('https://loja.example/pdv/', '/ws', 't'),
+      'wss://loja.example/pdv/ws?token=t',
+    );
+  });
+
   test('connects, answers pings, and stops for good on close 1008 (bad token)', async () => {
     const token = await ts.device('loja-ls', 'caixa-ls');
     const messages: string[] = [];

@@ -83,7 +83,8 @@ export function reconnectDelay(attempt: number, capMs: number, random = Math.ran
 
 /** Turns an API URL (`http://host:3001`) into a channel URL (`ws://host:3001/ws/pedidos?token=…`). */
 export function liveChannelUrl(serverUrl: string, path: string, token: string): string {
-  const url = new URL(path, serverUrl.replace(/^http/i, 'ws'));
+  // Joined, not resolved: a server behind a path prefix (`https://host/pdv`) keeps it.
+  const url = new URL(`${serverUrl.replace(/^http/i, 'ws').replace(/\/+$/, '')}${path}`);
   url.searchParams.set('token', token);
   return url.toString();
 }

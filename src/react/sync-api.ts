@@ -63,7 +63,7 @@ export class SyncApi {
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
-      res = await fetch(new URL(path, this.options.serverUrl), {
+      res = await fetch(`${this.options.serverUrl.replace(/\/+$/, '')}${path}`, {
         method,
         headers: {
           'x-api-key': this.options.token,

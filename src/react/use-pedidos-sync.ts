@@ -273,10 +273,12 @@ export function usePedidosSync(options: UsePedidosSyncOptions): UsePedidosSyncRe
   const write = useCallback(
     async (
       op: 'upsert' | 'delete',
-      record: { id: string; [column: string]: unknown },
+      build: () => Promise<{ id: string; [column: string]: unknown }>,
     ): Promise<Pedido | null> => {
-      const id = record.id;
+      let id = '?';
       try {
+        const record = await build();
+        id = record.id;
         const result = await api.pushOne('pedidos', op, record);
         commit(applyConfirmedWrite(stateRef.current, { op, record, version: result.version }));
         setLastSync(new Date());
@@ -298,26 +300,25 @@ export function usePedidosSync(options: UsePedidosSyncOptions): UsePedidosSyncRe
 
   const createPedido = useCallback(
     async (data: NewPedido): Promise<Pedido | null> => {
-      const record = {
+      return write('upsert', async () => ({
         ...data,
         id: data.id ?? newId(),
         status: data.status ?? 'novo',
         created_at: data.created_at ?? new Date().toISOString(),
         store_id: data.store_id ?? (await api.getSession()).storeId,
-      };
-      return write('upsert', record);
+      }));
     },
     [api, write],
   );
 
   const updatePedido = useCallback(
-    (id: string, data: Partial<Pedido>) => write('upsert', { ...data, id }),
+    (id: string, data: Partial<Pedido>) => write('upsert', async () => ({ ...data, id })),
     [write],
   );
 
   const deletePedido = useCallback(
     async (id: string): Promise<void> => {
-      await write('delete', { id });
+      await write('delete', async () => ({ id }));
     },
     [write],
   );
