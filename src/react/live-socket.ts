@@ -96,6 +96,15 @@ export function liveChannelUrl(serverUrl: string, path: string, token: string): 
  * run out. The token travels in the query string: browsers cannot set headers on
  * a WebSocket.
  *
+ * | state \ event  | open          | message           | close 1008 | other close / silence (2 beats)         | close()      | reconnect()  |
+ * | -------------- | ------------- | ----------------- | ---------- | --------------------------------------- | ------------ | ------------ |
+ * | `connecting`   | `connected`   | —                 | `error`    | retry n+1 after backoff, or `error` (¹) | disconnected | connecting   |
+ * | `connected`    | —             | attempt count → 0 | `error`    | retry n+1 after backoff, or `error` (¹) | disconnected | connecting   |
+ * | `disconnected` | —             | —                 | —          | —                                       | —            | connecting   |
+ * | `error`        | —             | —                 | —          | —                                       | disconnected | connecting   |
+ *
+ * (¹) `error` once `maxReconnectAttempts` retries failed; `disconnected` when `autoReconnect` is false.
+ *
  * @example
  * const socket = new LiveSocket(liveChannelUrl(apiUrl, '/ws/pedidos', token), {}, {
  *   onMessage: (m) => console.log(m.type),
