@@ -78,6 +78,29 @@ export default tseslint.config(
     },
   },
   {
+    // pdv-sync/react runs in browsers: no Node modules, and the protocol only through its
+    // browser-safe files (protocol/index.js pulls node:crypto).
+    files: ['src/react/**/*.ts', 'src/react/**/*.tsx'],
+    ignores: ['src/react/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            'node:*',
+            'ws',
+            '../protocol/index.js',
+            '../server/*',
+            '../client/*',
+            '../agent/*',
+            '../cli/*',
+            '../testing/*',
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: {

@@ -35,6 +35,7 @@ export function serverCommand(program: Command): void {
       'UTC offset of date filters such as /api/orders (default -03:00)',
     )
     .option('--pg-schema <name>', 'PostgreSQL schema for the server tables')
+    .option('--cors-origins <list>', 'browser origins allowed to call the API: comma list or *')
     .action(async (opts: Record<string, string | undefined>) => {
       const config = loadServerConfig({
         db: opts['db'],
@@ -56,6 +57,7 @@ export function serverCommand(program: Command): void {
         wsHeartbeatMs: opts['wsHeartbeatMs'],
         wsMaxBufferedBytes: opts['wsMaxBufferedBytes'],
         wsMaxConnections: opts['wsMaxConnections'],
+        corsOrigins: opts['corsOrigins'],
       });
       const server = await createServer(config);
       // Handlers first: a SIGTERM right after the ready line must drain, not kill.

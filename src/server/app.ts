@@ -1,4 +1,5 @@
 import compress from '@fastify/compress';
+import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { protocolVersion, SyncError } from '../protocol/index.js';
@@ -45,6 +46,16 @@ export async function buildApp(
     reply.header('x-pdv-sync-protocol', String(protocolVersion));
   });
   registerErrorHandler(app, ctx.config.bodyLimitBytes);
+  // Before the auth hook: preflights carry no token, and error answers need the CORS headers too.
+  const origins = ctx.config.corsOrigins;
+  if (origins.length > 0)
+    await app.register(cors, {
+      origin: origins.includes('*') ? '*' : origins,
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['x-api-key', 'content-type', 'authorization', 'idempotency-key'],
+      exposedHeaders: ['x-pdv-sync-protocol'],
+      maxAge: 600,
+    });
   await app.register(rateLimit, {
     global: true,
     max: ctx.config.rateLimit,

@@ -117,6 +117,20 @@ const settings = {
     env: ['PDV_SYNC_WS_MAX_CONNECTIONS'],
     rule: z.coerce.number().int().min(1).default(20_000),
   },
+  corsOrigins: {
+    flag: '--cors-origins',
+    env: ['PDV_SYNC_CORS_ORIGINS'],
+    // Browser apps on other origins (Vite dev server, Tauri): a comma list, or `*`. Default: same-origin only.
+    rule: z
+      .string()
+      .default('')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean),
+      ),
+  },
   pgSchema: {
     flag: '--pg-schema',
     env: ['PDV_SYNC_PG_SCHEMA'],

@@ -1,0 +1,202 @@
+import type { PedidoUpdateMessage, StatusUpdateMessage } from '../protocol/live.js';
+
+/** A row of the `pedidos` table as the server sends it. */
+export type Pedido = {
+  id: string;
+  store_id: string;
+  status: string;
+  numero?: number | null;
+  cliente?: string | null;
+  total?: number | null;
+  observacao?: string | null;
+  created_at?: string | null;
+  updated_at?: string | null;
+  [column: string]: unknown;
+};
+
+type Entry = { readonly pedido: Pedido; readonly version: number };
+
+/**
+ * What a client knows of the pedidos, with the version (change-log seq) each
+ * piece of knowledge dates from. Invariant: a message older than what is known
+ * of its pedido never changes the state, so messages may arrive late, twice or
+ * out of order (a snapshot racing live updates) and the state still converges
+ * to the server's.
+ */
+export type PedidosState = {
+  /** Database the versions come from (versions of another database are incomparable). */
+  readonly databaseId: string | null;
+  /** The seq the last snapshot was current to: everything up to it is known. */
+  readonly horizon: number;
+  readonly rows: ReadonlyMap<string, Entry>;
+  /** Deleted ids with the version of their delete, newer than `horizon`. */
+  readonly tombstones: ReadonlyMap<string, number>;
+  /** The rows, ordered by id. */
+  readonly pedidos: readonly Pedido[];
+};
+
+export const emptyPedidosState: PedidosState = {
+  databaseId: null,
+  horizon: 0,
+  rows: new Map(),
+  tombstones: new Map(),
+  pedidos: [],
+};
+
+/** Splits a cursor `c1.<databaseId>.<seq>`; null when it is not one. */
+export function parseCursor(cursor: string): { databaseId: string; seq: number } | null {
+  const match = /^c1\.([A-Za-z0-9-]{1,40})\.(\d{1,15})$/.exec(cursor);
+  return match?.[1] && match[2] ? { databaseId: match[1], seq: Number(match[2]) } : null;
+}
+
+const byId = (a: Pedido, b: Pedido) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+function build(
+  base: PedidosState,
+  rows: Map<string, Entry>,
+  tombstones: Map<string, number>,
+  patch: Partial<Pick<PedidosState, 'databaseId' | 'horizon'>> = {},
+): PedidosState {
+  return {
+    databaseId: patch.databaseId !== undefined ? patch.databaseId : base.databaseId,
+    horizon: patch.horizon ?? base.horizon,
+    rows,
+    tombstones,
+    pedidos: [...rows.values()].map((e) => e.pedido).sort(byId),
+  };
+}
+
+/** The version a message about `id` must reach to be news. */
+export function knownVersion(state: PedidosState, id: string): number {
+  return Math.max(state.horizon, state.rows.get(id)?.version ?? 0, state.tombstones.get(id) ?? 0);
+}
+
+function asPedido(row: Record<string, unknown>): Pedido | null {
+  const id = row['id'];
+  if (typeof id !== 'string' && typeof id !== 'number') return null;
+  return { ...row, id: String(id) } as Pedido;
+}
+
+/**
+ * A full list current to `cursor` (answer to `get_pedidos`). Rows missing from
+ * it were deleted; what the state learnt after the snapshot's seq is kept.
+ */
+export function applySnapshot(
+  state: PedidosState,
+  rows: readonly Record<string, unknown>[],
+  cursor: string,
+): PedidosState {
+  const at = parseCursor(cursor);
+  if (!at) return state;
+  const sameDatabase = state.databaseId === null || state.databaseId === at.databaseId;
+  if (sameDatabase && at.seq < state.horizon) return state;
+  const next = new Map<string, Entry>();
+  for (const row of rows) {
+    const pedido = asPedido(row);
+    if (pedido) next.set(pedido.id, { pedido, version: at.seq });
+  }
+  const tombstones = new Map<string, number>();
+  if (sameDatabase) {
+    for (const [id, entry] of state.rows) if (entry.version > at.seq) next.set(id, entry);
+    for (const [id, version] of state.tombstones)
+      if (version > at.seq && (next.get(id)?.version ?? 0) < version) {
+        next.delete(id);
+        tombstones.set(id, version);
+      }
+  }
+  return build(state, next, tombstones, { databaseId: at.databaseId, horizon: at.seq });
+}
+
+/**
+ * A full list read over HTTP, which carries no version: it replaces the rows,
+ * each keeping the version already known of it. Used while disconnected; the
+ * next connection's snapshot puts versions right.
+ */
+export function applyList(
+  state: PedidosState,
+  rows: readonly Record<string, unknown>[],
+): PedidosState {
+  const next = new Map<string, Entry>();
+  for (const row of rows) {
+    const pedido = asPedido(row);
+    if (pedido) next.set(pedido.id, { pedido, version: knownVersion(state, pedido.id) });
+  }
+  const tombstones = new Map([...state.tombstones].filter(([id]) => !next.has(id)));
+  return build(state, next, tombstones);
+}
+
+/** A `pedido_update`: applied unless older than what is known of the pedido. */
+export function applyPedidoUpdate(state: PedidosState, message: PedidoUpdateMessage): PedidosState {
+  const id = message.pedido_id;
+  if (message.version < knownVersion(state, id)) return state;
+  const rows = new Map(state.rows);
+  const tombstones = new Map(state.tombstones);
+  if (message.action === 'delete') {
+    rows.delete(id);
+    tombstones.set(id, message.version);
+  } else {
+    // A row deleted again before the server read it: its delete follows.
+    const pedido = message.data ? asPedido(message.data) : null;
+    if (!pedido) return state;
+    rows.set(id, { pedido, version: message.version });
+    tombstones.delete(id);
+  }
+  return build(state, rows, tombstones);
+}
+
+/** A `status_update`: changes one field of a known pedido, unless older than it. */
+export function applyStatusUpdate(state: PedidosState, message: StatusUpdateMessage): PedidosState {
+  const entry = state.rows.get(message.pedido_id);
+  if (!entry || message.version < knownVersion(state, message.pedido_id)) return state;
+  const rows = new Map(state.rows);
+  rows.set(message.pedido_id, {
+    pedido: { ...entry.pedido, [message.status_field]: message.new_value },
+    version: message.version,
+  });
+  return build(state, rows, new Map(state.tombstones));
+}
+
+/**
+ * A write the server confirmed (`applied`), at the version it answered. An
+ * upsert merges the written columns into the known row (or adds a complete new
+ * row); the live update that follows brings the row exactly as committed.
+ */
+export function applyConfirmedWrite(
+  state: PedidosState,
+  write: { op: 'upsert' | 'delete'; record: Record<string, unknown>; version?: number | undefined },
+): PedidosState {
+  const id = String(write.record['id']);
+  const version = write.version ?? knownVersion(state, id);
+  if (version < knownVersion(state, id)) return state;
+  const rows = new Map(state.rows);
+  const tombstones = new Map(state.tombstones);
+  if (write.op === 'delete') {
+    rows.delete(id);
+    if (write.version !== undefined) tombstones.set(id, version);
+    return build(state, rows, tombstones);
+  }
+  const known = rows.get(id);
+  const merged = asPedido({ ...(known?.pedido ?? {}), ...write.record });
+  if (!merged || (!known && (merged.store_id === undefined || merged.status === undefined)))
+    return state;
+  rows.set(id, { pedido: merged, version });
+  tombstones.delete(id);
+  return build(state, rows, tombstones);
+}
+
+/** The server's current row after a conflict (null: deleted), at its version. */
+export function applyServerRow(
+  state: PedidosState,
+  id: string,
+  row: Record<string, unknown> | null,
+  version: number,
+): PedidosState {
+  return applyPedidoUpdate(state, {
+    type: 'pedido_update',
+    action: row ? 'update' : 'delete',
+    pedido_id: id,
+    data: row,
+    version,
+    timestamp: '',
+  });
+}
