@@ -65,6 +65,7 @@ export class LiveHub {
   private readonly pedidos: PedidosFeed | null;
   private heartbeat: NodeJS.Timeout | null = null;
   private stopping = false;
+  private stopped: Promise<void> | null = null;
   private sent = 0;
   private dropped = 0;
   private cut = 0;
@@ -335,7 +336,13 @@ export class LiveHub {
     };
   }
 
-  async stop(): Promise<void> {
+  /** Closes every connection (1001) and stops the feed; calling it again waits for the first call. */
+  stop(): Promise<void> {
+    this.stopped ??= this.shutdown();
+    return this.stopped;
+  }
+
+  private async shutdown(): Promise<void> {
     this.stopping = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.watcher.stop();

@@ -315,6 +315,25 @@ export function liveSuite(dialect: DialectName): void {
     });
   });
 
+  describe(`live fan-out, shutdown (${dialect})`, () => {
+    test('a stopping server closes its connections with 1001 and refuses new ones', async () => {
+      const ts = await startTestServer(dialect);
+      try {
+        const url = await ts.server.listen();
+        const token = await ts.device('store-z', 'z1');
+        const c = await connectLive(liveUrl(url, '/ws', { token }));
+        await c.waitFor((m) => m.some((x) => x.type === 'connection'));
+        const stopping = ts.server.ctx.live.stop();
+        const late = await connectLive(liveUrl(url, '/ws', { token })).catch((err: Error) => err);
+        assert.ok(late instanceof Error && /503/.test(late.message), 'refused with 503');
+        assert.equal(await c.closed, 1001);
+        await stopping;
+      } finally {
+        await ts.close();
+      }
+    });
+  });
+
   describe(`live fan-out, slow consumer (${dialect})`, () => {
     let ts: TestServer;
     let url: string;
