@@ -239,6 +239,10 @@ describe('pdv-sync/react in Chromium against a live server', () => {
   });
 
   test('a delete disappears from every page of the store', async () => {
+    // fetchPedidoById reads the one row; another store's page gets null, as for a missing one.
+    const before = (await call(pA1, 'fetchById', pedidoId)) as { pedido?: { id?: string } };
+    assert.equal(before.pedido?.id, pedidoId);
+    assert.deepEqual(await call(pB, 'fetchById', pedidoId), { ok: true, pedido: null });
     const result = await call(pA2, 'remove', pedidoId);
     assert.ok(result.ok, JSON.stringify(result));
     await pA1.waitForSelector(`#pedidos li[data-id="${pedidoId}"]`, {

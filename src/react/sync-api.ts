@@ -135,6 +135,20 @@ export class SyncApi {
     );
   }
 
+  /** One row by id, or null when the token's store has no such row. */
+  async getRow<T = Record<string, unknown>>(table: string, id: string): Promise<T | null> {
+    try {
+      const res = await this.request<{ row: T }>(
+        'GET',
+        `/api/tables/${encodeURIComponent(table)}/${encodeURIComponent(id)}`,
+      );
+      return res.row;
+    } catch (err) {
+      if (err instanceof SyncRequestError && err.code === 'NOT_FOUND') return null;
+      throw err;
+    }
+  }
+
   /** Every row of a table the token may read (pages of 1000). */
   async listTable<T = Record<string, unknown>>(table: string): Promise<T[]> {
     const rows: T[] = [];

@@ -262,12 +262,19 @@ export function usePedidosSync(options: UsePedidosSyncOptions): UsePedidosSyncRe
     }
   }, [api, sendMessage, commit, log]);
 
+  // The server's current row, read over HTTP (`GET /api/tables/pedidos/:id`); the list
+  // itself follows the live messages, so it is not touched here.
   const fetchPedidoById = useCallback(
     async (id: string): Promise<Pedido | null> => {
-      await fetchPedidos();
-      return stateRef.current.rows.get(id)?.pedido ?? null;
+      try {
+        return await api.getRow<Pedido>('pedidos', id);
+      } catch (err) {
+        const e = err instanceof Error ? err : new Error(String(err));
+        log('error', `fetching pedido ${id} failed: ${e.message}`);
+        throw e;
+      }
     },
-    [fetchPedidos],
+    [api, log],
   );
 
   const write = useCallback(

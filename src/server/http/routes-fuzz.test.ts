@@ -1039,6 +1039,16 @@ const models: Record<string, Model> = {
       storeRowsOnly(seen, table, r.rows);
     },
   },
+  'GET /api/tables/:table/:id': {
+    outcomes: ({ role, params }) => {
+      if (!valid(tableWriteParamsSchema, params)) return [E('VALIDATION_FAILED')];
+      const table = names.resolve(params['table']);
+      if (!table) return [E('UNKNOWN_TABLE')];
+      if (role === 'device' && table.direction === 'up') return [E('FORBIDDEN')];
+      return [...ok(), E('NOT_FOUND')];
+    },
+    reply: z.object({ table: z.string(), row: z.record(z.string(), z.unknown()) }),
+  },
   'PUT /api/tables/:table/:id': writeModel('put'),
   'PATCH /api/tables/:table/:id': writeModel('patch'),
   'DELETE /api/tables/:table/:id': writeModel('delete'),

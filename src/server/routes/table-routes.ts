@@ -117,6 +117,29 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return { table: table.name, rows, total };
   });
 
+  // One row (seed 004's fetchPedidoById), with the same scope as the list.
+  app.get('/api/tables/:table/:id', async (request) => {
+    const params = parseRequest(tableWriteParamsSchema, request.params, 'params');
+    const table = tableOf(ctx, params.table);
+    if (request.identity.role === 'device' && table.direction === 'up')
+      throw new SyncError(
+        'FORBIDDEN',
+        `table ${table.name} is upload-only; terminals do not read it back`,
+      );
+    const { rows } = await listRows(ctx, request.identity, table, {
+      limit: 1,
+      offset: 0,
+      where: [`id = ?`],
+      params: [params.id],
+    });
+    const row = rows[0];
+    if (!row)
+      throw new SyncError('NOT_FOUND', `no row ${params.id} in ${table.name}`, {
+        details: { table: table.name, id: params.id },
+      });
+    return { table: table.name, row };
+  });
+
   const write = async (
     request: {
       params: unknown;
