@@ -25,6 +25,8 @@ type Events = {
   state: [LiveState];
   connected: [ConnectionMessage];
   changes: [ChangesMessage];
+  /** The server's change log went backwards (restored database): pull now, the cursor check re-bootstraps. */
+  refresh: [];
   error: [Error];
 };
 
@@ -149,6 +151,7 @@ export class LiveLink extends EventEmitter<Events> {
       this.startHeartbeat();
       this.emit('connected', message);
     } else if (message.type === 'changes') this.emit('changes', message);
+    else if (message.type === 'refresh_required') this.emit('refresh');
   }
 
   private scheduleRetry(): void {

@@ -34,6 +34,7 @@ export class SyncClient extends SyncManager {
       // Connected (first time or after a gap) or told of a change: pull from our own cursor.
       this.link.on('connected', () => void this.requestSync());
       this.link.on('changes', () => void this.requestSync());
+      this.link.on('refresh', () => void this.requestSync());
       this.link.on('state', (state) => this.logger.info({ state }, 'live connection'));
       this.link.on('error', (err) => this.logger.warn({ err: String(err) }, 'live connection'));
       this.link.start();
