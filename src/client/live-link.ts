@@ -104,6 +104,8 @@ export class LiveLink extends EventEmitter<Events> {
     const socket = new WebSocket(this.url(), {
       headers: { 'x-api-key': this.options.token },
       handshakeTimeout: 10_000,
+      // Notifications are small; ws would otherwise accept 100 MiB frames (PITFALLS #10).
+      maxPayload: 1024 * 1024,
     });
     this.socket = socket;
     socket.on('message', (data) => {

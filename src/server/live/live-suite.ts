@@ -220,6 +220,16 @@ export function liveSuite(dialect: DialectName): void {
       await c.waitFor((m) => m.some((x) => x.type === 'error' && x.code === 'VALIDATION_FAILED'));
     });
 
+    test('a frame above 64 KiB closes the connection with 1009; the server stays up', async () => {
+      const token = await ts.device('store-k', 'k1');
+      const c = await open('/ws', token);
+      await c.waitFor((m) => m.some((x) => x.type === 'connection'));
+      c.ws.send(JSON.stringify({ type: 'ping', pad: 'x'.repeat(100 * 1024) }));
+      assert.equal(await c.closed, 1009);
+      const again = await open('/ws', token);
+      await again.waitFor((m) => m.some((x) => x.type === 'connection'));
+    });
+
     test('a row written straight into the database by SQL is announced', async () => {
       const token = await ts.device('store-f', 'f1');
       const c = await open('/ws', token, { tables: 'pedidos' });
