@@ -76,6 +76,27 @@ export class Delivery {
     const b = typeof body === 'string' ? { json: body } : body;
     const gzipBody = this.options.gzip === true ? b.gzip : undefined;
     const gzipped = gzipBody !== undefined;
+    // One timer held for the request and the body read (AbortSignal.timeout's timer can be
+    // collected with its signal, leaving a cut body awaited forever).
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException('timed out', 'TimeoutError')),
+      this.options.timeoutMs,
+    );
+    try {
+      return await this.exchange(controller.signal, gzipped, gzipBody, b.json, syncId);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async exchange(
+    signal: AbortSignal,
+    gzipped: boolean,
+    gzipBody: Buffer | undefined,
+    json: string,
+    syncId: string | undefined,
+  ): Promise<DeliveryResult> {
     let res: Response;
     try {
       res = await fetch(this.options.url, {
@@ -87,8 +108,8 @@ export class Delivery {
           'user-agent': 'pdv-sync-agent',
           ...(syncId ? { 'idempotency-key': syncId } : {}),
         },
-        body: gzipBody ?? b.json,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        body: gzipBody ?? json,
+        signal,
       });
     } catch (err) {
       const name = err instanceof Error ? err.name : '';

@@ -53,28 +53,41 @@ export class HttpTransport {
   }
 
   private async once<T>(method: string, path: string, body?: unknown): Promise<T> {
+    // One timer for the request and the body read, held until both are done. Not
+    // AbortSignal.timeout: its timer can be collected with the signal, and then a body
+    // whose connection was cut without an error is awaited forever (seen in the
+    // crash-recovery test: no socket, no timer, a sync that never settled).
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new Error(`timed out after ${this.options.timeoutMs} ms`)),
+      this.options.timeoutMs,
+    );
     let res: Response;
-    try {
-      res = await fetch(`${this.options.serverUrl.replace(/\/$/, '')}${path}`, {
-        method,
-        headers: {
-          'x-api-key': this.options.token,
-          'accept-encoding': 'gzip',
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-    } catch (err) {
-      throw new NetworkError(`${method} ${path}: ${(err as Error).message}`, { cause: err });
-    }
     let text: string;
     try {
-      text = await res.text();
-    } catch (err) {
-      throw new NetworkError(`${method} ${path}: response cut: ${(err as Error).message}`, {
-        cause: err,
-      });
+      try {
+        res = await fetch(`${this.options.serverUrl.replace(/\/$/, '')}${path}`, {
+          method,
+          headers: {
+            'x-api-key': this.options.token,
+            'accept-encoding': 'gzip',
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+          signal: controller.signal,
+        });
+      } catch (err) {
+        throw new NetworkError(`${method} ${path}: ${(err as Error).message}`, { cause: err });
+      }
+      try {
+        text = await res.text();
+      } catch (err) {
+        throw new NetworkError(`${method} ${path}: response cut: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+    } finally {
+      clearTimeout(timer);
     }
     let json: unknown;
     try {
