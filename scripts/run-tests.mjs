@@ -16,7 +16,12 @@ if (files.length === 0) {
   console.error('no test files found under dist/ — did the build run?');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], {
-  stdio: 'inherit',
-});
+// A test that hangs fails after 10 minutes instead of holding CI to its limit.
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', '--test-timeout=600000', ...files],
+  {
+    stdio: 'inherit',
+  },
+);
 process.exit(result.status ?? 1);

@@ -65,17 +65,28 @@ export async function startServerFixture(dialect: DialectName): Promise<ServerFi
     dir,
     url: '',
     async admin<T>(method: string, path: string, body?: unknown): Promise<T> {
-      const res = await fetch(`${fixture.url}${path}`, {
-        method,
-        headers: {
-          'x-api-key': fixtureAdminToken,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-      return JSON.parse(text) as T;
+      // A held timer: a test's admin call fails after 30 s instead of hanging the suite.
+      const controller = new AbortController();
+      const timer = setTimeout(
+        () => controller.abort(new Error(`${method} ${path}: no answer in 30 s`)),
+        30_000,
+      );
+      try {
+        const res = await fetch(`${fixture.url}${path}`, {
+          method,
+          headers: {
+            'x-api-key': fixtureAdminToken,
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+          signal: controller.signal,
+        });
+        const text = await res.text();
+        if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+        return JSON.parse(text) as T;
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async device(storeId, machineId) {
       return (
