@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncClient, SyncManager, type SyncOptionsInput } from '../client/index.js';
@@ -37,6 +38,46 @@ export type ServerFixture = {
   close(): Promise<void>;
 };
 
+/**
+ * One admin call on its own connection (node:http, no keep-alive pool): a server
+ * SIGKILLed by an earlier test may leave a pooled connection to a port the next
+ * server reuses. Fails after 30 s rather than hanging the suite.
+ */
+function adminRequest(
+  base: string,
+  method: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; text: string }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      new URL(path, base),
+      {
+        method,
+        agent: false,
+        timeout: 30_000,
+        headers: {
+          'x-api-key': fixtureAdminToken,
+          ...(payload !== undefined
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 30 s`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
 export async function startServerFixture(dialect: DialectName): Promise<ServerFixture> {
   const db = dialect === 'sqlite' ? sqliteTestDatabase() : await postgresTestDatabase();
   const dir = mkdtempSync(join(tmpdir(), 'pdv-sync-fixture-'));
@@ -65,28 +106,9 @@ export async function startServerFixture(dialect: DialectName): Promise<ServerFi
     dir,
     url: '',
     async admin<T>(method: string, path: string, body?: unknown): Promise<T> {
-      // A held timer: a test's admin call fails after 30 s instead of hanging the suite.
-      const controller = new AbortController();
-      const timer = setTimeout(
-        () => controller.abort(new Error(`${method} ${path}: no answer in 30 s`)),
-        30_000,
-      );
-      try {
-        const res = await fetch(`${fixture.url}${path}`, {
-          method,
-          headers: {
-            'x-api-key': fixtureAdminToken,
-            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          },
-          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-          signal: controller.signal,
-        });
-        const text = await res.text();
-        if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-        return JSON.parse(text) as T;
-      } finally {
-        clearTimeout(timer);
-      }
+      const { status, text } = await adminRequest(fixture.url, method, path, body);
+      if (status < 200 || status >= 300) throw new Error(`${method} ${path}: ${status} ${text}`);
+      return JSON.parse(text) as T;
     },
     async device(storeId, machineId) {
       return (
