@@ -21,7 +21,6 @@ import {
   benchDir,
   createDevice,
   fmt,
-  freePort,
   freshDatabase,
   log,
   machineLine,
@@ -42,7 +41,7 @@ import {
   terminalAgent,
   terminals,
   uuidv7,
-  waitForHttp,
+  startPouchServer,
 } from './lib.mjs';
 
 const { values: args } = parseArgs({
@@ -228,26 +227,9 @@ function saleDocs(sale) {
 let pouchRound = 0;
 async function runPouch() {
   const Pouch = loadPouch();
-  const scratch = scratchDir('pouch');
-  const port = await freePort();
-  const proc = spawnUntil(
-    process.execPath,
-    [
-      join(rootDir, 'node_modules', 'pouchdb-server', 'bin', 'pouchdb-server'),
-      '--port',
-      String(port),
-      '--host',
-      '127.0.0.1',
-      '--dir',
-      join(scratch.dir, 'data'),
-      '--no-stdout-logs',
-    ],
-    { cwd: scratch.dir, env: process.env, ready: null },
-  );
+  const server = await startPouchServer();
   try {
-    await proc.started;
-    const base = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${base}/`);
+    const base = server.base;
     const created = await request(undefined, 'PUT', `${base}/sales`);
     if (created.status !== 201) throw new Error(`PUT /sales: ${created.status} ${created.text}`);
     const round = ++pouchRound;
@@ -264,7 +246,7 @@ async function runPouch() {
     await Promise.all(
       locals.map((db, i) => db.bulkDocs(salesFor(terms[i], salesPerTerminal).flatMap(saleDocs))),
     );
-    const meter = startMeter(proc.child.pid);
+    const meter = startMeter(server.pid);
     const t0 = performance.now();
     const results = await Promise.all(locals.map((db) => db.replicate.to(remote, opts)));
     const seconds = (performance.now() - t0) / 1000;
@@ -281,8 +263,7 @@ async function runPouch() {
     await Promise.all(locals.map((db) => db.destroy()));
     return { seconds, ...metered };
   } finally {
-    await proc.stop();
-    scratch.remove();
+    await server.stop();
   }
 }
 
