@@ -56,3 +56,36 @@ export const pushResponseSchema = z.object({
   }),
 });
 export type PushResponse = z.infer<typeof pushResponseSchema>;
+
+/**
+ * The same results as `MutationResult`, as a union discriminated by `status`, so the
+ * compiler checks that each kind carries its own fields. The wire format is
+ * `mutationResultSchema`; every member is assignable to it (the push service
+ * returns `PushResult[]` where `MutationResult[]` is expected, so the compiler checks).
+ */
+type ResultBase = { eventId: string; table: string; id: string };
+export type AppliedResult = ResultBase & {
+  status: 'applied';
+  version?: number;
+  /** Under client-wins: the server row this write overwrote (also stored as a conflict). */
+  overwritten?: Record<string, unknown>;
+};
+export type DuplicateResult = ResultBase & {
+  status: 'duplicate';
+  original: 'applied' | 'conflict';
+  version?: number;
+};
+export type ConflictResult = ResultBase & {
+  status: 'conflict';
+  resolution: 'server-wins' | 'client-wins';
+  version: number;
+  serverRecord: Record<string, unknown> | null;
+};
+export type RejectedResult = {
+  eventId: string;
+  status: 'rejected';
+  table: string;
+  id?: string;
+  reason: { code: string; message: string };
+};
+export type PushResult = AppliedResult | DuplicateResult | ConflictResult | RejectedResult;

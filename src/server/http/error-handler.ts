@@ -1,8 +1,16 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { SyncError } from '../../protocol/index.js';
+import type { StorageErrorKind } from '../storage/index.js';
 
-/** The one place where errors become HTTP answers; stacks never leave the server. */
-export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): void {
+/**
+ * The one place where errors become HTTP answers; stacks never leave the server.
+ * Engine errors are classified by the storage (`Storage.capabilities.classifyError`).
+ */
+export function registerErrorHandler(
+  app: FastifyInstance,
+  bodyLimit: number,
+  classify: (err: unknown) => StorageErrorKind,
+): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let err: SyncError;
     if (error instanceof SyncError) err = error;
@@ -15,10 +23,9 @@ export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): v
     else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)
       err = new SyncError('INVALID_JSON', `malformed request: ${error.message}`);
     else {
-      const code = (error as { code?: string }).code ?? '';
-      const dbDown = /ECONNREFUSED|ECONNRESET|57P0|08\d\d\d|SQLITE_BUSY|SQLITE_CANTOPEN/.test(code);
-      // PostgreSQL class 22 (data exception): a value the engine cannot hold, i.e. bad input.
-      const badData = /^22[0-9A-Z]{3}$/.test(code);
+      const kind = classify(error);
+      const dbDown = kind === 'unavailable';
+      const badData = kind === 'bad-data';
       if (!badData) request.log.error({ err: error }, 'request failed');
       err = dbDown
         ? new SyncError('DATABASE_UNAVAILABLE', 'the database is unavailable; retry later')

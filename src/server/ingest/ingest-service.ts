@@ -24,8 +24,6 @@ import {
   type PayloadRows,
 } from './payload-rows.js';
 
-/** Parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535. */
-const maxParams = 30_000;
 /** Ids per `IN (…)` lookup. */
 const idChunk = 500;
 
@@ -306,7 +304,7 @@ export class IngestService {
   ): Promise<void> {
     if (rows.length === 0) return;
     const cols = Object.keys(rows[0] ?? {});
-    const perChunk = Math.max(1, Math.floor(maxParams / cols.length));
+    const perChunk = Math.max(1, Math.floor(this.storage.capabilities.maxParams / cols.length));
     for (let i = 0; i < rows.length; i += perChunk) {
       const chunk = rows.slice(i, i + perChunk);
       await tx.run(
@@ -346,7 +344,8 @@ export class IngestService {
       keep = [];
     };
     for (const [venda, ids] of byVenda) {
-      if (vendas.length + keep.length + 1 + ids.length > maxParams) await flush();
+      if (vendas.length + keep.length + 1 + ids.length > this.storage.capabilities.maxParams)
+        await flush();
       vendas.push(venda);
       keep.push(...ids);
     }

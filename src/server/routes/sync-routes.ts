@@ -1,15 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import {
   changesQuerySchema,
-  eventActions,
   pushRequestSchema,
   SyncError,
   syncEventSchema,
   tableSyncRequestSchema,
-  type Mutation,
-  type MutationResult,
   type PushResponse,
   type SyncEventResponse,
   type TableSyncResponse,
@@ -17,13 +13,13 @@ import {
 import { checkMachine } from '../http/auth-hook.js';
 import { parseRequest } from '../http/validate.js';
 import type { ServerContext } from '../server-context.js';
-import { readableTables } from '../sync/index.js';
-
-function summarize(results: MutationResult[]): PushResponse['summary'] {
-  const summary = { applied: 0, duplicate: 0, conflict: 0, rejected: 0 };
-  for (const r of results) summary[r.status]++;
-  return summary;
-}
+import {
+  eventMutation,
+  eventTarget,
+  readableTables,
+  summarize,
+  tableFormMutations,
+} from '../sync/index.js';
 
 function checkBatch(ctx: ServerContext, body: unknown, field: string): void {
   const list = (body as Record<string, unknown> | null)?.[field];
@@ -60,53 +56,27 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post('/api/sync', async (request, reply): Promise<SyncEventResponse> => {
     const body = parseRequest(syncEventSchema, request.body, 'body');
-    const match = /^(.+)_(created|updated|deleted)$/.exec(body.type);
-    const entities = ctx.names.entityNames();
-    const table = match?.[1] ? entities.get(match[1]) : undefined;
-    if (!match || !table)
-      throw new SyncError('UNKNOWN_EVENT_TYPE', `unknown event type ${body.type}`, {
-        details: {
-          accepted: [...entities.keys()].flatMap((e) => eventActions.map((a) => `${e}_${a}`)),
-        },
-      });
+    const target = eventTarget(ctx.names, body.type);
     const machineId = body.machineId ?? request.identity.machineId;
     checkMachine(request.identity, machineId);
-    const record = { ...body.data };
-    if (record['id'] === undefined && match[2] === 'created') record['id'] = uuidv7();
-    const parsedRecord = parseRequest(
-      z
-        .object({
-          id: z.union([z.string().min(1).max(128), z.number().int().safe().transform(String)]),
-        })
-        .catchall(z.unknown()),
-      record,
-      'data',
-    );
-    const mutation: Mutation = {
-      eventId: body.event_id,
-      table: table.name,
-      op: match[2] === 'deleted' ? 'delete' : 'upsert',
-      record: parsedRecord,
-      updatedAt: new Date(body.timestamp).toISOString(),
-    };
+    const mutation = eventMutation(target, body);
     const [result] = await ctx.push.push(request.identity, machineId, [mutation]);
     ctx.activity.note(request.identity, 'push', 1);
     if (!result || result.status === 'rejected') {
-      const code = result?.reason?.code ?? 'INTERNAL';
-      const message = result?.reason?.message ?? 'no result';
       void reply.status(422);
       return {
         success: false,
         synced_at: new Date().toISOString(),
         status: 'rejected',
-        ...{ code, message },
+        code: result?.reason?.code ?? 'INTERNAL',
+        message: result?.reason?.message ?? 'no result',
       };
     }
     return {
       success: true,
       synced_at: new Date().toISOString(),
       status: result.status,
-      id: String(parsedRecord.id),
+      id: String(mutation.record.id),
     };
   });
 
@@ -124,14 +94,7 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
       checkMachine(request.identity, body.machineId);
       // Check the cursor before any write, so a bad one cannot lose the push's results.
       await ctx.feed.read(request.identity, [], body.since, 1);
-      const mutations: Mutation[] = body.localUpdates.map((u) => ({
-        eventId: u.eventId,
-        table: table.name,
-        op: u.record['_op'] === 'delete' ? 'delete' : 'upsert',
-        record: u.record,
-        ...(u.baseVersion !== undefined ? { baseVersion: u.baseVersion } : {}),
-        ...(u.updatedAt !== undefined ? { updatedAt: u.updatedAt } : {}),
-      }));
+      const mutations = tableFormMutations(table, body.localUpdates);
       const results = mutations.length
         ? await ctx.push.push(request.identity, body.machineId, mutations)
         : [];

@@ -12,6 +12,36 @@ export interface SqlExecutor {
 export const dialects = ['sqlite', 'postgres'] as const;
 export type Dialect = (typeof dialects)[number];
 
+/** How an engine error reads to the caller: whether retrying can help, or the input was at fault. */
+export type StorageErrorKind = 'unavailable' | 'bad-data' | 'other';
+
+/**
+ * What the engine can do and how it fails, so code outside `sqlite/` and `postgres/`
+ * never tests `dialect` nor hard-codes an engine's limit.
+ */
+export type StorageCapabilities = {
+  /**
+   * Bind parameters one statement may carry, kept under the engine's hard limit
+   * (SQLite 32,766; PostgreSQL 65,535) with room for a statement's fixed parameters.
+   */
+  readonly maxParams: number;
+  /** `INSERT … ON CONFLICT … DO UPDATE/NOTHING … RETURNING` with several VALUES rows in one statement. */
+  readonly multiRowUpsertReturning: boolean;
+  /** Classifies an error thrown by this engine's driver (SQLSTATE, SQLITE_* codes). */
+  classifyError(err: unknown): StorageErrorKind;
+};
+
+/** Error codes of the engines' drivers, classified; used by each engine's `classifyError`. */
+export function classifyDriverError(err: unknown): StorageErrorKind {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return 'other';
+  if (/ECONNREFUSED|ECONNRESET|57P0|08\d\d\d|SQLITE_BUSY|SQLITE_CANTOPEN/.test(code))
+    return 'unavailable';
+  // PostgreSQL class 22 (data exception): a value the engine cannot hold, i.e. bad input.
+  if (/^22[0-9A-Z]{3}$/.test(code)) return 'bad-data';
+  return 'other';
+}
+
 /**
  * The server's database, behind one small interface. Everything outside the
  * `sqlite/` and `postgres/` folders is dialect-agnostic.
@@ -25,6 +55,8 @@ export type Dialect = (typeof dialects)[number];
  */
 export interface Storage {
   readonly dialect: Dialect;
+  /** Limits, statement forms and error classification of this engine. */
+  readonly capabilities: StorageCapabilities;
   /** Creates or migrates the sync tables, the bookkeeping tables and the capture triggers. */
   migrate(schema: SyncSchema): Promise<void>;
   /** One write transaction; rolled back when fn throws. */

@@ -1,5 +1,6 @@
 import type { SqlExecutor, Storage } from '../storage/index.js';
 import type { Identity } from '../auth/index.js';
+import type { Prepared, PushContext } from './push/context.js';
 
 export type ConflictEntry = {
   eventId: string;
@@ -31,7 +32,42 @@ type ConflictRow = {
   created_at: string;
 };
 
-/** Every conflict, whichever side won, is kept for audit and listed at GET /api/sync/conflicts. */
+/** The reasons a conflict is stored for; one text each, so audits can group them. */
+export const conflictReasons = {
+  insertOnly: 'an event row with this id already exists with other content',
+  stale: 'the row changed on the server after the terminal read it',
+  overwritten: 'the terminal overwrote a row that changed on the server after it read it',
+} as const;
+
+/**
+ * The one place a conflict record is built from a mutation and the server's row:
+ * whose store it is (the server row's), what each side held, which side won.
+ */
+export function conflictEntry(
+  ctx: PushContext,
+  p: Prepared,
+  serverRow: Record<string, unknown>,
+  outcome: { resolution: 'server-wins' | 'client-wins'; reason: string; policy?: string },
+): ConflictEntry {
+  const storeColumn = p.table.storeColumn;
+  return {
+    eventId: p.mutation.eventId,
+    machineId: ctx.machineId,
+    storeId: storeColumn ? ((serverRow[storeColumn] as string | null) ?? null) : null,
+    table: p.table.name,
+    rowId: p.id,
+    policy: outcome.policy ?? p.table.policy,
+    resolution: outcome.resolution,
+    reason: outcome.reason,
+    clientRecord: p.mutation.op === 'delete' ? { id: p.id, _deleted: true } : p.values,
+    serverRecord: serverRow,
+  };
+}
+
+/**
+ * The one owner of `_sync_conflicts`: every conflict, whichever side won, is kept
+ * for audit and listed at GET /api/sync/conflicts.
+ */
 export class ConflictLog {
   constructor(private readonly storage: Storage) {}
 

@@ -1,4 +1,6 @@
 export { PushService, type PushOptions } from './push-service.js';
+export { summarize } from './push/results.js';
+export { eventMutation, eventTarget, tableFormMutations } from './push/forms.js';
 export { ChangeFeed, readableTables } from './change-feed.js';
 export { ConflictLog, type StoredConflict } from './conflict-log.js';
 export { SyncMeta } from './sync-meta.js';

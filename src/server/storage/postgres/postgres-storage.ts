@@ -1,11 +1,13 @@
 import pg from 'pg';
 import type { ColumnType, SyncSchema } from '../../../protocol/index.js';
 import {
+  classifyDriverError,
   CommitSignal,
   decodeCommon,
   type Row,
   type SqlExecutor,
   type Storage,
+  type StorageCapabilities,
 } from '../storage.js';
 import { CommitListener } from './commit-listener.js';
 import {
@@ -54,6 +56,12 @@ class PostgresExecutor implements SqlExecutor {
  */
 export class PostgresStorage implements Storage {
   readonly dialect = 'postgres' as const;
+  readonly capabilities: StorageCapabilities = {
+    // PostgreSQL allows 65,535; kept at SQLite's figure so batches split alike on both engines.
+    maxParams: 30_000,
+    multiRowUpsertReturning: true,
+    classifyError: classifyDriverError,
+  };
   private readonly pool: pg.Pool;
   private savepointCounter = 0;
   private readonly commits = new CommitSignal();

@@ -4,11 +4,13 @@ import Database from 'better-sqlite3';
 import type { ColumnType, SyncSchema } from '../../../protocol/index.js';
 import { Mutex } from '../mutex.js';
 import {
+  classifyDriverError,
   CommitSignal,
   decodeCommon,
   type Row,
   type SqlExecutor,
   type Storage,
+  type StorageCapabilities,
 } from '../storage.js';
 import { addColumnDdl, bookkeepingDdl, createTableDdl, storeIndexDdl, triggerDdl } from './ddl.js';
 
@@ -54,6 +56,12 @@ class SqliteExecutor implements SqlExecutor {
  */
 export class SqliteStorage implements Storage {
   readonly dialect = 'sqlite' as const;
+  readonly capabilities: StorageCapabilities = {
+    // SQLite allows 32,766 parameters per statement; the margin is for fixed parameters.
+    maxParams: 30_000,
+    multiRowUpsertReturning: true,
+    classifyError: classifyDriverError,
+  };
   private readonly writer: SqliteExecutor;
   private readonly reader: SqliteExecutor;
   private readonly writeLock = new Mutex();

@@ -1,0 +1,95 @@
+import { isDeepStrictEqual } from 'node:util';
+import { validateRecord, type PushResult } from '../../../protocol/index.js';
+import { conflictEntry, conflictReasons, type ConflictLog } from '../conflict-log.js';
+import type { Prepared, PushContext } from './context.js';
+import { applied, Rejection } from './results.js';
+import { checkOwner } from './scope.js';
+import { tableRows } from './table-rows.js';
+
+/**
+ * Insert-only tables (sales, payments…): new rows go in with one multi-row INSERT
+ * per table and column set. Returns the mutations that need the per-row path
+ * (id already there, a repeated id in the batch, or a value the engine refused).
+ */
+export async function insertNewEvents(
+  ctx: PushContext,
+  events: readonly Prepared[],
+  results: PushResult[],
+): Promise<Prepared[]> {
+  const slow: Prepared[] = [];
+  const groups = new Map<string, Prepared[]>();
+  for (const p of events) {
+    const key = `${p.table.name}\u0000${Object.keys(p.values).join(',')}`;
+    const group = groups.get(key) ?? [];
+    group.push(p);
+    groups.set(key, group);
+  }
+  for (const group of groups.values()) {
+    const first = group[0];
+    if (!first) continue;
+    const table = first.table;
+    const cols = Object.keys(first.values);
+    const firstById = new Map<string, Prepared>();
+    for (const p of group) {
+      if (firstById.has(p.id)) slow.push(p);
+      else firstById.set(p.id, p);
+    }
+    const rows = [...firstById.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const perChunk = Math.max(1, Math.floor(ctx.storage.capabilities.maxParams / cols.length));
+    for (let i = 0; i < rows.length; i += perChunk) {
+      const chunk = rows.slice(i, i + perChunk);
+      let inserted: Set<string>;
+      try {
+        inserted = await ctx.storage.savepoint(ctx.tx, () =>
+          tableRows.insertNew(
+            ctx,
+            table,
+            cols,
+            chunk.map((p) => p.values),
+          ),
+        );
+      } catch {
+        // A value the engine refused: let the per-row path find which one, and reject it alone.
+        slow.push(...chunk);
+        continue;
+      }
+      for (const p of chunk) {
+        if (inserted.has(p.id)) results[p.index] = applied(p);
+        else slow.push(p);
+      }
+    }
+  }
+  return slow;
+}
+
+/** The per-row path of an insert-only row: the same id again is a duplicate or a conflict. */
+export async function applyEvent(
+  ctx: PushContext,
+  conflicts: ConflictLog,
+  p: Prepared,
+): Promise<PushResult> {
+  const full = validateRecord(p.table, p.values, { partial: false });
+  if (!full.ok) throw new Rejection('RECORD_INVALID', full.message);
+  if (await tableRows.insertIfAbsent(ctx, p.table, p.values)) return applied(p);
+  const existing = await tableRows.load(ctx, p.table, p.id);
+  if (!existing) throw new Error(`row ${p.table.name}/${p.id} vanished during insert`);
+  checkOwner(ctx.identity, p.table, existing);
+  const base = { eventId: p.mutation.eventId, table: p.table.name, id: p.id };
+  const same = Object.keys(p.values).every((c) => isDeepStrictEqual(existing.row[c], p.values[c]));
+  if (same) return { ...base, status: 'duplicate', original: 'applied', version: existing.version };
+  await conflicts.record(
+    ctx.tx,
+    conflictEntry(ctx, p, existing.row, {
+      policy: 'insert-only',
+      resolution: 'server-wins',
+      reason: conflictReasons.insertOnly,
+    }),
+  );
+  return {
+    ...base,
+    status: 'conflict',
+    resolution: 'server-wins',
+    version: existing.version,
+    serverRecord: existing.row,
+  };
+}

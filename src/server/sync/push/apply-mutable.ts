@@ -1,0 +1,102 @@
+import { validateRecord, type PushResult } from '../../../protocol/index.js';
+import { conflictEntry, conflictReasons, type ConflictLog } from '../conflict-log.js';
+import { judge, withClientTime } from './conflict-policy.js';
+import type { Existing, Prepared, PushContext } from './context.js';
+import { applied, Rejection } from './results.js';
+import { checkOwner } from './scope.js';
+import { tableRows } from './table-rows.js';
+
+/** The per-row path of a mutable table's upsert or delete, conflicts judged by `judge`. */
+export async function applyMutable(
+  ctx: PushContext,
+  conflicts: ConflictLog,
+  p: Prepared,
+): Promise<PushResult> {
+  const m = p.mutation;
+  const table = p.table;
+  const existing = await tableRows.load(ctx, table, p.id);
+  if (existing) checkOwner(ctx.identity, table, existing);
+
+  if (m.op === 'delete') {
+    if (!existing) return applied(p);
+    const verdict = judge(ctx.identity, p, existing);
+    if (verdict === 'conflict') return conflict(ctx, conflicts, p, existing);
+    if (verdict === 'overwrite') await recordOverwrite(ctx, conflicts, p, existing);
+    await tableRows.delete(ctx, table, p.id);
+    return applied(p, await tableRows.version(ctx, table, p.id));
+  }
+
+  if (!existing) {
+    const full = validateRecord(table, p.values, { partial: false });
+    if (!full.ok) throw new Rejection('RECORD_INVALID', full.message);
+    const values = withClientTime(table, p);
+    // A new row: its absolute value already holds the terminal's changes; without one, the delta is the value.
+    for (const [col, delta] of Object.entries(m.deltas ?? {})) values[col] ??= delta;
+    await tableRows.insert(ctx, table, values);
+    return applied(p, await tableRows.version(ctx, table, p.id));
+  }
+
+  if (
+    table.storeColumn &&
+    p.values[table.storeColumn] !== undefined &&
+    p.values[table.storeColumn] !== existing.row[table.storeColumn]
+  )
+    throw new Rejection('SCOPE_VIOLATION', `a row cannot move to another store`);
+
+  const verdict = judge(ctx.identity, p, existing);
+  const deltas = m.deltas ?? {};
+  if (verdict === 'conflict') {
+    // The row keeps the server's values, but counter deltas still count: both tills sold.
+    if (Object.keys(deltas).length > 0) await tableRows.update(ctx, table, p.id, {}, deltas);
+    return conflict(ctx, conflicts, p, existing);
+  }
+  if (verdict === 'overwrite') await recordOverwrite(ctx, conflicts, p, existing);
+  const values = withClientTime(table, p);
+  for (const col of Object.keys(deltas)) delete values[col];
+  await tableRows.update(ctx, table, p.id, values, deltas);
+  const version = await tableRows.version(ctx, table, p.id);
+  return verdict === 'overwrite'
+    ? { ...applied(p, version), overwritten: existing.row }
+    : applied(p, version);
+}
+
+/** Server-wins: the row keeps the server's state, the terminal gets it back, the attempt is stored. */
+async function conflict(
+  ctx: PushContext,
+  conflicts: ConflictLog,
+  p: Prepared,
+  existing: Existing,
+): Promise<PushResult> {
+  const current = (await tableRows.load(ctx, p.table, p.id)) ?? existing;
+  await conflicts.record(
+    ctx.tx,
+    conflictEntry(ctx, p, current.row, {
+      resolution: 'server-wins',
+      reason: conflictReasons.stale,
+    }),
+  );
+  return {
+    eventId: p.mutation.eventId,
+    table: p.table.name,
+    id: p.id,
+    status: 'conflict',
+    resolution: 'server-wins',
+    version: current.version,
+    serverRecord: current.row,
+  };
+}
+
+function recordOverwrite(
+  ctx: PushContext,
+  conflicts: ConflictLog,
+  p: Prepared,
+  existing: Existing,
+): Promise<void> {
+  return conflicts.record(
+    ctx.tx,
+    conflictEntry(ctx, p, existing.row, {
+      resolution: 'client-wins',
+      reason: conflictReasons.overwritten,
+    }),
+  );
+}

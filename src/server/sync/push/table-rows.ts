@@ -1,0 +1,110 @@
+import { columnsOf, SyncError, type TableDef } from '../../../protocol/index.js';
+import { quoteIdent as q } from '../../storage/quote.js';
+import type { Row } from '../../storage/index.js';
+import { decodeRow } from '../row-codec.js';
+import type { Existing, PushContext } from './context.js';
+
+/**
+ * The push path's statements on the sync tables themselves: every row the push
+ * reads or writes goes through here, so the SQL of the pipeline sits in one place.
+ * Reading a row's version reads the change log (owned by the change-log module).
+ */
+export const tableRows = {
+  encode(ctx: PushContext, table: TableDef, column: string, value: unknown): unknown {
+    const def = columnsOf(table).get(column);
+    if (!def) throw new SyncError('INTERNAL', `no column ${column} in ${table.name}`);
+    return ctx.storage.encode(def.type, value);
+  },
+
+  /** One multi-row `INSERT … ON CONFLICT (id) DO NOTHING`; returns the ids inserted. */
+  async insertNew(
+    ctx: PushContext,
+    table: TableDef,
+    cols: readonly string[],
+    rows: readonly Record<string, unknown>[],
+  ): Promise<Set<string>> {
+    const returned = await ctx.tx.all<{ id: string }>(
+      `INSERT INTO ${q(table.name)} (${cols.map(q).join(', ')})
+       VALUES ${rows.map(() => `(${cols.map(() => '?').join(', ')})`).join(', ')}
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      rows.flatMap((values) => cols.map((c) => tableRows.encode(ctx, table, c, values[c]))),
+    );
+    return new Set(returned.map((r) => String(r.id)));
+  },
+
+  /** Inserts one row unless its id exists; returns whether it was inserted. */
+  async insertIfAbsent(
+    ctx: PushContext,
+    table: TableDef,
+    values: Record<string, unknown>,
+  ): Promise<boolean> {
+    const cols = Object.keys(values);
+    const inserted = await ctx.tx.run(
+      `INSERT INTO ${q(table.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})
+       ON CONFLICT (id) DO NOTHING`,
+      cols.map((c) => tableRows.encode(ctx, table, c, values[c])),
+    );
+    return inserted === 1;
+  },
+
+  async insert(ctx: PushContext, table: TableDef, values: Record<string, unknown>): Promise<void> {
+    const cols = Object.keys(values);
+    await ctx.tx.run(
+      `INSERT INTO ${q(table.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+      cols.map((c) => tableRows.encode(ctx, table, c, values[c])),
+    );
+  },
+
+  /** Sets `values` and adds `deltas` to counters; with neither, still touches the row (new version). */
+  async update(
+    ctx: PushContext,
+    table: TableDef,
+    id: string,
+    values: Record<string, unknown>,
+    deltas: Record<string, number>,
+  ): Promise<void> {
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    for (const [col, value] of Object.entries(values)) {
+      if (col === 'id') continue;
+      sets.push(`${q(col)} = ?`);
+      params.push(tableRows.encode(ctx, table, col, value));
+    }
+    for (const [col, delta] of Object.entries(deltas)) {
+      sets.push(`${q(col)} = COALESCE(${q(col)}, 0) + ?`);
+      params.push(delta);
+    }
+    // An update that changes nothing still bumps the version, so the terminal learns the row's state.
+    if (sets.length === 0) sets.push(`id = id`);
+    params.push(id);
+    await ctx.tx.run(`UPDATE ${q(table.name)} SET ${sets.join(', ')} WHERE id = ?`, params);
+  },
+
+  async delete(ctx: PushContext, table: TableDef, id: string): Promise<void> {
+    await ctx.tx.run(`DELETE FROM ${q(table.name)} WHERE id = ?`, [id]);
+  },
+
+  async load(ctx: PushContext, table: TableDef, id: string): Promise<Existing | null> {
+    const rows = await ctx.tx.all<Row>(
+      `SELECT t.*, c.seq AS _sync_seq, c.updated_at AS _sync_updated_at
+         FROM ${q(table.name)} t LEFT JOIN _sync_changes c ON c.table_name = ? AND c.row_id = t.id
+        WHERE t.id = ?`,
+      [table.name, id],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      row: decodeRow(ctx.storage, table, row),
+      version: Number(row['_sync_seq'] ?? 0),
+      updatedAt: (row['_sync_updated_at'] as string | null) ?? null,
+    };
+  },
+
+  async version(ctx: PushContext, table: TableDef, id: string): Promise<number> {
+    const rows = await ctx.tx.all<{ seq: number }>(
+      `SELECT seq FROM _sync_changes WHERE table_name = ? AND row_id = ?`,
+      [table.name, id],
+    );
+    return Number(rows[0]?.seq ?? 0);
+  },
+};
