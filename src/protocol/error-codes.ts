@@ -179,6 +179,26 @@ export const errorCatalogue = {
     cause: 'Another agent process is running with the same data folder (`agent.lock`).',
     remedy: 'Stop the other one (service or scheduled task) first; one agent per store.',
   },
+  // Push: per-mutation validation and sale groups (contract C1).
+  MUTATION_INVALID: {
+    status: 422,
+    cause:
+      "A mutation's own fields are malformed: eventId, op, table, updatedAt, baseVersion, deltas or group (the message names the field). Only that mutation (and its group) is refused.",
+    remedy: 'Fix the field and send the mutation again with a valid eventId.',
+  },
+  GROUP_REJECTED: {
+    status: 422,
+    cause:
+      "Another member of this mutation's group (the same `group`, or its parent row in the same request) was rejected, so the whole group was refused: a sale arrives whole or not at all.",
+    remedy:
+      'The message names the offending member by its index; fix it and resend the whole group.',
+  },
+  WRITE_FORBIDDEN: {
+    status: 422,
+    cause:
+      "The token's role may not write this table (the table's `writeRoles` in the sync schema).",
+    remedy: 'Write it with a token of an allowed role, or change `writeRoles` in the schema.',
+  },
 } as const satisfies Record<string, { status: number; cause: string; remedy: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

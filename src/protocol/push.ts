@@ -1,7 +1,15 @@
 import { z } from 'zod';
+import { unstorableText } from './coercion.js';
 import { eventIdSchema, recordSchema } from './record.js';
 
 export const machineIdSchema = z.string().min(1).max(128);
+
+/** A sale group label (contract C1): 1–128 characters, storable on every engine. */
+export const groupSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((s) => unstorableText(s) === null, 'contains a NUL character or a lone surrogate');
 
 export const mutationSchema = z.object({
   eventId: eventIdSchema,
@@ -14,6 +22,11 @@ export const mutationSchema = z.object({
   updatedAt: z.iso.datetime({ offset: true }).optional(),
   /** Per counter column, the amount this terminal added (negative to subtract). */
   deltas: z.record(z.string(), z.number()).optional(),
+  /**
+   * Mutations of one request with the same group are applied all-or-nothing (a sale with its
+   * items and payments): the till's local transaction id. See docs/protocol.md, Sale groups.
+   */
+  group: groupSchema.optional(),
 });
 export type Mutation = z.infer<typeof mutationSchema>;
 
@@ -22,6 +35,16 @@ export const pushRequestSchema = z.object({
   mutations: z.array(mutationSchema),
 });
 export type PushRequest = z.infer<typeof pushRequestSchema>;
+
+/**
+ * What the server checks of a push as a whole: the machine and that `mutations` is an array.
+ * Each mutation is then checked alone against `mutationSchema`, so one malformed mutation is
+ * answered `rejected` at its position instead of failing the whole request.
+ */
+export const pushEnvelopeSchema = z.object({
+  machineId: machineIdSchema,
+  mutations: z.array(z.unknown()),
+});
 
 export const mutationStatuses = ['applied', 'duplicate', 'conflict', 'rejected'] as const;
 export type MutationStatus = (typeof mutationStatuses)[number];

@@ -1,9 +1,17 @@
+import { coerceValue, type CoerceOptions } from './coercion.js';
 import type { ColumnDef, TableDef } from './sync-schema.js';
 
 export type RecordValues = Record<string, unknown>;
 
 export type RecordValidation =
   { ok: true; id: string; values: RecordValues } | { ok: false; message: string };
+
+export type ValidateOptions = {
+  /** Required columns may be absent (an update of an existing row). */
+  partial: boolean;
+  /** IANA time zone naive timestamps are read in (the store's); default UTC. */
+  timeZone?: string | undefined;
+};
 
 const maxJsonDepth = 32;
 
@@ -14,67 +22,44 @@ function jsonDepth(value: unknown, depth: number): number {
   return max;
 }
 
-function checkValue(
-  column: ColumnDef,
-  value: unknown,
-): { ok: true; value: unknown } | { ok: false; message: string } {
-  if (value === null) {
-    return column.required || column.name === 'id'
-      ? { ok: false, message: `column ${column.name} is required and cannot be null` }
-      : { ok: true, value: null };
-  }
-  switch (column.type) {
-    case 'text':
-      if (typeof value !== 'string')
-        return { ok: false, message: `column ${column.name} must be a string` };
-      // PostgreSQL cannot store NUL in text; refuse it on every engine alike.
-      return value.includes('\u0000')
-        ? { ok: false, message: `column ${column.name} contains a NUL character` }
-        : { ok: true, value };
-    case 'integer':
-      return Number.isSafeInteger(value)
-        ? { ok: true, value }
-        : { ok: false, message: `column ${column.name} must be an integer` };
-    case 'number':
-      return typeof value === 'number' && Number.isFinite(value)
-        ? { ok: true, value }
-        : { ok: false, message: `column ${column.name} must be a finite number` };
-    case 'boolean':
-      if (typeof value === 'boolean') return { ok: true, value };
-      if (value === 0 || value === 1) return { ok: true, value: value === 1 };
-      return { ok: false, message: `column ${column.name} must be a boolean` };
-    case 'timestamp': {
-      const date =
-        typeof value === 'number' && Number.isSafeInteger(value)
-          ? new Date(value)
-          : typeof value === 'string' &&
-              /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)
-            ? new Date(value)
-            : null;
-      return date &&
-        !Number.isNaN(date.getTime()) &&
-        date.getUTCFullYear() >= 1 &&
-        date.getUTCFullYear() < 10000
-        ? { ok: true, value: date.toISOString() }
-        : {
-            ok: false,
-            message: `column ${column.name} must be an ISO 8601 timestamp or epoch milliseconds`,
-          };
-    }
-    case 'json':
-      return jsonDepth(value, 0) <= maxJsonDepth
-        ? { ok: true, value }
-        : { ok: false, message: `column ${column.name} nests deeper than ${maxJsonDepth} levels` };
-  }
+type Checked = { ok: true; value: unknown } | { ok: false; message: string };
+type ColumnCheck = (value: unknown, timeZone: string | undefined) => Checked;
+
+/** One column's check, built once: null handling, then the coercion rule (docs/coercion.md). */
+function compileColumn(column: ColumnDef): ColumnCheck {
+  const notNull = column.required || column.name === 'id';
+  const nullAnswer: Checked = notNull
+    ? { ok: false, message: `column ${column.name} is required and cannot be null` }
+    : { ok: true, value: null };
+  const base: CoerceOptions = column.counter ? { counter: true } : {};
+  return (value, timeZone) => {
+    if (value === null) return nullAnswer;
+    if (column.type === 'json' && jsonDepth(value, 0) > maxJsonDepth)
+      return {
+        ok: false,
+        message: `column ${column.name} nests deeper than ${maxJsonDepth} levels`,
+      };
+    return coerceValue(column.type, column.name, value, timeZone ? { ...base, timeZone } : base);
+  };
 }
 
-/**
- * Checks a record against its table. Keys starting with `_` are protocol
- * metadata (`_op`, `_deleted`, `_version`) and are dropped; any other unknown key
- * is an error, so a typo never silently loses data. With `partial`, required
- * columns may be absent (an update of an existing row).
- */
+/** A table's record check, built once per table declaration instead of interpreted per record. */
+type CompiledTable = { checks: Map<string, ColumnCheck>; required: readonly string[] };
+
+const compiled = new WeakMap<TableDef, CompiledTable>();
 const columnMaps = new WeakMap<TableDef, Map<string, ColumnDef>>();
+
+function compile(table: TableDef): CompiledTable {
+  let c = compiled.get(table);
+  if (!c) {
+    c = {
+      checks: new Map(table.columns.map((col) => [col.name, compileColumn(col)])),
+      required: table.columns.filter((col) => col.required).map((col) => col.name),
+    };
+    compiled.set(table, c);
+  }
+  return c;
+}
 
 /** The table's columns by name, built once per table declaration. */
 export function columnsOf(table: TableDef): Map<string, ColumnDef> {
@@ -86,18 +71,25 @@ export function columnsOf(table: TableDef): Map<string, ColumnDef> {
   return map;
 }
 
+/**
+ * Checks a record against its table. Keys starting with `_` are protocol
+ * metadata (`_op`, `_deleted`, `_version`) and are dropped; any other unknown key
+ * is an error, so a typo never silently loses data. Values follow the coercion
+ * rule, so what an engine would refuse (NUL, lone surrogates, non-finite or
+ * out-of-range numbers) is refused here, on both engines alike.
+ */
 export function validateRecord(
   table: TableDef,
   record: Record<string, unknown>,
-  options: { partial: boolean },
+  options: ValidateOptions,
 ): RecordValidation {
   const values: RecordValues = {};
-  const columns = columnsOf(table);
-  for (const [key, raw] of Object.entries(record)) {
-    if (key.startsWith('_')) continue;
-    const column = columns.get(key);
-    if (!column) return { ok: false, message: `unknown column ${key} in table ${table.name}` };
-    const checked = checkValue(column, key === 'id' && typeof raw === 'number' ? String(raw) : raw);
+  const { checks, required } = compile(table);
+  for (const key in record) {
+    if (!Object.hasOwn(record, key) || key.startsWith('_')) continue;
+    const check = checks.get(key);
+    if (!check) return { ok: false, message: `unknown column ${key} in table ${table.name}` };
+    const checked = check(record[key], options.timeZone);
     if (!checked.ok) return checked;
     if (checked.value !== undefined) values[key] = checked.value;
   }
@@ -105,8 +97,8 @@ export function validateRecord(
   if (typeof id !== 'string' || id.length === 0 || id.length > 128)
     return { ok: false, message: 'id must be a non-empty string of at most 128 characters' };
   if (!options.partial)
-    for (const c of table.columns)
-      if (c.required && (values[c.name] === undefined || values[c.name] === null))
-        return { ok: false, message: `column ${c.name} is required` };
+    for (const name of required)
+      if (values[name] === undefined || values[name] === null)
+        return { ok: false, message: `column ${name} is required` };
   return { ok: true, id, values };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { unstorableText } from './coercion.js';
 
 /** A row id: strings, or integers as seed 000 sends them (stored as text). */
 export const rowIdSchema = z.union([
@@ -10,5 +11,12 @@ export const rowIdSchema = z.union([
 export const recordSchema = z.object({ id: rowIdSchema }).catchall(z.unknown());
 export type WireRecord = z.infer<typeof recordSchema>;
 
-/** Event ids are client-generated (UUIDv7 recommended); any 1–128 char string is accepted. */
-export const eventIdSchema = z.string().min(1).max(128);
+/**
+ * Event ids are client-generated (UUIDv7 recommended); any 1–128 char string is accepted
+ * that both engines can store (no NUL, no lone UTF-16 surrogate).
+ */
+export const eventIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((s) => unstorableText(s) === null, 'contains a NUL character or a lone surrogate');

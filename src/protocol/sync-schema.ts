@@ -30,6 +30,10 @@ export const columnSchema = z
   });
 export type ColumnDef = z.infer<typeof columnSchema>;
 
+/** Roles a token can have; a table's `writeRoles` lists those allowed to write it. */
+export const writerRoles = ['admin', 'device'] as const;
+export type WriterRole = (typeof writerRoles)[number];
+
 export const tableSchema = z
   .object({
     name: identifier,
@@ -40,6 +44,17 @@ export const tableSchema = z
     storeColumn: identifier.nullable().default(null),
     policy: z.enum(conflictPolicies).default('server-wins'),
     columns: z.array(columnSchema).min(1),
+    /**
+     * A parent relation: a row of this table belongs to the row of `table` whose id is in
+     * `column` (itens_venda.venda_id → vendas). In one push, children whose parent is in the
+     * same request are applied all-or-nothing with it.
+     */
+    parent: z.object({ column: identifier, table: identifier }).optional(),
+    /**
+     * Roles that may write this table through the API. Default: the admin always; devices
+     * unless the table is download-only.
+     */
+    writeRoles: z.array(z.enum(writerRoles)).optional(),
   })
   .superRefine((t, ctx) => {
     const names = t.columns.map((c) => c.name);
@@ -61,6 +76,8 @@ export const tableSchema = z
     } else if (t.storeColumn) {
       ctx.addIssue({ code: 'custom', message: 'a global table has no storeColumn' });
     }
+    if (t.parent && !names.includes(t.parent.column))
+      ctx.addIssue({ code: 'custom', message: `parent column ${t.parent.column} is not a column` });
     if (t.kind === 'event' && t.columns.some((c) => c.counter))
       ctx.addIssue({
         code: 'custom',
@@ -82,7 +99,19 @@ export const syncSchemaSchema = z
           ctx.addIssue({ code: 'custom', message: `table name or alias ${n} is declared twice` });
         seen.add(n);
       }
+    for (const t of s.tables)
+      if (t.parent && !s.tables.some((p) => p.name === t.parent?.table))
+        ctx.addIssue({
+          code: 'custom',
+          message: `table ${t.name}: parent table ${t.parent.table} is not declared`,
+        });
   });
+
+/** Whether a token of `role` may write `table` (its `writeRoles`, or the default rights). */
+export function mayWrite(role: WriterRole, table: TableDef): boolean {
+  if (table.writeRoles) return table.writeRoles.includes(role);
+  return role === 'admin' || table.direction !== 'down';
+}
 export type SyncSchema = z.infer<typeof syncSchemaSchema>;
 
 /** `GET /api/schema` answers with the schema as loaded (defaults filled in). */

@@ -13,6 +13,7 @@ import {
   Activity,
   ChangeFeed,
   ConflictLog,
+  idempotencyKeys,
   PushService,
   purgeExpired,
   Reconciler,
@@ -43,6 +44,7 @@ export async function createServer(
   const schema = loadSchema(config.schemaFile);
   const storage = openStorage(config.db, config.pgSchema ? { pgSchema: config.pgSchema } : {});
   await storage.migrate(schema);
+  await idempotencyKeys.migrate(storage);
   if (storage instanceof PostgresStorage) {
     const mode = await storage.synchronousCommit();
     if (mode === 'off')

@@ -113,7 +113,9 @@ function stringArbitrary(schema: unknown, def: Def): fc.Arbitrary<string> {
       else if (c.format === 'datetime') base = isoDateTime();
       else if (c.format === 'date') base = dates.map((d) => d.toISOString().slice(0, 10));
       else throw new Error(`zodArbitrary: unsupported string format ${c.format}`);
-    } else throw new Error(`zodArbitrary: unsupported string check ${c.check}`);
+    } else if (c.check !== 'custom')
+      // A refinement (`custom`) only narrows: generated strings may break it, which the models expect.
+      throw new Error(`zodArbitrary: unsupported string check ${c.check}`);
   }
   if (!base) {
     const maxLength = Math.min(max, 40);

@@ -343,7 +343,9 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       );
     });
 
-    void test("store B's device cannot overwrite or delete store A's rows by id", async () => {
+    void test("store B's device cannot overwrite or delete store A's rows by id, and learns nothing of them", async () => {
+      // A full new row cannot take an id another store holds (rows are keyed by id alone):
+      // SCOPE_VIOLATION, naming neither store nor row.
       const cases: [string, unknown][] = [
         [
           'upsert without store_id',
@@ -366,8 +368,6 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
             baseVersion: 1_000_000,
           },
         ],
-        ['delete', { table: 'pedidos', op: 'delete', record: { id: 'ped-A1' } }],
-        ['delete by alias', { table: 'orders', op: 'delete', record: { id: 'ped-A2' } }],
         [
           'event row with the same id',
           {
@@ -376,11 +376,37 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
             record: { id: 'venda-A1', data_hora: '2024-05-01T10:00:00Z', total: 99 },
           },
         ],
+      ];
+      // Deletes and partial updates answer exactly as for an id that exists nowhere.
+      const likeUnknown: [string, (id: string) => unknown][] = [
+        ['delete', (id) => ({ table: 'pedidos', op: 'delete', record: { id } })],
+        ['delete by alias', (id) => ({ table: 'orders', op: 'delete', record: { id } })],
         [
           'counter delta',
-          { table: 'estoque', op: 'upsert', record: { id: 'est-A1' }, deltas: { quantidade: -5 } },
+          (id) => ({ table: 'estoque', op: 'upsert', record: { id }, deltas: { quantidade: -5 } }),
         ],
       ];
+      const targets: Record<string, string> = {
+        delete: 'ped-A1',
+        'delete by alias': 'ped-A2',
+        'counter delta': 'est-A1',
+      };
+      for (const [what, make] of likeUnknown) {
+        const id = targets[what] ?? '';
+        const [theirs] = await push(tokenB, 'till-B', [
+          { eventId: eventId(), ...(make(id) as object) },
+        ]);
+        const [unknown] = await push(tokenB, 'till-B', [
+          { eventId: eventId(), ...(make(`nowhere-${eventId()}`) as object) },
+        ]);
+        const strip = (r: PushReply['results'][number] | undefined) =>
+          JSON.stringify({ ...r, eventId: undefined, id: undefined }).replaceAll(id, '<id>');
+        assert.equal(
+          strip(theirs),
+          strip(unknown).replace(/nowhere-[0-9a-f-]+/g, '<id>'),
+          `${what}: another store's id answered unlike an unknown id`,
+        );
+      }
       for (const [what, mutation] of cases)
         assertRejectedForScope(
           await push(tokenB, 'till-B', [{ eventId: eventId(), ...(mutation as object) }]),
@@ -409,7 +435,8 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         },
       });
       assert.equal(deleted.statusCode, 200, deleted.body);
-      assertRejectedForScope(deleted.json<PushReply>().results, 'per-table delete');
+      // As for an unknown id: nothing to delete, answered applied; store A's row stays (below).
+      assert.equal(deleted.json<PushReply>().results[0]?.status, 'applied', deleted.body);
 
       const rows = await adminPedidos();
       assert.equal(rows.get('ped-A1')?.['status'], 'aberto');

@@ -23,6 +23,7 @@ import {
   machineIdSchema,
   mutationResultSchema,
   mutationSchema,
+  pushEnvelopeSchema,
   pushRequestSchema,
   pushResponseSchema,
   reconcileHistoryQuerySchema,
@@ -33,6 +34,7 @@ import {
   schemaResponseSchema,
   syncEventResponseSchema,
   syncEventSchema,
+  tableSyncEnvelopeSchema,
   tableSyncRequestSchema,
   tableSyncResponseSchema,
   tableWriteParamsSchema,
@@ -819,7 +821,8 @@ const models: Record<string, Model> = {
     body: () => gen(pushRequestSchema),
     outcomes: ({ role, body }) => {
       if (batchTooLarge(body, 'mutations')) return [E('BATCH_TOO_LARGE')];
-      const p = pushRequestSchema.safeParse(body);
+      // Only the envelope fails the request; a malformed mutation is rejected at its position.
+      const p = pushEnvelopeSchema.safeParse(body);
       if (!p.success) return [E('VALIDATION_FAILED')];
       if (role === 'device' && p.data.machineId !== deviceMachine) return [E('MACHINE_MISMATCH')];
       return ok();
@@ -883,7 +886,7 @@ const models: Record<string, Model> = {
     outcomes: ({ role, params, body }) => {
       if (!names.resolve(params['table'])) return [E('UNKNOWN_TABLE')];
       if (batchTooLarge(body, 'localUpdates')) return [E('BATCH_TOO_LARGE')];
-      const p = tableSyncRequestSchema.safeParse(body);
+      const p = tableSyncEnvelopeSchema.safeParse(body);
       if (!p.success) return [E('VALIDATION_FAILED')];
       if (role === 'device' && p.data.machineId !== deviceMachine) return [E('MACHINE_MISMATCH')];
       return cursorOutcomes(p.data.since, ok());

@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import {
   changesQuerySchema,
-  pushRequestSchema,
+  pushEnvelopeSchema,
   SyncError,
   syncEventSchema,
-  tableSyncRequestSchema,
+  tableSyncEnvelopeSchema,
   type PushResponse,
   type SyncEventResponse,
   type TableSyncResponse,
@@ -37,7 +37,7 @@ function checkBatch(ctx: ServerContext, body: unknown, field: string): void {
 export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/api/sync/push', async (request): Promise<PushResponse> => {
     checkBatch(ctx, request.body, 'mutations');
-    const body = parseRequest(pushRequestSchema, request.body, 'body');
+    const body = parseRequest(pushEnvelopeSchema, request.body, 'body');
     checkMachine(request.identity, body.machineId);
     const results = await ctx.push.push(request.identity, body.machineId, body.mutations);
     ctx.activity.note(request.identity, 'push', results.length);
@@ -90,7 +90,7 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
           `table ${request.params.table} is not in the sync schema`,
         );
       checkBatch(ctx, request.body, 'localUpdates');
-      const body = parseRequest(tableSyncRequestSchema, request.body, 'body');
+      const body = parseRequest(tableSyncEnvelopeSchema, request.body, 'body');
       checkMachine(request.identity, body.machineId);
       // Check the cursor before any write, so a bad one cannot lose the push's results.
       await ctx.feed.read(request.identity, [], body.since, 1);

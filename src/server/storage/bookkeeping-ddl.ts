@@ -4,9 +4,9 @@
  */
 export function sharedBookkeepingDdl(t: { autoId: string; bigint: string }): string[] {
   return [
-    `CREATE TABLE IF NOT EXISTS _sync_events (
-     event_id TEXT PRIMARY KEY, machine_id TEXT NOT NULL, table_name TEXT NOT NULL,
-     row_id TEXT NOT NULL, status TEXT NOT NULL, version ${t.bigint}, created_at TEXT NOT NULL)`,
+    // Idempotency keys, per store (owner: src/server/sync/push/idempotency.ts, which also
+    // migrates databases made when event_id alone was the key).
+    eventKeysDdl('IF NOT EXISTS _sync_events', t.bigint),
     `CREATE INDEX IF NOT EXISTS _sync_events_created ON _sync_events (created_at)`,
     `CREATE TABLE IF NOT EXISTS _sync_conflicts (
      id ${t.autoId}, event_id TEXT NOT NULL, machine_id TEXT NOT NULL,
@@ -44,4 +44,12 @@ export function sharedBookkeepingDdl(t: { autoId: string; bigint: string }): str
      store_id TEXT PRIMARY KEY, machine_id TEXT NOT NULL, ingests ${t.bigint} NOT NULL DEFAULT 0,
      latest_window_to TEXT, last_ingest_at TEXT, last_seen_at TEXT NOT NULL)`,
   ];
+}
+
+/** The idempotency keys' table, per store; also used to rebuild an older `_sync_events`. */
+export function eventKeysDdl(name: string, bigint: string): string {
+  return `CREATE TABLE ${name} (
+     store_id TEXT NOT NULL, event_id TEXT NOT NULL, machine_id TEXT NOT NULL,
+     table_name TEXT NOT NULL, row_id TEXT NOT NULL, status TEXT NOT NULL, version ${bigint},
+     created_at TEXT NOT NULL, PRIMARY KEY (store_id, event_id))`;
 }

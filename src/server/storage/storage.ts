@@ -25,6 +25,8 @@ export type StorageCapabilities = {
    * (SQLite 32,766; PostgreSQL 65,535) with room for a statement's fixed parameters.
    */
   readonly maxParams: number;
+  /** The engine's 64-bit integer column type, for bookkeeping tables built outside `migrate`. */
+  readonly bigint: string;
   /** `INSERT … ON CONFLICT … DO UPDATE/NOTHING … RETURNING` with several VALUES rows in one statement. */
   readonly multiRowUpsertReturning: boolean;
   /** Classifies an error thrown by this engine's driver (SQLSTATE, SQLITE_* codes). */
@@ -39,6 +41,13 @@ export function classifyDriverError(err: unknown): StorageErrorKind {
     return 'unavailable';
   // PostgreSQL class 22 (data exception): a value the engine cannot hold, i.e. bad input.
   if (/^22[0-9A-Z]{3}$/.test(code)) return 'bad-data';
+  // A value a constraint or the engine's limits refused (NOT NULL, CHECK, too big): bad input too.
+  if (
+    /^(23502|23514|54000)$|^SQLITE_(CONSTRAINT_NOTNULL|CONSTRAINT_CHECK|TOOBIG|MISMATCH)$/.test(
+      code,
+    )
+  )
+    return 'bad-data';
   return 'other';
 }
 

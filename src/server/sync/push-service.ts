@@ -1,11 +1,12 @@
-import type { Mutation, PushResult, TableNames } from '../../protocol/index.js';
+import type { PushResult, TableNames } from '../../protocol/index.js';
 import type { Identity } from '../auth/index.js';
 import type { Storage } from '../storage/index.js';
 import type { ConflictLog } from './conflict-log.js';
 import { applyEvent, insertNewEvents } from './push/apply-events.js';
 import { applyMutable } from './push/apply-mutable.js';
 import type { Prepared, PushContext } from './push/context.js';
-import { decodeMutation } from './push/decode.js';
+import { decodeMutation, type Refused } from './push/decode.js';
+import { Groups, rejectGroupmates } from './push/groups.js';
 import { idempotencyKeys } from './push/idempotency.js';
 import { Rejection, rejected } from './push/results.js';
 
@@ -14,16 +15,27 @@ export type PushOptions = {
   maxClockSkewMs: number;
 };
 
+/** Thrown out of an attempt's transaction: these groups had a member rejected by the database stage. */
+class GroupsFailed extends Error {
+  constructor(readonly results: PushResult[]) {
+    super('a sale group had a rejected member');
+  }
+}
+
 /**
  * Applies batches of mutations, as a pipeline of stages each in its own module:
- * decode (pure) → claim idempotency keys → apply (set-based inserts, then the
- * per-row path) → answer duplicates. Invariants:
- * - each mutation gets its own result, in request order, and a failure undoes
- *   only its own writes (a savepoint each); the batch commits once, durably,
- *   before it is answered;
- * - an eventId has at most one effect (see `push/idempotency.ts`);
- * - a device reads and writes only its own store's rows; a record naming another
- *   store is rejected, never rewritten.
+ * decode each mutation alone (pure) → sale groups → claim idempotency keys →
+ * apply (set-based inserts, then the per-row path) → answer duplicates. Invariants:
+ * - one result per mutation, in request order, even for a malformed one (its
+ *   eventId included): one bad mutation never fails the others (no poison batch);
+ * - a group (a sale with its items and payments) is applied all-or-nothing: when
+ *   a member is rejected, the attempt is rolled back and run again without that
+ *   group, whose members are all answered rejected;
+ * - a failure undoes only its own group's writes; the batch commits once,
+ *   durably, before it is answered;
+ * - an eventId has at most one effect per store (see `push/idempotency.ts`);
+ * - a device reads and writes only its own store's rows; another store's row
+ *   reads as an unknown id.
  */
 export class PushService {
   constructor(
@@ -33,41 +45,82 @@ export class PushService {
     private readonly options: PushOptions,
   ) {}
 
+  /** `mutations` as received: each is checked alone against the mutation schema. */
   async push(
     identity: Identity,
     machineId: string,
-    mutations: readonly Mutation[],
+    mutations: readonly unknown[],
   ): Promise<PushResult[]> {
-    const results: PushResult[] = new Array<PushResult>(mutations.length);
+    const count = mutations.length;
+    const results: PushResult[] = new Array<PushResult>(count);
     const decode = {
       names: this.names,
       maxClockSkewMs: this.options.maxClockSkewMs,
       now: Date.now(),
     };
+    const decoded = mutations.map((m, index) => decodeMutation(identity, m, index, decode));
+    const groups = new Groups(mutations, decoded, this.names);
     const prepared: Prepared[] = [];
-    mutations.forEach((m, index) => {
-      const checked = decodeMutation(identity, m, index, decode);
-      if ('mutation' in checked) prepared.push(checked);
-      else results[index] = checked;
-    });
-    if (prepared.length === 0) return results;
-    await this.storage.transaction(async (tx) => {
-      const ctx: PushContext = { tx, storage: this.storage, identity, machineId };
-      const claimed = await idempotencyKeys.claim(ctx, prepared);
-      const mine = prepared.filter((p) => claimed.has(p.index));
-      const slow = await insertNewEvents(
-        ctx,
-        mine.filter((p) => p.table.kind === 'event'),
-        results,
-      );
-      for (const p of [...slow, ...mine.filter((x) => x.table.kind !== 'event')])
-        results[p.index] = await this.applyOne(ctx, p);
-      await idempotencyKeys.answerDuplicates(
-        ctx,
-        prepared.filter((p) => !claimed.has(p.index)),
-        results,
-      );
-    });
+    for (const d of decoded) {
+      if ('mutation' in d) prepared.push(d);
+      else results[d.index] = stripRefused(d);
+    }
+    const echo = (i: number) => {
+      const d = decoded[i];
+      return d && 'mutation' in d ? d.mutation : (results[i] ?? { eventId: '', table: '' });
+    };
+    // Groups with a member refused before the database are refused whole.
+    rejectGroupmates(groups, results, count, echo);
+    let active = prepared.filter((p) => results[p.index] === undefined);
+    for (;;) {
+      if (active.length === 0) break;
+      try {
+        const attempt = await this.storage.transaction(async (tx) => {
+          const ctx: PushContext = { tx, storage: this.storage, identity, machineId };
+          const out = await this.apply(ctx, active, count);
+          if (active.some((p) => out[p.index]?.status === 'rejected' && groups.shared(p.index)))
+            throw new GroupsFailed(out);
+          return out;
+        });
+        for (const p of active) results[p.index] = attempt[p.index];
+        break;
+      } catch (err) {
+        if (!(err instanceof GroupsFailed)) throw err;
+        // Keep the offenders' own reasons; run again without their groups.
+        const failed = new Set<number>();
+        for (const p of active)
+          if (err.results[p.index]?.status === 'rejected' && groups.shared(p.index)) {
+            results[p.index] = err.results[p.index];
+            failed.add(groups.of(p.index));
+          }
+        active = active.filter((p) => !failed.has(groups.of(p.index)));
+      }
+    }
+    rejectGroupmates(groups, results, count, echo);
+    return results;
+  }
+
+  /** One attempt: claim, apply, answer duplicates; results by request position. */
+  private async apply(
+    ctx: PushContext,
+    batch: readonly Prepared[],
+    count: number,
+  ): Promise<PushResult[]> {
+    const results = new Array<PushResult>(count);
+    const claimed = await idempotencyKeys.claim(ctx, batch);
+    const mine = batch.filter((p) => claimed.has(p.index));
+    const slow = await insertNewEvents(
+      ctx,
+      mine.filter((p) => p.table.kind === 'event'),
+      results,
+    );
+    for (const p of [...slow, ...mine.filter((x) => x.table.kind !== 'event')])
+      results[p.index] = await this.applyOne(ctx, p);
+    await idempotencyKeys.answerDuplicates(
+      ctx,
+      batch.filter((p) => !claimed.has(p.index)),
+      results,
+    );
     return results;
   }
 
@@ -91,9 +144,29 @@ export class PushService {
         return result;
       });
     } catch (err) {
-      if (!(err instanceof Rejection)) throw err;
+      // A value the engine refused despite validation is this mutation's fault, not the batch's.
+      const reason =
+        err instanceof Rejection
+          ? err
+          : this.storage.capabilities.classifyError(err) === 'bad-data'
+            ? new Rejection(
+                'RECORD_INVALID',
+                `the database refused a value: ${(err as Error).message}`,
+              )
+            : null;
+      if (!reason) throw err;
       await idempotencyKeys.release(ctx, p.mutation.eventId);
-      return rejected(p.mutation, err.code, err.message);
+      return rejected(p.mutation, reason.code, reason.message);
     }
   }
+}
+
+function stripRefused(d: Refused): PushResult {
+  return {
+    eventId: d.eventId,
+    status: 'rejected',
+    table: d.table,
+    ...(d.id !== undefined ? { id: d.id } : {}),
+    reason: d.reason,
+  };
 }

@@ -59,6 +59,7 @@ export class PostgresStorage implements Storage {
   readonly capabilities: StorageCapabilities = {
     // PostgreSQL allows 65,535; kept at SQLite's figure so batches split alike on both engines.
     maxParams: 30_000,
+    bigint: 'BIGINT',
     multiRowUpsertReturning: true,
     classifyError: classifyDriverError,
   };

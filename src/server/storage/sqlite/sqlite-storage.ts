@@ -59,6 +59,7 @@ export class SqliteStorage implements Storage {
   readonly capabilities: StorageCapabilities = {
     // SQLite allows 32,766 parameters per statement; the margin is for fixed parameters.
     maxParams: 30_000,
+    bigint: 'INTEGER',
     multiRowUpsertReturning: true,
     classifyError: classifyDriverError,
   };

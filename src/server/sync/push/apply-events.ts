@@ -3,7 +3,7 @@ import { validateRecord, type PushResult } from '../../../protocol/index.js';
 import { conflictEntry, conflictReasons, type ConflictLog } from '../conflict-log.js';
 import type { Prepared, PushContext } from './context.js';
 import { applied, Rejection } from './results.js';
-import { checkOwner } from './scope.js';
+import { idTaken, isForeign } from './scope.js';
 import { tableRows } from './table-rows.js';
 
 /**
@@ -73,7 +73,7 @@ export async function applyEvent(
   if (await tableRows.insertIfAbsent(ctx, p.table, p.values)) return applied(p);
   const existing = await tableRows.load(ctx, p.table, p.id);
   if (!existing) throw new Error(`row ${p.table.name}/${p.id} vanished during insert`);
-  checkOwner(ctx.identity, p.table, existing);
+  if (isForeign(ctx.identity, p.table, existing)) throw idTaken(p.id);
   const base = { eventId: p.mutation.eventId, table: p.table.name, id: p.id };
   const same = Object.keys(p.values).every((c) => isDeepStrictEqual(existing.row[c], p.values[c]));
   if (same) return { ...base, status: 'duplicate', original: 'applied', version: existing.version };

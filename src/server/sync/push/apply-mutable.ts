@@ -1,9 +1,9 @@
-import { validateRecord, type PushResult } from '../../../protocol/index.js';
+import { maxCounterMagnitude, validateRecord, type PushResult } from '../../../protocol/index.js';
 import { conflictEntry, conflictReasons, type ConflictLog } from '../conflict-log.js';
 import { judge, withClientTime } from './conflict-policy.js';
 import type { Existing, Prepared, PushContext } from './context.js';
 import { applied, Rejection } from './results.js';
-import { checkOwner } from './scope.js';
+import { idTaken, isForeign } from './scope.js';
 import { tableRows } from './table-rows.js';
 
 /** The per-row path of a mutable table's upsert or delete, conflicts judged by `judge`. */
@@ -14,8 +14,10 @@ export async function applyMutable(
 ): Promise<PushResult> {
   const m = p.mutation;
   const table = p.table;
-  const existing = await tableRows.load(ctx, table, p.id);
-  if (existing) checkOwner(ctx.identity, table, existing);
+  const found = await tableRows.load(ctx, table, p.id);
+  // Another store's row reads as no row at all (no existence oracle).
+  const foreign = found !== null && isForeign(ctx.identity, table, found);
+  const existing = foreign ? null : found;
 
   if (m.op === 'delete') {
     if (!existing) return applied(p);
@@ -29,6 +31,7 @@ export async function applyMutable(
   if (!existing) {
     const full = validateRecord(table, p.values, { partial: false });
     if (!full.ok) throw new Rejection('RECORD_INVALID', full.message);
+    if (foreign) throw idTaken(p.id);
     const values = withClientTime(table, p);
     // A new row: its absolute value already holds the terminal's changes; without one, the delta is the value.
     for (const [col, delta] of Object.entries(m.deltas ?? {})) values[col] ??= delta;
@@ -45,6 +48,7 @@ export async function applyMutable(
 
   const verdict = judge(ctx.identity, p, existing);
   const deltas = m.deltas ?? {};
+  checkCounterResults(existing, deltas);
   if (verdict === 'conflict') {
     // The row keeps the server's values, but counter deltas still count: both tills sold.
     if (Object.keys(deltas).length > 0) await tableRows.update(ctx, table, p.id, {}, deltas);
@@ -58,6 +62,19 @@ export async function applyMutable(
   return verdict === 'overwrite'
     ? { ...applied(p, version), overwritten: existing.row }
     : applied(p, version);
+}
+
+/** A counter's new value stays within the rule's bound (docs/coercion.md), like its deltas. */
+function checkCounterResults(existing: Existing, deltas: Record<string, number>): void {
+  for (const [col, delta] of Object.entries(deltas)) {
+    const current = existing.row[col];
+    const next = (typeof current === 'number' ? current : 0) + delta;
+    if (!(Math.abs(next) <= maxCounterMagnitude))
+      throw new Rejection(
+        'RECORD_INVALID',
+        `deltas.${col}: the counter would leave its range (at most ${maxCounterMagnitude} in magnitude)`,
+      );
+  }
 }
 
 /** Server-wins: the row keeps the server's state, the terminal gets it back, the attempt is stored. */

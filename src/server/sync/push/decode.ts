@@ -1,5 +1,9 @@
 import {
+  mayWrite,
+  maxCounterMagnitude,
+  mutationSchema,
   validateRecord,
+  type ErrorCode,
   type Mutation,
   type RejectedResult,
   type TableNames,
@@ -16,27 +20,44 @@ export type DecodeOptions = {
   now: number;
 };
 
+/** A mutation refused before any database work, with what is known of it for grouping. */
+export type Refused = RejectedResult & { index: number; raw: Mutation | null };
+
 /**
- * Checks one mutation with no database: table, direction, op, record shape,
- * store scope, counter columns; clamps client times. Pure: the same input gives
- * the same answer, so it is property-tested on its own.
+ * Checks one mutation alone, with no database: its own fields (eventId, op, table,
+ * updatedAt, baseVersion, deltas, group), then table, write rights, record shape
+ * and values (the coercion rule), store scope and counter columns; clamps client
+ * times. Pure: the same input gives the same answer, so it is property-tested on its own.
  */
 export function decodeMutation(
   identity: Identity,
-  m: Mutation,
+  raw: unknown,
   index: number,
   options: DecodeOptions,
-): Prepared | RejectedResult {
-  const table = options.names.resolve(m.table);
-  if (!table) return rejected(m, 'UNKNOWN_TABLE', `table ${m.table} is not in the sync schema`);
-  if (identity.role === 'device' && table.direction === 'down')
-    return rejected(m, 'DIRECTION_FORBIDDEN', `table ${table.name} is download-only`);
-  if (table.kind === 'event' && m.op === 'delete')
-    return rejected(
-      m,
-      'EVENT_IMMUTABLE',
-      `table ${table.name} is insert-only; rows cannot be deleted`,
+): Prepared | Refused {
+  const parsed = mutationSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.map(String).join('.') ?? '';
+    const code: ErrorCode = issue?.path[0] === 'record' ? 'RECORD_INVALID' : 'MUTATION_INVALID';
+    return refuse(
+      echo(raw),
+      index,
+      code,
+      `${path || 'mutation'}: ${issue?.message ?? 'invalid'}`,
+      null,
     );
+  }
+  const m = parsed.data;
+  const no = (code: ErrorCode, message: string) => refuse(m, index, code, message, m);
+  const table = options.names.resolve(m.table);
+  if (!table) return no('UNKNOWN_TABLE', `table ${m.table} is not in the sync schema`);
+  if (!mayWrite(identity.role, table))
+    return identity.role === 'device' && table.direction === 'down' && !table.writeRoles
+      ? no('DIRECTION_FORBIDDEN', `table ${table.name} is download-only`)
+      : no('WRITE_FORBIDDEN', `the ${identity.role} role may not write table ${table.name}`);
+  if (table.kind === 'event' && m.op === 'delete')
+    return no('EVENT_IMMUTABLE', `table ${table.name} is insert-only; rows cannot be deleted`);
   // A terminal's row without a store (the POS app never set it) is its own store's row.
   const record =
     table.storeColumn &&
@@ -46,7 +67,7 @@ export function decodeMutation(
       ? { ...m.record, [table.storeColumn]: identity.storeId }
       : m.record;
   const checked = validateRecord(table, record, { partial: true });
-  if (!checked.ok) return rejected(m, 'RECORD_INVALID', checked.message);
+  if (!checked.ok) return no('RECORD_INVALID', checked.message);
   const values = m.op === 'delete' ? { id: checked.id } : checked.values;
   // A row's own updated_at is a client clock too: bound it like the mutation's (PITFALLS #9).
   const recordTime = typeof values['updated_at'] === 'string' ? values['updated_at'] : undefined;
@@ -55,25 +76,24 @@ export function decodeMutation(
     const store = values[table.storeColumn];
     if (store === undefined) values[table.storeColumn] = identity.storeId;
     else if (store !== identity.storeId)
-      return rejected(
-        m,
-        'SCOPE_VIOLATION',
-        `${table.storeColumn} names another store than this device's`,
-      );
+      return no('SCOPE_VIOLATION', `${table.storeColumn} names another store than this device's`);
   }
   if (m.deltas)
-    for (const col of Object.keys(m.deltas))
+    for (const [col, delta] of Object.entries(m.deltas)) {
       if (!table.columns.some((c) => c.name === col && c.counter))
-        return rejected(
-          m,
+        return no('RECORD_INVALID', `deltas.${col}: not a counter column of ${table.name}`);
+      // Past ±1e15 a counter loses integer precision, and past ±1.8e308 SQLite stores NULL.
+      if (!(Math.abs(delta) <= maxCounterMagnitude))
+        return no(
           'RECORD_INVALID',
-          `deltas.${col}: not a counter column of ${table.name}`,
+          `deltas.${col}: out of range (at most ${maxCounterMagnitude} in magnitude)`,
         );
+    }
   // Event rows are only ever inserted: check them whole now, before any write.
   if (table.kind === 'event')
     for (const c of table.columns)
       if (c.required && values[c.name] == null)
-        return rejected(m, 'RECORD_INVALID', `column ${c.name} is required`);
+        return no('RECORD_INVALID', `column ${c.name} is required`);
   return {
     index,
     mutation: m,
@@ -88,4 +108,24 @@ function clampClientTime(time: string | undefined, options: DecodeOptions): stri
   if (!time) return null;
   const limit = options.now + options.maxClockSkewMs;
   return new Date(Math.min(new Date(time).getTime(), limit)).toISOString();
+}
+
+function refuse(
+  m: { eventId: string; table: string; record?: unknown },
+  index: number,
+  code: ErrorCode,
+  message: string,
+  raw: Mutation | null,
+): Refused {
+  return { ...rejected(m, code, message), index, raw };
+}
+
+/** What a malformed mutation's answer can echo: its eventId and table when they are strings. */
+function echo(raw: unknown): { eventId: string; table: string; record?: unknown } {
+  const o = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  return {
+    eventId: typeof o['eventId'] === 'string' ? o['eventId'] : '',
+    table: typeof o['table'] === 'string' ? o['table'] : '',
+    record: o['record'],
+  };
 }

@@ -7,7 +7,6 @@ import {
   type SyncEvent,
   type TableDef,
   type TableNames,
-  type TableSyncRequest,
 } from '../../../protocol/index.js';
 
 /**
@@ -15,19 +14,34 @@ import {
  * write goes through one pipeline: the per-table form (`POST /api/sync/:table`)
  * and the single event (`POST /api/sync`).
  */
-export function tableFormMutations(
-  table: TableDef,
-  updates: TableSyncRequest['localUpdates'],
-): Mutation[] {
-  return updates.map((u) => ({
-    eventId: u.eventId,
-    table: table.name,
-    op: u.record['_op'] === 'delete' ? 'delete' : 'upsert',
-    record: u.record,
-    ...(u.baseVersion !== undefined ? { baseVersion: u.baseVersion } : {}),
-    ...(u.updatedAt !== undefined ? { updatedAt: u.updatedAt } : {}),
-  }));
+export function tableFormMutations(table: TableDef, updates: readonly unknown[]): unknown[] {
+  // Each update is checked alone by the pipeline (as a mutation), so one bad update is
+  // answered rejected at its position instead of failing the form.
+  return updates.map((raw) => {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+    const u = raw as Record<string, unknown>;
+    const record = u['record'];
+    const op =
+      record !== null &&
+      typeof record === 'object' &&
+      (record as Record<string, unknown>)['_op'] === 'delete'
+        ? 'delete'
+        : 'upsert';
+    const { eventId, baseVersion, updatedAt } = u;
+    return {
+      eventId,
+      table: table.name,
+      op,
+      record,
+      ...(baseVersion !== undefined ? { baseVersion } : {}),
+      ...(updatedAt !== undefined ? { updatedAt } : {}),
+    };
+  });
 }
+
+/** The instants `toISOString` writes with a four-digit year (1–9999). */
+const lastIsoMs = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+const firstIsoMs = Date.parse('0001-01-01T00:00:00.000Z');
 
 export type EventTarget = { table: TableDef; action: 'created' | 'updated' | 'deleted' };
 
@@ -66,6 +80,9 @@ export function eventMutation({ table, action }: EventTarget, event: SyncEvent):
     table: table.name,
     op: action === 'deleted' ? 'delete' : 'upsert',
     record: parsed.data,
-    updatedAt: new Date(event.timestamp).toISOString(),
+    // Clamped to the server clock later; bounded here so a local time in year 0 or 9999 stays ISO.
+    updatedAt: new Date(
+      Math.max(firstIsoMs, Math.min(new Date(event.timestamp).getTime(), lastIsoMs)),
+    ).toISOString(),
   };
 }

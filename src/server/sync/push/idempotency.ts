@@ -1,5 +1,6 @@
 import type { DuplicateResult, PushResult, RejectedResult } from '../../../protocol/index.js';
-import type { SqlExecutor } from '../../storage/index.js';
+import { eventKeysDdl } from '../../storage/bookkeeping-ddl.js';
+import type { SqlExecutor, Storage } from '../../storage/index.js';
 import type { Prepared, PushContext } from './context.js';
 import { rejected } from './results.js';
 
@@ -15,9 +16,17 @@ type EventRow = {
 };
 
 /**
- * The one owner of `_sync_events`, the idempotency keys: an eventId has at most
- * one effect because its key is inserted in the same transaction as the effect,
- * so concurrent retries cannot both apply (PITFALLS #2).
+ * The scope of a token's keys: its store, or `''` for the admin. Two stores may use
+ * the same eventId: each has its own key, and neither learns of the other's.
+ */
+function scopeOf(ctx: PushContext): string {
+  return ctx.identity.storeId ?? '';
+}
+
+/**
+ * The one owner of `_sync_events`, the idempotency keys, keyed by (store, eventId):
+ * an eventId has at most one effect per store because its key is inserted in the
+ * same transaction as the effect, so concurrent retries cannot both apply (PITFALLS #2).
  */
 export const idempotencyKeys = {
   /**
@@ -33,14 +42,15 @@ export const idempotencyKeys = {
       a.mutation.eventId < b.mutation.eventId ? -1 : 1,
     );
     const now = new Date().toISOString();
+    const store = scopeOf(ctx);
     const claimed = new Set<number>();
     for (let i = 0; i < unique.length; i += claimChunk) {
       const chunk = unique.slice(i, i + claimChunk);
       const rows = await ctx.tx.all<{ event_id: string }>(
-        `INSERT INTO _sync_events (event_id, machine_id, table_name, row_id, status, version, created_at)
-         VALUES ${chunk.map(() => `(?, ?, ?, ?, 'applied', NULL, ?)`).join(', ')}
-         ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
-        chunk.flatMap((p) => [p.mutation.eventId, ctx.machineId, p.table.name, p.id, now]),
+        `INSERT INTO _sync_events (store_id, event_id, machine_id, table_name, row_id, status, version, created_at)
+         VALUES ${chunk.map(() => `(?, ?, ?, ?, ?, 'applied', NULL, ?)`).join(', ')}
+         ON CONFLICT (store_id, event_id) DO NOTHING RETURNING event_id`,
+        chunk.flatMap((p) => [store, p.mutation.eventId, ctx.machineId, p.table.name, p.id, now]),
       );
       for (const r of rows) {
         const p = firstByEvent.get(r.event_id);
@@ -52,7 +62,10 @@ export const idempotencyKeys = {
 
   /** A rejected mutation leaves no trace: its eventId may be sent again, fixed. */
   async release(ctx: PushContext, eventId: string): Promise<void> {
-    await ctx.tx.run(`DELETE FROM _sync_events WHERE event_id = ?`, [eventId]);
+    await ctx.tx.run(`DELETE FROM _sync_events WHERE store_id = ? AND event_id = ?`, [
+      scopeOf(ctx),
+      eventId,
+    ]);
   },
 
   /** Records the outcome a later duplicate of this eventId is answered with. */
@@ -62,11 +75,10 @@ export const idempotencyKeys = {
     status: 'applied' | 'conflict',
     version: number | null,
   ): Promise<void> {
-    await ctx.tx.run(`UPDATE _sync_events SET status = ?, version = ? WHERE event_id = ?`, [
-      status,
-      version,
-      eventId,
-    ]);
+    await ctx.tx.run(
+      `UPDATE _sync_events SET status = ?, version = ? WHERE store_id = ? AND event_id = ?`,
+      [status, version, scopeOf(ctx), eventId],
+    );
   },
 
   /**
@@ -82,8 +94,8 @@ export const idempotencyKeys = {
       const chunk = dups.slice(i, i + claimChunk);
       const rows = await ctx.tx.all<EventRow>(
         `SELECT event_id, status, version, table_name, row_id FROM _sync_events
-          WHERE event_id IN (${chunk.map(() => '?').join(', ')})`,
-        chunk.map((p) => p.mutation.eventId),
+          WHERE store_id = ? AND event_id IN (${chunk.map(() => '?').join(', ')})`,
+        [scopeOf(ctx), ...chunk.map((p) => p.mutation.eventId)],
       );
       const byEvent = new Map(rows.map((r) => [r.event_id, r]));
       for (const p of chunk) {
@@ -101,6 +113,38 @@ export const idempotencyKeys = {
             ));
       }
     }
+  },
+
+  /**
+   * Databases made before keys were scoped by store had `event_id` as the whole key:
+   * rebuilds the table keyed by (store_id, event_id), each old key given the store of the
+   * device that sent it (`''` for the admin and unknown machines). Runs at start in the
+   * migration's transaction; a no-op once done. Lock and time: docs/protocol.md.
+   */
+  async migrate(storage: Storage): Promise<void> {
+    await storage.transaction(async (tx) => {
+      const scoped = await storage
+        .savepoint(tx, () => tx.all(`SELECT store_id FROM _sync_events WHERE 1 = 0`))
+        .then(
+          () => true,
+          () => false,
+        );
+      if (scoped) return;
+      await tx.run(`DROP TABLE IF EXISTS _sync_events_scoped`);
+      await tx.run(eventKeysDdl('_sync_events_scoped', storage.capabilities.bigint));
+      await tx.run(
+        `INSERT INTO _sync_events_scoped
+           (store_id, event_id, machine_id, table_name, row_id, status, version, created_at)
+         SELECT COALESCE(d.store_id, ''), e.event_id, e.machine_id, e.table_name, e.row_id,
+                e.status, e.version, e.created_at
+           FROM _sync_events e
+           LEFT JOIN (SELECT machine_id, MIN(store_id) AS store_id FROM _sync_devices
+                       GROUP BY machine_id) d ON d.machine_id = e.machine_id`,
+      );
+      await tx.run(`DROP TABLE _sync_events`);
+      await tx.run(`ALTER TABLE _sync_events_scoped RENAME TO _sync_events`);
+      await tx.run(`CREATE INDEX IF NOT EXISTS _sync_events_created ON _sync_events (created_at)`);
+    });
   },
 
   /** Deletes keys older than `cut` (ISO); returns how many. For retention. */

@@ -1,7 +1,6 @@
 import type {
   AppliedResult,
   ErrorCode,
-  Mutation,
   MutationStatus,
   PushResponse,
   RejectedResult,
@@ -18,12 +17,16 @@ export class Rejection extends Error {
   }
 }
 
-export function rejected(m: Mutation, code: ErrorCode, message: string): RejectedResult {
+/** What a rejection echoes of the mutation it answers (which may be malformed). */
+type Echo = { eventId: string; table: string; record?: unknown };
+
+export function rejected(m: Echo, code: ErrorCode, message: string): RejectedResult {
+  const id = (m.record as { id?: unknown } | null | undefined)?.id;
   return {
     eventId: m.eventId,
     status: 'rejected',
     table: m.table,
-    ...(typeof m.record.id === 'string' ? { id: m.record.id } : {}),
+    ...(typeof id === 'string' ? { id } : {}),
     reason: { code, message },
   };
 }

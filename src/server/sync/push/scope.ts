@@ -3,15 +3,26 @@ import type { Identity } from '../../auth/index.js';
 import type { Existing } from './context.js';
 import { Rejection } from './results.js';
 
-/** A device writes only its own store's rows of a store-scoped table. */
-export function checkOwner(identity: Identity, table: TableDef, existing: Existing): void {
-  if (
+/**
+ * Whether `existing` is another store's row, which a device must not see: for that
+ * device the id is unknown, and every answer must read as it would for an unknown id
+ * (no existence oracle), except where a new row with this id cannot be stored.
+ */
+export function isForeign(identity: Identity, table: TableDef, existing: Existing): boolean {
+  return (
     identity.role === 'device' &&
-    table.storeColumn &&
+    table.storeColumn !== null &&
     existing.row[table.storeColumn] !== identity.storeId
-  )
-    throw new Rejection(
-      'SCOPE_VIOLATION',
-      `id ${String(existing.row['id'])} belongs to another store's row`,
-    );
+  );
+}
+
+/**
+ * A full new row whose id another store's row already holds: rows are keyed by id alone
+ * (per table), so it cannot be stored. The answer names neither the store nor the row.
+ */
+export function idTaken(id: string): Rejection {
+  return new Rejection(
+    'SCOPE_VIOLATION',
+    `id ${id} cannot be used by this store; give rows ids unique across stores (UUIDv7)`,
+  );
 }
