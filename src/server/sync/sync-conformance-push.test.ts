@@ -1,0 +1,3 @@
+import { registerPushConformanceTests } from './sync-conformance-push.js';
+
+registerPushConformanceTests('sqlite');
