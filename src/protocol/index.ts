@@ -15,4 +15,5 @@ export * from './terminal-status.js';
 export * from './sqlite-table-ddl.js';
 export * from './agent-payload.js';
 export * from './live.js';
+export * from './log-position.js';
 export * from './ingest.js';

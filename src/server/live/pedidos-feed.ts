@@ -44,7 +44,7 @@ export class PedidosFeed {
           action: c.action,
           pedido_id: c.id,
           data,
-          version: c.seq,
+          version: c.version,
           timestamp,
         },
       });
@@ -61,7 +61,7 @@ export class PedidosFeed {
             pedido_id: c.id,
             status_field: 'status',
             new_value: status,
-            version: c.seq,
+            version: c.version,
             timestamp,
           },
         });

@@ -6,3 +6,4 @@ export { purgeExpired, type RetentionOptions } from './retention.js';
 export { Activity } from './activity.js';
 export { decodeRow } from './row-codec.js';
 export { Reconciler } from './reconciler.js';
+export { ChangeLog, changeLogOf, type ChangeEntry, type LogQuery } from './change-log.js';

@@ -11,7 +11,8 @@ import {
 } from '../../protocol/index.js';
 import type { Identity } from '../auth/index.js';
 import { quoteIdent as q } from '../storage/quote.js';
-import type { Row, SqlExecutor, Storage } from '../storage/index.js';
+import type { SqlExecutor, Storage } from '../storage/index.js';
+import { changeLogOf } from './change-log.js';
 import type { ConflictLog } from './conflict-log.js';
 import { decodeRow } from './row-codec.js';
 
@@ -562,27 +563,12 @@ export class PushService {
   }
 
   private async load(tx: SqlExecutor, table: TableDef, id: string): Promise<Existing | null> {
-    const rows = await tx.all<Row>(
-      `SELECT t.*, c.seq AS _sync_seq, c.updated_at AS _sync_updated_at
-         FROM ${q(table.name)} t LEFT JOIN _sync_changes c ON c.table_name = ? AND c.row_id = t.id
-        WHERE t.id = ?`,
-      [table.name, id],
-    );
-    const row = rows[0];
-    if (!row) return null;
-    return {
-      row: decodeRow(this.storage, table, row),
-      version: Number(row['_sync_seq'] ?? 0),
-      updatedAt: (row['_sync_updated_at'] as string | null) ?? null,
-    };
+    const found = await changeLogOf(this.storage).rowWithVersion(tx, table, id);
+    return found && { ...found, row: decodeRow(this.storage, table, found.row) };
   }
 
-  private async version(tx: SqlExecutor, table: TableDef, id: string): Promise<number> {
-    const rows = await tx.all<{ seq: number }>(
-      `SELECT seq FROM _sync_changes WHERE table_name = ? AND row_id = ?`,
-      [table.name, id],
-    );
-    return Number(rows[0]?.seq ?? 0);
+  private version(tx: SqlExecutor, table: TableDef, id: string): Promise<number> {
+    return changeLogOf(this.storage).version(tx, table, id);
   }
 }
 

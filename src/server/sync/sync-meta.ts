@@ -1,4 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import {
+  comparePositions,
+  formatPosition,
+  logStart,
+  parsePosition,
+  type LogPosition,
+} from '../../protocol/index.js';
 import type { SqlExecutor, Storage } from '../storage/index.js';
 
 /** Server-wide facts kept in `_sync_meta`: this database's id (cursors name it) and the tombstone horizon. */
@@ -18,23 +25,25 @@ export class SyncMeta {
     return new SyncMeta(id);
   }
 
-  /** Changes with seq ≤ horizon may have lost their tombstones. */
-  static async horizon(tx: SqlExecutor): Promise<number> {
+  /** Changes at or before the horizon may have lost their tombstones. */
+  static async horizon(tx: SqlExecutor): Promise<LogPosition> {
     const rows = await tx.all<{ value: string }>(
       `SELECT value FROM _sync_meta WHERE key = 'tombstone_horizon'`,
     );
-    return rows[0] ? Number(rows[0].value) : 0;
+    return (rows[0] && parsePosition(rows[0].value)) ?? logStart;
   }
 
-  static async setHorizon(tx: SqlExecutor, seq: number): Promise<void> {
-    const updated = await tx.run(
-      `UPDATE _sync_meta SET value = ? WHERE key = 'tombstone_horizon' AND CAST(value AS BIGINT) < ?`,
-      [String(seq), seq],
+  /** Raises the horizon to `position` (never lowers it, also when two purges race). */
+  static async setHorizon(tx: SqlExecutor, position: LogPosition): Promise<void> {
+    await tx.run(
+      `INSERT INTO _sync_meta (key, value) VALUES ('tombstone_horizon', '0') ON CONFLICT (key) DO NOTHING`,
     );
-    if (updated === 0)
-      await tx.run(
-        `INSERT INTO _sync_meta (key, value) VALUES ('tombstone_horizon', ?) ON CONFLICT (key) DO NOTHING`,
-        [String(seq)],
-      );
+    // Locks the row (PostgreSQL) so a concurrent purge reads the value this one writes.
+    await tx.run(`UPDATE _sync_meta SET value = value WHERE key = 'tombstone_horizon'`);
+    const current = await SyncMeta.horizon(tx);
+    if (comparePositions(position, current) <= 0) return;
+    await tx.run(`UPDATE _sync_meta SET value = ? WHERE key = 'tombstone_horizon'`, [
+      formatPosition(position),
+    ]);
   }
 }
