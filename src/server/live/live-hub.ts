@@ -250,7 +250,9 @@ export class LiveHub {
     if (this.connections.size === 0) return () => undefined;
     const pedidoMessages =
       this.pedidos && [...this.connections].some((c) => c.channel === 'pedidos')
-        ? await this.pedidos.messages(changes, tx)
+        ? await this.pedidos.messages(changes, tx, (c) =>
+            encodeCursor(this.deps.meta.databaseId, c.position),
+          )
         : [];
     return () => this.broadcast(changes, pedidoMessages);
   }

@@ -26,7 +26,11 @@ export class PedidosFeed {
     readonly table: TableDef,
   ) {}
 
-  async messages(changes: readonly WatchedChange[], tx: SqlExecutor): Promise<ScopedMessage[]> {
+  async messages(
+    changes: readonly WatchedChange[],
+    tx: SqlExecutor,
+    cursorOf: (change: WatchedChange) => string,
+  ): Promise<ScopedMessage[]> {
     const mine = changes.filter((c) => c.table === this.table.name);
     if (mine.length === 0) return [];
     const rows = await this.rows(
@@ -45,6 +49,7 @@ export class PedidosFeed {
           pedido_id: c.id,
           data,
           version: c.version,
+          cursor: cursorOf(c),
           timestamp,
         },
       });
@@ -62,6 +67,7 @@ export class PedidosFeed {
             status_field: 'status',
             new_value: status,
             version: c.version,
+            cursor: cursorOf(c),
             timestamp,
           },
         });

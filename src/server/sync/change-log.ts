@@ -41,6 +41,8 @@ export type LogQuery = {
  * only transactions that ended before the reading snapshot's xmin.
  */
 type PositionSql = {
+  /** The column holding the order within a transaction (the row's version). */
+  seq: string;
   /** Selects the position as `_sync_xid`, `_sync_seq` (and the first appearance). */
   columns(a: string): string;
   /** `a`'s position compared with p (`>`, `>=`, `<=`). */
@@ -51,19 +53,33 @@ type PositionSql = {
 };
 
 const sqlitePositions: PositionSql = {
+  seq: 'seq',
   columns: (a) =>
-    `0 AS _sync_xid, ${a}.seq AS _sync_seq, 0 AS _sync_first_xid, 0 AS _sync_first_seq`,
+    `0 AS _sync_xid, ${a}.seq AS _sync_seq, 0 AS _sync_first_xid, COALESCE(${a}.first_seq, ${a}.seq) AS _sync_first_seq`,
   compare: (a, op, p, params) => (params.push(p.seq), `${a}.seq ${op} ?`),
   order: (a) => `${a}.seq`,
   servable: () => `1 = 1`,
 };
 
+/**
+ * The bound of what may be served: transactions whose id is below the xmin of the
+ * snapshot this very statement reads with (every one of them has ended: committed
+ * and visible here, or aborted). Read-only transactions hold no id, so they never
+ * hold it back. `pg_current_snapshot()` is stable: computed once per statement.
+ */
+const servableXid = `pg_snapshot_xmin(pg_current_snapshot())::text::bigint`;
+
 const postgresPositions: PositionSql = {
+  seq: 'tx_seq',
   columns: (a) =>
-    `0 AS _sync_xid, ${a}.seq AS _sync_seq, 0 AS _sync_first_xid, 0 AS _sync_first_seq`,
-  compare: (a, op, p, params) => (params.push(p.seq), `${a}.seq ${op} ?`),
-  order: (a) => `${a}.seq`,
-  servable: () => `TRUE`,
+    `${a}.xid AS _sync_xid, ${a}.tx_seq AS _sync_seq, COALESCE(${a}.first_xid, ${a}.xid) AS _sync_first_xid,
+     COALESCE(${a}.first_seq, ${a}.tx_seq) AS _sync_first_seq`,
+  compare: (a, op, p, params) => (
+    params.push(p.xid, p.seq),
+    `(${a}.xid, ${a}.tx_seq) ${op} (?, ?)`
+  ),
+  order: (a) => `${a}.xid, ${a}.tx_seq`,
+  servable: (a) => `${a}.xid < ${servableXid}`,
 };
 
 function positionOf(r: Row, prefix = '_sync_'): LogPosition {
@@ -115,7 +131,7 @@ export class ChangeLog {
   async head(tx: SqlExecutor): Promise<LogPosition> {
     const rows = await tx.all(
       `SELECT ${this.sql.columns('c')} FROM _sync_changes c WHERE ${this.sql.servable('c')}
-        ORDER BY ${this.sql.order('c')} DESC LIMIT 1`,
+        ORDER BY ${this.sql.order('c').replaceAll(',', ' DESC,')} DESC LIMIT 1`,
     );
     return rows[0] ? positionOf(rows[0]) : logStart;
   }
@@ -221,7 +237,7 @@ export class ChangeLog {
     id: string,
   ): Promise<{ row: Row; version: number; updatedAt: string | null } | null> {
     const rows = await tx.all<Row>(
-      `SELECT t.*, c.seq AS _sync_seq, c.updated_at AS _sync_updated_at
+      `SELECT t.*, c.${this.sql.seq} AS _sync_seq, c.updated_at AS _sync_updated_at
          FROM ${q(table.name)} t LEFT JOIN _sync_changes c ON c.table_name = ? AND c.row_id = t.id
         WHERE t.id = ?`,
       [table.name, id],
@@ -238,7 +254,7 @@ export class ChangeLog {
   /** The version of a row (0 when the log has no entry for it). */
   async version(tx: SqlExecutor, table: TableDef, id: string): Promise<number> {
     const rows = await tx.all<{ seq: number }>(
-      `SELECT seq FROM _sync_changes WHERE table_name = ? AND row_id = ?`,
+      `SELECT ${this.sql.seq} AS seq FROM _sync_changes WHERE table_name = ? AND row_id = ?`,
       [table.name, id],
     );
     return Number(rows[0]?.seq ?? 0);
@@ -251,7 +267,8 @@ export class ChangeLog {
   async purgeTombstones(tx: SqlExecutor, cut: string): Promise<number> {
     const top = await tx.all(
       `SELECT ${this.sql.columns('c')} FROM _sync_changes c
-        WHERE c.op = 'delete' AND c.updated_at < ? ORDER BY ${this.sql.order('c')} DESC LIMIT 1`,
+        WHERE c.op = 'delete' AND c.updated_at < ? AND ${this.sql.servable('c')}
+        ORDER BY ${this.sql.order('c').replaceAll(',', ' DESC,')} DESC LIMIT 1`,
       [cut],
     );
     if (!top[0]) return 0;
