@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { addDeviceRequestSchema, SyncError, type AddDeviceResponse } from '../../protocol/index.js';
 import { parseRequest } from '../http/validate.js';
-import { changeLogOf } from '../sync/change-log.js';
+import { changeLogOf, changeLogVisibility } from '../sync/change-log.js';
 import type { ServerContext } from '../server-context.js';
 
 /** Device tokens, stats, schema and health. */
@@ -56,9 +56,11 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
       }
       return out;
     });
+    const changeLog = await changeLogVisibility(ctx.storage);
     return {
       uptimeSeconds: Math.round((Date.now() - ctx.startedAt.getTime()) / 1000),
       dialect: ctx.storage.dialect,
+      changeLog,
       devices: devices.map((d) => ({
         machineId: d.machine_id,
         storeId: d.store_id,

@@ -33,10 +33,19 @@ export class ChangeFeed {
   constructor(
     private readonly storage: Storage,
     private readonly meta: SyncMeta,
+    private readonly visibilityWaitMs = 500,
   ) {
     this.log = changeLogOf(storage);
   }
 
+  /**
+   * On PostgreSQL a committed change waits until every lower transaction id has
+   * ended. Those are nearly always a few milliseconds away (another writer's
+   * commit in flight), so a pull that reaches the end of what it may serve while
+   * committed entries wait behind one polls again for up to `visibilityWaitMs`:
+   * a till reads its own push at once, and a long-open transaction elsewhere
+   * costs a pull at most that wait (never a push: writers never wait).
+   */
   async read(
     identity: Identity,
     tables: readonly TableDef[],
@@ -44,12 +53,30 @@ export class ChangeFeed {
     limit: number,
     options: { withTotal?: boolean } = {},
   ): Promise<ChangesResponse> {
+    const deadline = Date.now() + this.visibilityWaitMs;
+    for (let pause = 5; ; pause = Math.min(pause * 2, 50)) {
+      const { answer, heldBack } = await this.readOnce(identity, tables, since, limit, options);
+      if (answer.hasMore || !heldBack || Date.now() + pause > deadline) return answer;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+
+  private async readOnce(
+    identity: Identity,
+    tables: readonly TableDef[],
+    since: string | undefined,
+    limit: number,
+    options: { withTotal?: boolean },
+  ): Promise<{ answer: ChangesResponse; heldBack: boolean }> {
     const from = decodeCursor(since, this.meta.databaseId);
     const fromZero = comparePositions(from, logStart) === 0;
     return this.storage.read(async (tx) => {
       if (!fromZero) await this.checkCursor(tx, from);
       if (tables.length === 0)
-        return { changes: [], cursor: encodeCursor(this.meta.databaseId, from), hasMore: false };
+        return {
+          answer: { changes: [], cursor: encodeCursor(this.meta.databaseId, from), hasMore: false },
+          heldBack: false,
+        };
       const query: LogQuery = {
         from,
         tables,
@@ -94,10 +121,13 @@ export class ChangeFeed {
       }
       const last = page.at(-1);
       return {
-        changes,
-        cursor: encodeCursor(this.meta.databaseId, last ? last.position : from),
-        hasMore,
-        ...(remaining !== undefined ? { remaining } : {}),
+        answer: {
+          changes,
+          cursor: encodeCursor(this.meta.databaseId, last ? last.position : from),
+          hasMore,
+          ...(remaining !== undefined ? { remaining } : {}),
+        },
+        heldBack: !hasMore && (await this.log.heldBack(tx)),
       };
     });
   }

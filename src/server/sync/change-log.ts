@@ -23,6 +23,26 @@ export type ChangeEntry = {
   first: LogPosition;
 };
 
+/** What holds back the change log's visible head (PostgreSQL; always clear on SQLite). */
+export type LogVisibility = {
+  /** Seconds the oldest transaction holding an id has been open, when it holds back changes; else 0. */
+  lagSeconds: number;
+  /** Committed entries not yet served because a lower transaction id may still commit. */
+  heldBackChanges: number;
+  /** The oldest holder of a transaction id in the cluster, or null when none. */
+  oldest: {
+    /** null for a prepared transaction (no process holds it). */
+    pid: number | null;
+    kind: 'transaction' | 'prepared';
+    database: string | null;
+    /** pg_stat_activity's state (`idle in transaction`, `active`), or the prepared transaction's gid. */
+    state: string | null;
+    application: string | null;
+    since: string | null;
+    ageSeconds: number;
+  } | null;
+};
+
 /** Which entries a page or a count covers. */
 export type LogQuery = {
   /** Entries strictly after this position. */
@@ -155,6 +175,15 @@ export class ChangeLog {
     }
     if (query.upsertsOnly) parts.push(`c.op = 'upsert'`);
     return parts.join(' AND ');
+  }
+
+  /** Whether committed entries wait behind a lower transaction id still open (never on SQLite). */
+  async heldBack(tx: SqlExecutor): Promise<boolean> {
+    if (this.dialect !== 'postgres') return false;
+    const rows = await tx.all(
+      `SELECT 1 AS held FROM _sync_changes c WHERE NOT (${this.sql.servable('c')}) LIMIT 1`,
+    );
+    return rows.length > 0;
   }
 
   /** How many entries a query covers (the pull's `withTotal`). */
@@ -297,6 +326,54 @@ export class ChangeLog {
     );
   }
 
+  /**
+   * The visibility lag: which transaction (anywhere in the cluster: xids are
+   * cluster-wide) holds the oldest id, for how long, and how many committed entries
+   * wait behind it. Read-only transactions hold no id and never appear.
+   */
+  async visibility(tx: SqlExecutor): Promise<LogVisibility> {
+    if (this.dialect !== 'postgres') return { lagSeconds: 0, heldBackChanges: 0, oldest: null };
+    const [held] = await tx.all<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM _sync_changes c WHERE NOT (${this.sql.servable('c')})`,
+    );
+    const [holder] = await tx.all<{
+      pid: number | null;
+      kind: 'transaction' | 'prepared';
+      database: string | null;
+      state: string | null;
+      application: string | null;
+      since: string | null;
+      age: number | null;
+    }>(
+      `SELECT pid, kind, database, state, application, since::text AS since,
+              EXTRACT(EPOCH FROM clock_timestamp() - since)::float8 AS age
+         FROM (SELECT pid, 'transaction' AS kind, datname::text AS database, state, application_name AS application,
+                      xact_start AS since, age(backend_xid) AS xid_age
+                 FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+               UNION ALL
+               SELECT NULL, 'prepared', database::text, gid, NULL, prepared, age(transaction)
+                 FROM pg_prepared_xacts) h
+        ORDER BY xid_age DESC LIMIT 1`,
+    );
+    const heldBackChanges = Number(held?.n ?? 0);
+    const ageSeconds = Math.max(0, Math.round(Number(holder?.age ?? 0) * 10) / 10);
+    return {
+      lagSeconds: heldBackChanges > 0 ? ageSeconds : 0,
+      heldBackChanges,
+      oldest: holder
+        ? {
+            pid: holder.pid === null ? null : Number(holder.pid),
+            kind: holder.kind,
+            database: holder.database,
+            state: holder.state,
+            application: holder.application,
+            since: holder.since === null ? null : new Date(holder.since).toISOString(),
+            ageSeconds,
+          }
+        : null,
+    };
+  }
+
   /** When a row of `table` (of one store, or any) last changed; null when none did. */
   async latestUpsertAt(
     tx: SqlExecutor,
@@ -308,6 +385,59 @@ export class ChangeLog {
       storeId !== null ? [table, storeId] : [table],
     );
     return rows[0]?.at ?? null;
+  }
+}
+
+/** The visibility lag of a storage's change log, for `GET /api/stats` and the metrics endpoint. */
+export function changeLogVisibility(storage: Storage): Promise<LogVisibility> {
+  return storage.read((tx) => changeLogOf(storage).visibility(tx));
+}
+
+/**
+ * Logs a warning while the visibility lag is past a threshold, naming the
+ * process that holds it (long-running piece: start/stop).
+ */
+export class VisibilityMonitor {
+  private timer: NodeJS.Timeout | null = null;
+  private warned = false;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly warnSeconds: number,
+    private readonly logger: {
+      warn(obj: object, msg: string): void;
+      info(obj: object, msg: string): void;
+    },
+    private readonly everyMs = 5000,
+  ) {}
+
+  start(): void {
+    if (this.storage.dialect !== 'postgres' || this.timer) return;
+    this.timer = setInterval(() => void this.check(), this.everyMs).unref();
+  }
+
+  async check(): Promise<LogVisibility | null> {
+    try {
+      const v = await changeLogVisibility(this.storage);
+      if (v.lagSeconds > this.warnSeconds) {
+        this.warned = true;
+        this.logger.warn(
+          { lagSeconds: v.lagSeconds, heldBackChanges: v.heldBackChanges, holder: v.oldest },
+          'change log visibility lag: a transaction holding an id delays what tills and screens see',
+        );
+      } else if (this.warned) {
+        this.warned = false;
+        this.logger.info({ lagSeconds: v.lagSeconds }, 'change log visibility lag back to normal');
+      }
+      return v;
+    } catch {
+      return null; // The next tick tries again; a failing database is reported elsewhere.
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 }
 

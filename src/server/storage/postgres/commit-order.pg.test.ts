@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import type { ChangesResponse } from '../../../protocol/index.js';
+import type { LogVisibility } from '../../sync/index.js';
 import { adminToken, startTestServer, type TestServer } from '../../../testing/test-server.js';
 
 let ts: TestServer;
@@ -33,7 +34,11 @@ test('the lower transaction id commits last: later writers do not wait for it, a
   const start = await pull();
   const early = await connect();
   const late = await connect();
+  const reader = await connect();
   try {
+    // A long read-only transaction, opened first: it holds no id and must not be named.
+    await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await reader.query('SELECT COUNT(*) FROM produtos');
     await early.query('BEGIN');
     await early.query(`INSERT INTO produtos (id, nome, preco) VALUES ('early', 'primeiro', 1)`);
     const [{ xid: earlyXid }] = (await early.query(`SELECT pg_current_xact_id()::text AS xid`))
@@ -66,6 +71,24 @@ test('the lower transaction id commits last: later writers do not wait for it, a
     const during = await pull(start.cursor);
     assert.deepEqual(during.changes, []);
     assert.equal(during.cursor, start.cursor);
+    // The lag metric names the open transaction (or an even older holder elsewhere in the cluster).
+    const stats = await ts.request(adminToken, { method: 'GET', url: '/api/stats' });
+    assert.equal(stats.statusCode, 200, stats.body);
+    const { changeLog } = stats.json<{ changeLog: LogVisibility }>();
+    assert.ok(changeLog.heldBackChanges >= 2, JSON.stringify(changeLog));
+    const [{ pid: earlyPid, since: earlySince }] = (
+      await early.query(`SELECT pg_backend_pid() AS pid, now()::text AS since`)
+    ).rows as { pid: number; since: string }[];
+    const [{ pid: readerPid }] = (await reader.query(`SELECT pg_backend_pid() AS pid`)).rows as {
+      pid: number;
+    }[];
+    assert.notEqual(changeLog.oldest?.pid, readerPid);
+    if (changeLog.oldest?.pid !== earlyPid)
+      assert.ok(
+        new Date(changeLog.oldest?.since ?? 0).getTime() <= new Date(earlySince).getTime(),
+        JSON.stringify(changeLog),
+      );
+    assert.ok(changeLog.lagSeconds >= 0);
     await early.query(`UPDATE produtos SET nome = 'primeiro, editado' WHERE id = 'early'`);
     await early.query('COMMIT');
     const afterAll = await pull(during.cursor);
@@ -80,6 +103,7 @@ test('the lower transaction id commits last: later writers do not wait for it, a
   } finally {
     await early.end();
     await late.end();
+    await reader.end();
   }
 });
 
