@@ -122,7 +122,7 @@ export function liveCreatesSuite(dialect: DialectName): void {
             client.ws.terminate();
           }
         }),
-        { numRuns: 25 },
+        { numRuns: 25, includeErrorInReport: true },
       );
     });
   });

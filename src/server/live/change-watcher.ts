@@ -99,13 +99,22 @@ export class ChangeWatcher {
           }
           return 0;
         }
+        // Listeners were told of everything up to `this.last`: a row whose current life
+        // began after it is news to them (create), whatever happened to it since;
+        // a delete stays a delete (never an update).
+        const known = this.last;
         const changes = entries.map((e): WatchedChange => ({
           position: e.position,
           version: e.position.seq,
           table: e.table,
           id: e.rowId,
           op: e.op,
-          action: e.action ?? (e.op === 'delete' ? 'delete' : 'update'),
+          action:
+            e.op === 'delete'
+              ? 'delete'
+              : comparePositions(e.first, known) > 0
+                ? 'create'
+                : 'update',
           storeId: e.storeId,
         }));
         send = await this.handle(changes, tx);
