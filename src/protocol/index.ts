@@ -15,5 +15,6 @@ export * from './terminal-status.js';
 export * from './sqlite-table-ddl.js';
 export * from './agent-payload.js';
 export * from './live.js';
+export * from './log-position.js';
 export * from './ingest.js';
 export * from './coercion.js';

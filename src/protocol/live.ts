@@ -30,7 +30,10 @@ export const liveCloseCodes = {
 export const liveActions = ['create', 'update', 'delete'] as const;
 export type LiveAction = (typeof liveActions)[number];
 
-/** One committed change, announced in commit order. `version` is the change-log sequence number. */
+/**
+ * One committed change, announced in change-log order. `version` orders the changes of one row;
+ * `create` means the row appeared after the last announcement (first news of it).
+ */
 export const liveChangeSchema = z.object({
   table: z.string(),
   id: z.string(),
@@ -69,6 +72,11 @@ export const pedidoUpdateMessageSchema = z.object({
   /** The pedido as committed; null for a delete. */
   data: z.record(z.string(), z.unknown()).nullable(),
   version: z.number().int(),
+  /**
+   * The change's position as a cursor: compare it with the `pedidos` snapshot's
+   * cursor (versions order one row's changes, not changes of different rows).
+   */
+  cursor: z.string().optional(),
   timestamp,
 });
 
@@ -78,6 +86,8 @@ export const statusUpdateMessageSchema = z.object({
   status_field: z.string(),
   new_value: z.unknown(),
   version: z.number().int(),
+  /** As in `pedido_update`. */
+  cursor: z.string().optional(),
   timestamp,
 });
 

@@ -5,5 +5,9 @@
  * 2 — real-time WebSocket channels `/ws` and `/ws/pedidos` (seed 004), `GET /ws/stats`;
  *     the agent's payload v4 at `POST /api/ingest/v4` and its listing `GET /api/ingest/v4`
  *     (seed 001), `agents` in `GET /api/stats`. Additive: v1 clients work.
+ * 3 — change log ordered by transaction id on PostgreSQL: cursors `c2.<db>.<xid>.<seq>` (a `c1.`
+ *     cursor still works); `pedido_update`/`status_update` carry `cursor` (their position);
+ *     live `action: "create"` for every row a listener has not been told of; `changeLog` in
+ *     `GET /api/stats`. Additive: cursors stay opaque. (pg; the lead reconciles the number.)
  */
 export const protocolVersion = 2;

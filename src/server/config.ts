@@ -49,6 +49,12 @@ const settings = {
     env: ['PDV_SYNC_TOMBSTONE_RETENTION_DAYS'],
     rule: z.coerce.number().positive().default(30),
   },
+  visibilityLagWarnSeconds: {
+    flag: '--visibility-lag-warn-seconds',
+    env: ['PDV_SYNC_VISIBILITY_LAG_WARN_SECONDS'],
+    // PostgreSQL: a transaction open longer than this holds back what tills and screens see.
+    rule: z.coerce.number().positive().default(30),
+  },
   eventKeyRetentionDays: {
     flag: '--event-key-retention-days',
     env: ['PDV_SYNC_EVENT_KEY_RETENTION_DAYS'],

@@ -16,6 +16,7 @@ import {
   idempotencyKeys,
   PushService,
   purgeExpired,
+  VisibilityMonitor,
   Reconciler,
   SyncMeta,
 } from './sync/index.js';
@@ -102,6 +103,8 @@ export async function createServer(
       (err: unknown) => logger.error({ err }, 'retention purge failed'),
     );
   await purge();
+  const visibility = new VisibilityMonitor(storage, config.visibilityLagWarnSeconds, logger);
+  visibility.start();
   const purgeTimer = setInterval(() => void purge(), 3_600_000).unref();
   const flushTimer = setInterval(
     () =>
@@ -125,6 +128,7 @@ export async function createServer(
     async stop() {
       clearInterval(purgeTimer);
       clearInterval(flushTimer);
+      visibility.stop();
       // Live connections first: clients hear "going away" and reconnect elsewhere.
       await live.stop();
       // Fastify stops accepting, then waits for in-flight requests to finish.

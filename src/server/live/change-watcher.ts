@@ -1,9 +1,17 @@
-import type { LiveAction } from '../../protocol/index.js';
+import {
+  comparePositions,
+  logStart,
+  type LiveAction,
+  type LogPosition,
+} from '../../protocol/index.js';
 import type { SqlExecutor, Storage } from '../storage/index.js';
+import { changeLogOf, type ChangeLog } from '../sync/change-log.js';
 
 /** One committed change as the change log holds it. */
 export type WatchedChange = {
-  seq: number;
+  position: LogPosition;
+  /** The row's version (what pulls and push answers call it). */
+  version: number;
   table: string;
   id: string;
   op: 'upsert' | 'delete';
@@ -12,7 +20,7 @@ export type WatchedChange = {
 };
 
 /**
- * What the watcher hands on: changes in seq (= commit) order, with `tx` to read
+ * What the watcher hands on: changes in position order (log-position.ts), with `tx` to read
  * what else is needed from the same snapshot. It returns the sending step, run
  * after the read transaction ends, so pulls never wait behind a send loop.
  */
@@ -23,12 +31,14 @@ const pageSize = 2000;
 /**
  * Tails the change log. Woken by the storage after every commit (this process's,
  * another process's through PostgreSQL NOTIFY, a back office's through SQLite's
- * data_version), it reads what is past the last seq it announced. Because a seq
- * is visible only after every smaller one (storage.ts), announcing "everything
- * up to seq N" never skips a change, whichever process made it.
+ * data_version), it reads what is past the last position it announced. Because
+ * the log serves a position only once no smaller one can still commit
+ * (change-log.ts), announcing "everything up to P" never skips a change,
+ * whichever process made it.
  */
 export class ChangeWatcher {
-  private lastSeq = 0;
+  private last: LogPosition = logStart;
+  private readonly log: ChangeLog;
   private running: Promise<void> | null = null;
   private again = false;
   private unwatch: (() => Promise<void>) | null = null;
@@ -41,19 +51,17 @@ export class ChangeWatcher {
     private readonly onError: (err: unknown) => void,
     /** The change log went backwards (a database restored from a backup): clients must reload. */
     private readonly onReset: () => void = () => undefined,
-  ) {}
+  ) {
+    this.log = changeLogOf(storage);
+  }
 
-  get seq(): number {
-    return this.lastSeq;
+  /** The last position announced. */
+  get position(): LogPosition {
+    return this.last;
   }
 
   async start(): Promise<void> {
-    this.lastSeq = await this.storage.read(async (tx) => {
-      const rows = await tx.all<{ seq: number | null }>(
-        `SELECT MAX(seq) AS seq FROM _sync_changes`,
-      );
-      return Number(rows[0]?.seq ?? 0);
-    });
+    this.last = await this.storage.read((tx) => this.log.head(tx));
     // Deferred: a commit's own HTTP answer goes out before the fan-out (SQLite runs it synchronously).
     this.unwatch = await this.storage.watchCommits(() => setImmediate(() => this.poke()));
     // A safety net under the wake-ups (a failed read, a NOTIFY lost on a dropped connection): one indexed query.
@@ -82,44 +90,36 @@ export class ChangeWatcher {
     for (;;) {
       let send: (() => void) | null = null;
       const count = await this.storage.read(async (tx) => {
-        const rows = await tx.all<{
-          seq: number;
-          table_name: string;
-          row_id: string;
-          op: string;
-          action: LiveAction | null;
-          store_id: string | null;
-        }>(
-          `SELECT seq, table_name, row_id, op, action, store_id FROM _sync_changes
-            WHERE seq > ? ORDER BY seq LIMIT ?`,
-          [this.lastSeq, pageSize],
-        );
-        if (rows.length === 0) {
-          const top = await tx.all<{ seq: number | null }>(
-            `SELECT MAX(seq) AS seq FROM _sync_changes`,
-          );
-          const max = Number(top[0]?.seq ?? 0);
-          if (max < this.lastSeq) {
-            this.lastSeq = max;
+        const entries = await this.log.tail(tx, this.last, pageSize);
+        if (entries.length === 0) {
+          const head = await this.log.head(tx);
+          if (comparePositions(head, this.last) < 0) {
+            this.last = head;
             this.onReset();
           }
           return 0;
         }
-        const changes = rows.map((r): WatchedChange => {
-          const op = r.op === 'delete' ? 'delete' : 'upsert';
-          const action = r.action ?? (op === 'delete' ? 'delete' : 'update');
-          return {
-            seq: Number(r.seq),
-            table: String(r.table_name),
-            id: String(r.row_id),
-            op,
-            action,
-            storeId: r.store_id == null ? null : String(r.store_id),
-          };
-        });
+        // Listeners were told of everything up to `this.last`: a row whose current life
+        // began after it is news to them (create), whatever happened to it since;
+        // a delete stays a delete (never an update).
+        const known = this.last;
+        const changes = entries.map((e): WatchedChange => ({
+          position: e.position,
+          version: e.position.seq,
+          table: e.table,
+          id: e.rowId,
+          op: e.op,
+          action:
+            e.op === 'delete'
+              ? 'delete'
+              : comparePositions(e.first, known) > 0
+                ? 'create'
+                : 'update',
+          storeId: e.storeId,
+        }));
         send = await this.handle(changes, tx);
-        this.lastSeq = changes[changes.length - 1].seq;
-        return rows.length;
+        this.last = changes[changes.length - 1].position;
+        return entries.length;
       });
       (send as (() => void) | null)?.();
       if (count < pageSize || this.stopped) return;

@@ -17,6 +17,7 @@ import { tokenOf } from '../http/auth-hook.js';
 import type { Storage, SqlExecutor } from '../storage/index.js';
 import { encodeCursor } from '../sync/cursor.js';
 import { readableTables, type SyncMeta } from '../sync/index.js';
+import { changeLogOf } from '../sync/change-log.js';
 import { ChangeWatcher, type WatchedChange } from './change-watcher.js';
 import { LiveConnection } from './live-connection.js';
 import { PedidosFeed, type ScopedMessage } from './pedidos-feed.js';
@@ -152,7 +153,7 @@ export class LiveHub {
       status: 'connected',
       channel,
       message: greetings[channel],
-      cursor: encodeCursor(this.deps.meta.databaseId, this.watcher.seq),
+      cursor: encodeCursor(this.deps.meta.databaseId, this.watcher.position),
       heartbeatMs: this.options.heartbeatMs,
       timestamp: new Date().toISOString(),
     });
@@ -206,21 +207,16 @@ export class LiveHub {
         const storeId = conn.identity.role === 'admin' ? null : conn.identity.storeId;
         const snapshot = await this.deps.storage.read(async (tx) => ({
           pedidos: await feed.snapshot(tx, storeId),
-          seq: await this.maxSeq(tx),
+          head: await changeLogOf(this.deps.storage).head(tx),
         }));
         return void this.send(conn, {
           type: 'pedidos',
           pedidos: snapshot.pedidos,
-          cursor: encodeCursor(this.deps.meta.databaseId, snapshot.seq),
+          cursor: encodeCursor(this.deps.meta.databaseId, snapshot.head),
           timestamp: now,
         });
       }
     }
-  }
-
-  private async maxSeq(tx: SqlExecutor): Promise<number> {
-    const rows = await tx.all<{ seq: number | null }>(`SELECT MAX(seq) AS seq FROM _sync_changes`);
-    return Number(rows[0]?.seq ?? 0);
   }
 
   private error(conn: LiveConnection, code: string, message: string): void {
@@ -247,20 +243,22 @@ export class LiveHub {
   }
 
   /**
-   * One batch of committed changes, in seq order, to every connection that may hear
+   * One batch of committed changes, in position order, to every connection that may hear
    * them: pedido rows are read in the watcher's snapshot, sending happens after it.
    */
   private async fanOut(changes: WatchedChange[], tx: SqlExecutor): Promise<() => void> {
     if (this.connections.size === 0) return () => undefined;
     const pedidoMessages =
       this.pedidos && [...this.connections].some((c) => c.channel === 'pedidos')
-        ? await this.pedidos.messages(changes, tx)
+        ? await this.pedidos.messages(changes, tx, (c) =>
+            encodeCursor(this.deps.meta.databaseId, c.position),
+          )
         : [];
     return () => this.broadcast(changes, pedidoMessages);
   }
 
   private broadcast(changes: WatchedChange[], pedidoMessages: ScopedMessage[]): void {
-    const cursor = encodeCursor(this.deps.meta.databaseId, changes[changes.length - 1].seq);
+    const cursor = encodeCursor(this.deps.meta.databaseId, changes[changes.length - 1].position);
     const timestamp = new Date().toISOString();
     const audiences = new Map<string, LiveConnection[]>();
     for (const conn of this.connections) {
@@ -281,7 +279,7 @@ export class LiveHub {
           id: c.id,
           op: c.op,
           action: c.action,
-          version: c.seq,
+          version: c.version,
         })),
         timestamp,
       } satisfies ServerMessage);
@@ -332,7 +330,7 @@ export class LiveHub {
       messages_sent: this.sent,
       messages_dropped: this.dropped,
       slow_consumers_cut: this.cut,
-      announced_cursor: encodeCursor(this.deps.meta.databaseId, this.watcher.seq),
+      announced_cursor: encodeCursor(this.deps.meta.databaseId, this.watcher.position),
     };
   }
 

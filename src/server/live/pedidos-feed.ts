@@ -26,7 +26,11 @@ export class PedidosFeed {
     readonly table: TableDef,
   ) {}
 
-  async messages(changes: readonly WatchedChange[], tx: SqlExecutor): Promise<ScopedMessage[]> {
+  async messages(
+    changes: readonly WatchedChange[],
+    tx: SqlExecutor,
+    cursorOf: (change: WatchedChange) => string,
+  ): Promise<ScopedMessage[]> {
     const mine = changes.filter((c) => c.table === this.table.name);
     if (mine.length === 0) return [];
     const rows = await this.rows(
@@ -44,7 +48,8 @@ export class PedidosFeed {
           action: c.action,
           pedido_id: c.id,
           data,
-          version: c.seq,
+          version: c.version,
+          cursor: cursorOf(c),
           timestamp,
         },
       });
@@ -61,7 +66,8 @@ export class PedidosFeed {
             pedido_id: c.id,
             status_field: 'status',
             new_value: status,
-            version: c.seq,
+            version: c.version,
+            cursor: cursorOf(c),
             timestamp,
           },
         });

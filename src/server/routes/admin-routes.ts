@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { addDeviceRequestSchema, SyncError, type AddDeviceResponse } from '../../protocol/index.js';
 import { parseRequest } from '../http/validate.js';
+import { changeLogOf, changeLogVisibility } from '../sync/change-log.js';
 import type { ServerContext } from '../server-context.js';
 
 /** Device tokens, stats, schema and health. */
@@ -41,11 +42,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
     await ctx.devices.recordActivity(ctx.activity.take());
     const devices = await ctx.devices.list();
     const tables = await ctx.storage.read(async (tx) => {
-      const changes = await tx.all<{ table_name: string; n: number; tombstones: number }>(
-        `SELECT table_name, COUNT(*) AS n, SUM(CASE WHEN op = 'delete' THEN 1 ELSE 0 END) AS tombstones
-           FROM _sync_changes GROUP BY table_name`,
-      );
-      const byTable = new Map(changes.map((c) => [c.table_name, c]));
+      const byTable = await changeLogOf(ctx.storage).countsByTable(tx);
       const out = [];
       for (const t of ctx.names.tables) {
         const [count] = await tx.all<{ n: number }>(`SELECT COUNT(*) AS n FROM "${t.name}"`);
@@ -53,15 +50,17 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
         out.push({
           table: t.name,
           rows: Number(count?.n ?? 0),
-          changes: Number(c?.n ?? 0),
-          tombstones: Number(c?.tombstones ?? 0),
+          changes: c?.changes ?? 0,
+          tombstones: c?.tombstones ?? 0,
         });
       }
       return out;
     });
+    const changeLog = await changeLogVisibility(ctx.storage);
     return {
       uptimeSeconds: Math.round((Date.now() - ctx.startedAt.getTime()) / 1000),
       dialect: ctx.storage.dialect,
+      changeLog,
       devices: devices.map((d) => ({
         machineId: d.machine_id,
         storeId: d.store_id,

@@ -57,9 +57,11 @@ export function classifyDriverError(err: unknown): StorageErrorKind {
  *
  * Invariants every engine keeps:
  * - every committed change to a sync table (through the API or by SQL written
- *   straight into the table) gets a row in `_sync_changes` whose `seq` is
- *   greater than that of every change committed before it, so a reader that
- *   has seen seq N has seen every change with seq < N (a cursor never skips);
+ *   straight into the table) gets an entry in `_sync_changes` at a position
+ *   (log-position.ts) such that, once the change log (sync/change-log.ts) has
+ *   served position P, every change committed later lies after P (a cursor never
+ *   skips): SQLite by its single writer's seq, PostgreSQL by transaction id
+ *   served below the snapshot's xmin;
  * - a write transaction is durable (fsynced) when `transaction` resolves.
  */
 export interface Storage {
@@ -82,8 +84,9 @@ export interface Storage {
   ping(): Promise<void>;
   /**
    * Calls `listener` after every write transaction this storage commits, and when
-   * another connection or process may have committed (PostgreSQL: LISTEN on the
-   * capture triggers' NOTIFY; SQLite: `PRAGMA data_version` polled). Spurious
+   * another connection or process may have committed (PostgreSQL: LISTEN for the
+   * NOTIFY other server processes send after their commits, plus a short poll for
+   * back-office SQL; SQLite: `PRAGMA data_version` polled). Spurious
    * calls are allowed: the listener reads the change log to see what is new.
    */
   watchCommits(listener: () => void): Promise<() => Promise<void>>;

@@ -1,15 +1,24 @@
-import { cursorPrefix, SyncError } from '../../protocol/index.js';
+import {
+  formatCursor,
+  parseCursorPosition,
+  SyncError,
+  logStart,
+  type LogPosition,
+} from '../../protocol/index.js';
 
-/** `c1.<databaseId>.<seq>`: the database id lets a cursor from a wiped or other server be recognised. */
-export function encodeCursor(databaseId: string, seq: number): string {
-  return `${cursorPrefix}${databaseId}.${seq}`;
+/**
+ * `c1.<databaseId>.<seq>` or `c2.<databaseId>.<xid>.<seq>` (log-position.ts): the
+ * database id (the epoch) lets a cursor from a wiped, restored or moved server be recognised.
+ */
+export function encodeCursor(databaseId: string, position: LogPosition): string {
+  return formatCursor(databaseId, position);
 }
 
-export function decodeCursor(cursor: string | undefined, databaseId: string): number {
-  if (cursor === undefined || cursor === '' || cursor === '0') return 0;
-  const match = /^c1\.([A-Za-z0-9-]{1,40})\.(\d{1,15})$/.exec(cursor);
-  if (!match) throw new SyncError('CURSOR_INVALID', 'the cursor was not produced by pdv-sync');
-  if (match[1] !== databaseId)
+export function decodeCursor(cursor: string | undefined, databaseId: string): LogPosition {
+  if (cursor === undefined || cursor === '' || cursor === '0') return logStart;
+  const parsed = parseCursorPosition(cursor);
+  if (!parsed) throw new SyncError('CURSOR_INVALID', 'the cursor was not produced by pdv-sync');
+  if (parsed.databaseId !== databaseId)
     throw new SyncError(
       'CURSOR_EXPIRED',
       'the cursor comes from another database (restored or replaced); pull again from zero',
@@ -17,5 +26,5 @@ export function decodeCursor(cursor: string | undefined, databaseId: string): nu
         details: { reason: 'database-changed' },
       },
     );
-  return Number(match[2]);
+  return parsed.position;
 }

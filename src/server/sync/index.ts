@@ -9,3 +9,12 @@ export { purgeExpired, type RetentionOptions } from './retention.js';
 export { Activity } from './activity.js';
 export { decodeRow } from './row-codec.js';
 export { Reconciler } from './reconciler.js';
+export {
+  ChangeLog,
+  changeLogOf,
+  changeLogVisibility,
+  VisibilityMonitor,
+  type ChangeEntry,
+  type LogQuery,
+  type LogVisibility,
+} from './change-log.js';

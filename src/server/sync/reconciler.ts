@@ -9,6 +9,7 @@ import type { Identity } from '../auth/index.js';
 import { quoteIdent as q } from '../storage/quote.js';
 import type { Storage } from '../storage/index.js';
 import { readableTables } from './change-feed.js';
+import { changeLogOf } from './change-log.js';
 
 export type ServerSummaryEntry = { table: string; count: number; latestUpdatedAt: string | null };
 
@@ -44,14 +45,15 @@ export class Reconciler {
           `SELECT COUNT(*) AS n FROM ${q(t.name)}${scoped ? ` WHERE ${q(t.storeColumn ?? '')} = ?` : ''}`,
           scoped ? [identity.storeId] : [],
         );
-        const [latest] = await tx.all<{ at: string | null }>(
-          `SELECT MAX(updated_at) AS at FROM _sync_changes WHERE table_name = ? AND op = 'upsert'${scoped ? ' AND store_id = ?' : ''}`,
-          scoped ? [t.name, identity.storeId] : [t.name],
+        const latest = await changeLogOf(this.storage).latestUpsertAt(
+          tx,
+          t.name,
+          scoped ? identity.storeId : null,
         );
         out.push({
           table: t.name,
           count: Number(count?.n ?? 0),
-          latestUpdatedAt: latest?.at ?? null,
+          latestUpdatedAt: latest,
         });
       }
       return out;

@@ -1,5 +1,5 @@
 import type { Storage } from '../storage/index.js';
-import { SyncMeta } from './sync-meta.js';
+import { changeLogOf } from './change-log.js';
 
 export type RetentionOptions = { tombstoneDays: number; eventKeyDays: number };
 
@@ -18,18 +18,7 @@ export async function purgeExpired(
   const tombstoneCut = new Date(now.getTime() - options.tombstoneDays * 86_400_000).toISOString();
   const eventCut = new Date(now.getTime() - options.eventKeyDays * 86_400_000).toISOString();
   return storage.transaction(async (tx) => {
-    const top = await tx.all<{ seq: number | null }>(
-      `SELECT MAX(seq) AS seq FROM _sync_changes WHERE op = 'delete' AND updated_at < ?`,
-      [tombstoneCut],
-    );
-    let tombstones = 0;
-    const horizon = top[0]?.seq;
-    if (horizon != null) {
-      await SyncMeta.setHorizon(tx, Number(horizon));
-      tombstones = await tx.run(`DELETE FROM _sync_changes WHERE op = 'delete' AND seq <= ?`, [
-        Number(horizon),
-      ]);
-    }
+    const tombstones = await changeLogOf(storage).purgeTombstones(tx, tombstoneCut);
     const eventKeys = await tx.run(`DELETE FROM _sync_events WHERE created_at < ?`, [eventCut]);
     const ingestKeys = await tx.run(`DELETE FROM _sync_ingests WHERE received_at < ?`, [eventCut]);
     return { tombstones, eventKeys, ingestKeys };

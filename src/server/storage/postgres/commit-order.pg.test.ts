@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import type { ChangesResponse } from '../../../protocol/index.js';
+import type { LogVisibility } from '../../sync/index.js';
 import { adminToken, startTestServer, type TestServer } from '../../../testing/test-server.js';
 
 let ts: TestServer;
@@ -29,34 +30,80 @@ async function pull(since?: string): Promise<ChangesResponse> {
   return res.json<ChangesResponse>();
 }
 
-test('a transaction that takes its seq first but commits last is not skipped by a reader (PITFALLS #1)', async () => {
+test('the lower transaction id commits last: later writers do not wait for it, and no reader skips it (PITFALLS #1)', async () => {
   const start = await pull();
   const early = await connect();
   const late = await connect();
+  const reader = await connect();
   try {
+    // A long read-only transaction, opened first: it holds no id and must not be named.
+    await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await reader.query('SELECT COUNT(*) FROM produtos');
     await early.query('BEGIN');
     await early.query(`INSERT INTO produtos (id, nome, preco) VALUES ('early', 'primeiro', 1)`);
+    const [{ xid: earlyXid }] = (await early.query(`SELECT pg_current_xact_id()::text AS xid`))
+      .rows as { xid: string }[];
+    // Another backend process writes, and commits, while the lower id is still open.
     await late.query('BEGIN');
-    let lateDone = false;
-    const lateWrite = late
-      .query(`INSERT INTO produtos (id, nome, preco) VALUES ('late', 'segundo', 2)`)
-      .then(() => late.query('COMMIT'))
-      .then(() => (lateDone = true));
-    await new Promise((r) => setTimeout(r, 300));
-    // The later writer waits for the earlier one: seq order is commit order.
-    assert.equal(lateDone, false);
+    await late.query(`INSERT INTO produtos (id, nome, preco) VALUES ('late', 'segundo', 2)`);
+    const [{ xid: lateXid }] = (await late.query(`SELECT pg_current_xact_id()::text AS xid`))
+      .rows as { xid: string }[];
+    assert.ok(BigInt(lateXid) > BigInt(earlyXid));
+    await late.query('COMMIT');
+    // A till's push (a third process's transaction, higher id still) answers at once.
+    const pushed = await ts.request(adminToken, {
+      method: 'POST',
+      url: '/api/sync/push',
+      payload: {
+        machineId: 'order-test',
+        mutations: [
+          {
+            eventId: 'order-test-1',
+            op: 'upsert',
+            table: 'produtos',
+            record: { id: 'api', nome: 'terceiro', preco: 3 },
+          },
+        ],
+      },
+    });
+    assert.equal(pushed.statusCode, 200, pushed.body);
+    // Neither committed change is served while a lower id may still commit.
     const during = await pull(start.cursor);
-    assert.equal(during.changes.length, 0);
+    assert.deepEqual(during.changes, []);
+    assert.equal(during.cursor, start.cursor);
+    // The lag metric names the open transaction (or an even older holder elsewhere in the cluster).
+    const stats = await ts.request(adminToken, { method: 'GET', url: '/api/stats' });
+    assert.equal(stats.statusCode, 200, stats.body);
+    const { changeLog } = stats.json<{ changeLog: LogVisibility }>();
+    assert.ok(changeLog.heldBackChanges >= 2, JSON.stringify(changeLog));
+    const [{ pid: earlyPid, since: earlySince }] = (
+      await early.query(`SELECT pg_backend_pid() AS pid, now()::text AS since`)
+    ).rows as { pid: number; since: string }[];
+    const [{ pid: readerPid }] = (await reader.query(`SELECT pg_backend_pid() AS pid`)).rows as {
+      pid: number;
+    }[];
+    assert.notEqual(changeLog.oldest?.pid, readerPid);
+    if (changeLog.oldest?.pid !== earlyPid)
+      assert.ok(
+        new Date(changeLog.oldest?.since ?? 0).getTime() <= new Date(earlySince).getTime(),
+        JSON.stringify(changeLog),
+      );
+    assert.ok(changeLog.lagSeconds >= 0);
+    await early.query(`UPDATE produtos SET nome = 'primeiro, editado' WHERE id = 'early'`);
     await early.query('COMMIT');
-    await lateWrite;
-    const afterBoth = await pull(during.cursor);
+    const afterAll = await pull(during.cursor);
     assert.deepEqual(
-      afterBoth.changes.map((c) => c.record['id']),
-      ['early', 'late'],
+      afterAll.changes.map((c) => c.record['id']),
+      ['early', 'late', 'api'],
     );
+    assert.equal(afterAll.changes[0]?.record['nome'], 'primeiro, editado');
+    // No page overlaps the next.
+    const again = await pull(afterAll.cursor);
+    assert.deepEqual(again.changes, []);
   } finally {
     await early.end();
     await late.end();
+    await reader.end();
   }
 });
 

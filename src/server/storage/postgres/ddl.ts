@@ -14,28 +14,45 @@ const postgresTypes: Record<ColumnType, string> = {
 /** Any constant; migrations take this transaction-level advisory lock. */
 export const changeLogLockKey = 7_305_180_001;
 
-/**
- * Every writer of the change log takes the advisory lock (class, hashtext(schema)):
- * one lock per pdv-sync schema, like its sequence, so two installations (or two
- * test schemas) in one database never wait for each other.
- */
-export const changeLogLockClass = 730_518;
-
-/** NOTIFY channel the capture triggers signal on; each server process LISTENs to it. */
+/** NOTIFY channel a server process signals on after its own commits; each server process LISTENs to it. */
 export const changeNotifyChannel = 'pdv_sync_changes';
+
+/**
+ * `_sync_meta` key naming the order of the change log. A server that finds a
+ * value it does not know refuses to start; earlier versions (which ordered by
+ * `seq` under an advisory lock) fail at their migration because `seq` was renamed.
+ */
+export const changeLogOrderKey = 'change_log_order';
+export const changeLogOrder = 'xid-2';
 
 const isoNow = `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 export const bookkeepingDdl = [
   `CREATE TABLE IF NOT EXISTS _sync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
   `CREATE SEQUENCE IF NOT EXISTS _sync_seq`,
+  // Position of an entry: (xid, tx_seq) — the writing transaction's 64-bit id, then the
+  // order within it. First appearance: where the row's current life began (NULL: this entry).
   `CREATE TABLE IF NOT EXISTS _sync_changes (
-     seq BIGINT NOT NULL, table_name TEXT NOT NULL, row_id TEXT NOT NULL, op TEXT NOT NULL,
-     store_id TEXT, updated_at TEXT NOT NULL, PRIMARY KEY (table_name, row_id))`,
-  // create | update | delete, for real-time messages (seed 004); the pull protocol keeps op.
-  `ALTER TABLE _sync_changes ADD COLUMN IF NOT EXISTS action TEXT`,
-  `CREATE UNIQUE INDEX IF NOT EXISTS _sync_changes_seq ON _sync_changes (seq)`,
-  // Partial: an index on op would lure the planner away from the seq order pulls need.
+     xid BIGINT NOT NULL, tx_seq BIGINT NOT NULL, table_name TEXT NOT NULL, row_id TEXT NOT NULL,
+     op TEXT NOT NULL, store_id TEXT, updated_at TEXT NOT NULL, action TEXT,
+     first_xid BIGINT, first_seq BIGINT, PRIMARY KEY (table_name, row_id))`,
+  // A log of the seq order (earlier versions): its entries keep their seq and get xid 0,
+  // so they sort before every new one and a cursor issued before the upgrade (c1.<seq>,
+  // read as (0, seq)) is served everything after it: nothing is skipped.
+  `DO $$ BEGIN
+     IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+                 AND table_name = '_sync_changes' AND column_name = 'seq') THEN
+       ALTER TABLE _sync_changes RENAME COLUMN seq TO tx_seq;
+       ALTER TABLE _sync_changes ADD COLUMN IF NOT EXISTS action TEXT;
+       ALTER TABLE _sync_changes ADD COLUMN xid BIGINT NOT NULL DEFAULT 0;
+       ALTER TABLE _sync_changes ALTER COLUMN xid DROP DEFAULT;
+       ALTER TABLE _sync_changes ADD COLUMN IF NOT EXISTS first_xid BIGINT;
+       ALTER TABLE _sync_changes ADD COLUMN IF NOT EXISTS first_seq BIGINT;
+     END IF;
+   END $$`,
+  `DROP INDEX IF EXISTS _sync_changes_seq`,
+  `CREATE UNIQUE INDEX IF NOT EXISTS _sync_changes_position ON _sync_changes (xid, tx_seq)`,
+  // Partial: an index on op would lure the planner away from the position order pulls need.
   `DROP INDEX IF EXISTS _sync_changes_tombstones`,
   `CREATE INDEX IF NOT EXISTS _sync_changes_deletes ON _sync_changes (updated_at) WHERE op = 'delete'`,
   ...sharedBookkeepingDdl({ autoId: 'BIGSERIAL PRIMARY KEY', bigint: 'BIGINT' }),
@@ -55,46 +72,57 @@ export function addColumnDdl(table: TableDef, column: string): string {
 }
 
 /**
- * Capture trigger: every INSERT/UPDATE/DELETE on a sync table, whoever makes it,
- * replaces the row's entry in the change log. The writer first takes one
- * transaction-level advisory lock and only then draws the next seq, so
- * transactions that write the log commit in seq order: a reader can never see
- * seq N committed while a smaller seq is still in flight (PITFALLS #1).
+ * Capture triggers: every INSERT/UPDATE/DELETE on a sync table, whoever makes it,
+ * replaces the row's entry in the change log at position (the writing
+ * transaction's id, the next seq). No lock beyond the log row of the user row the
+ * statement already locked, and no NOTIFY (which serializes commits cluster-wide):
+ * readers order by transaction id and serve only ended transactions
+ * (ARCHITECTURE.md, "Change log order"), so writers never wait for each other here.
  */
 export function triggerDdl(table: TableDef): string[] {
   const t = table.name;
   const store = (alias: string) =>
     table.storeColumn ? `${alias}.${q(table.storeColumn)}::text` : 'NULL';
-  // Statement-level: one change-log statement per INSERT/UPDATE/DELETE, however many rows it touched.
-  const log = (select: string) => `
-      INSERT INTO _sync_changes (seq, table_name, row_id, op, store_id, updated_at, action)
+  // A create starts a new life (first appearance = this entry); an update or delete keeps it.
+  const log = (select: string, create: boolean) => `
+      INSERT INTO _sync_changes (xid, tx_seq, table_name, row_id, op, store_id, updated_at, action, first_xid, first_seq)
       ${select}
       ON CONFLICT (table_name, row_id) DO UPDATE
-        SET seq = EXCLUDED.seq, op = EXCLUDED.op, store_id = EXCLUDED.store_id,
-            updated_at = EXCLUDED.updated_at, action = EXCLUDED.action;`;
-  const rows = (from: string, op: string, alias: string, action: string) =>
-    `SELECT nextval('_sync_seq'), '${t}', ${alias}.id, '${op}', ${store(alias)}, ${isoNow}, '${action}' FROM ${from} ${alias}`;
+        SET xid = EXCLUDED.xid, tx_seq = EXCLUDED.tx_seq, op = EXCLUDED.op, store_id = EXCLUDED.store_id,
+            updated_at = EXCLUDED.updated_at, action = EXCLUDED.action,
+            ${
+              create
+                ? 'first_xid = NULL, first_seq = NULL'
+                : // Kept: the existing entry's own position when it was the create.
+                  `first_xid = COALESCE(_sync_changes.first_xid, _sync_changes.xid),
+            first_seq = COALESCE(_sync_changes.first_seq, _sync_changes.tx_seq)`
+            };`;
+  // A row with no entry yet predates the log: its first appearance is the log's start.
+  const rows = (from: string, op: string, alias: string, action: string, create: boolean) =>
+    `SELECT x, nextval('_sync_seq'), '${t}', ${alias}.id, '${op}', ${store(alias)}, ${isoNow}, '${action}',
+            ${create ? 'NULL, NULL' : '0, 0'} FROM ${from} ${alias}`;
   const fn = (suffix: string, body: string) =>
     `CREATE OR REPLACE FUNCTION ${q(`_sync_capture_${t}_${suffix}`)}() RETURNS trigger LANGUAGE plpgsql AS $$
+     DECLARE
+       -- The top-level transaction's 64-bit id, also inside a savepoint (never a row's 32-bit xmin).
+       x BIGINT := pg_current_xact_id()::text::bigint;
      BEGIN
-       PERFORM pg_advisory_xact_lock(${changeLogLockClass}, hashtext(TG_TABLE_SCHEMA));
        ${body}
-       -- Delivered at commit (once per transaction): wakes every server process's live feed.
-       PERFORM pg_notify('${changeNotifyChannel}', '');
        RETURN NULL;
      END $$`;
   return [
     // Row-level triggers of earlier versions.
     `DROP TRIGGER IF EXISTS _sync_capture ON ${q(t)}`,
     `DROP FUNCTION IF EXISTS ${q(`_sync_capture_${t}`)}()`,
-    fn('ins', log(rows('new_rows', 'upsert', 'n', 'create'))),
+    fn('ins', log(rows('new_rows', 'upsert', 'n', 'create', true), true)),
     fn(
       'upd',
-      // A row whose id changed leaves a tombstone under its old id.
-      `${log(`${rows('old_rows', 'delete', 'o', 'delete')} WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id)`)}
-       ${log(rows('new_rows', 'upsert', 'n', 'update'))}`,
+      // A row whose id changed leaves a tombstone under its old id, and its new id is a create.
+      `${log(`${rows('old_rows', 'delete', 'o', 'delete', false)} WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id)`, false)}
+       ${log(`${rows('new_rows', 'upsert', 'n', 'update', false)} WHERE EXISTS (SELECT 1 FROM old_rows o WHERE o.id = n.id)`, false)}
+       ${log(`${rows('new_rows', 'upsert', 'n', 'create', true)} WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = n.id)`, true)}`,
     ),
-    fn('del', log(rows('old_rows', 'delete', 'o', 'delete'))),
+    fn('del', log(rows('old_rows', 'delete', 'o', 'delete', false), false)),
     `DROP TRIGGER IF EXISTS _sync_capture_ins ON ${q(t)}`,
     `DROP TRIGGER IF EXISTS _sync_capture_upd ON ${q(t)}`,
     `DROP TRIGGER IF EXISTS _sync_capture_del ON ${q(t)}`,

@@ -14,6 +14,8 @@ import {
   addColumnDdl,
   bookkeepingDdl,
   changeLogLockKey,
+  changeLogOrder,
+  changeLogOrderKey,
   changeNotifyChannel,
   createTableDdl,
   storeIndexDdl,
@@ -51,8 +53,10 @@ class PostgresExecutor implements SqlExecutor {
 
 /**
  * PostgreSQL: one pool; every write transaction commits with synchronous_commit
- * on (checked at start), and change-log writers are ordered by an advisory lock
- * taken in the capture trigger (see ddl.ts).
+ * on (checked at start). Change-log writers take no common lock: the log is
+ * ordered by transaction id (ddl.ts, ARCHITECTURE.md "Change log order"). Other
+ * server processes learn of this process's commits by a NOTIFY sent after the
+ * commit, outside the writer's transaction, and of a back office's by a poll.
  */
 export class PostgresStorage implements Storage {
   readonly dialect = 'postgres' as const;
@@ -66,11 +70,16 @@ export class PostgresStorage implements Storage {
   private readonly pool: pg.Pool;
   private savepointCounter = 0;
   private readonly commits = new CommitSignal();
+  private notifying: Promise<void> | null = null;
+  private notifyAgain = false;
+  /** How often watchers look at the log head for commits nobody announced (back-office SQL). */
+  readonly pollMs: number;
 
   constructor(
     private readonly connectionString: string,
-    options: { schema?: string; max?: number } = {},
+    options: { schema?: string; max?: number; pollMs?: number } = {},
   ) {
+    this.pollMs = options.pollMs ?? 250;
     const searchPath = options.schema ? `-c search_path=${options.schema}` : undefined;
     this.pool = new pg.Pool({
       connectionString,
@@ -87,6 +96,19 @@ export class PostgresStorage implements Storage {
       // Serialize concurrent migrations from several server processes.
       await tx.all(`SELECT pg_advisory_xact_lock(${changeLogLockKey + 1})`);
       for (const ddl of bookkeepingDdl) await tx.run(ddl);
+      // Version gate: a log in an order this version does not know is refused, never mixed.
+      const order = await tx.all<{ value: string }>(`SELECT value FROM _sync_meta WHERE key = ?`, [
+        changeLogOrderKey,
+      ]);
+      if (order[0] && order[0].value !== changeLogOrder)
+        throw new Error(
+          `the change log is in order "${order[0].value}", which this pdv-sync version does not know (it writes "${changeLogOrder}"): upgrade pdv-sync`,
+        );
+      if (!order[0])
+        await tx.run(`INSERT INTO _sync_meta (key, value) VALUES (?, ?)`, [
+          changeLogOrderKey,
+          changeLogOrder,
+        ]);
       for (const table of schema.tables) {
         await tx.run(createTableDdl(table));
         for (const c of table.columns) await tx.run(addColumnDdl(table, c.name));
@@ -107,7 +129,34 @@ export class PostgresStorage implements Storage {
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const result = await this.inTransaction('BEGIN', fn);
     this.commits.fire();
+    this.announce();
     return result;
+  }
+
+  /**
+   * Tells other server processes that this one committed: a NOTIFY in its own
+   * short transaction after the commit (never inside the writer's, where it would
+   * serialize every commit on the cluster's notify lock). Coalesced: one at a time,
+   * plus one more if commits happened meanwhile.
+   */
+  private announce(): void {
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = this.pool
+      .query(`SELECT pg_notify($1, '')`, [changeNotifyChannel])
+      .then(
+        () => undefined,
+        () => undefined, // Missed: the other processes' poll finds the change anyway.
+      )
+      .finally(() => {
+        this.notifying = null;
+        if (this.notifyAgain) {
+          this.notifyAgain = false;
+          this.announce();
+        }
+      });
   }
 
   async savepoint<T>(tx: SqlExecutor, fn: () => Promise<T>): Promise<T> {
@@ -160,13 +209,18 @@ export class PostgresStorage implements Storage {
     const remove = this.commits.add(listener);
     const listen = new CommitListener(this.connectionString, changeNotifyChannel, listener);
     await listen.start();
+    // Back-office SQL sends no NOTIFY, and a change becomes servable only when every
+    // lower transaction id has ended, which nobody announces: a cheap poll covers both.
+    const poll = setInterval(listener, this.pollMs).unref();
     return async () => {
+      clearInterval(poll);
       remove();
       await listen.stop();
     };
   }
 
   async close(): Promise<void> {
+    await this.notifying;
     await this.pool.end();
   }
 }

@@ -12,6 +12,7 @@ export const bookkeepingDdl = [
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      table_name TEXT NOT NULL, row_id TEXT NOT NULL, op TEXT NOT NULL,
      store_id TEXT, updated_at TEXT NOT NULL, action TEXT,
+     first_seq INTEGER,
      UNIQUE (table_name, row_id))`,
   // Partial: an index on op would lure the planner away from the seq order pulls need.
   `DROP INDEX IF EXISTS _sync_changes_tombstones`,
@@ -27,24 +28,31 @@ const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
  * Capture triggers: every INSERT/UPDATE/DELETE on a sync table, whoever makes
  * it, replaces the row's entry in the change log. The replaced entry gets a new
  * AUTOINCREMENT seq; SQLite has one writer at a time, so seq order is commit order.
+ * `first_seq` is where the row's current life began: NULL on a create (this
+ * entry), carried over by updates and deletes (0 for a row older than the log).
  */
 export function triggerDdl(table: TableDef): string[] {
   const t = table.name;
   const store = (row: 'NEW' | 'OLD') =>
     table.storeColumn ? `${row}.${q(table.storeColumn)}` : 'NULL';
-  const log = (row: 'NEW' | 'OLD', op: string, action: string) =>
-    `INSERT OR REPLACE INTO _sync_changes (table_name, row_id, op, store_id, updated_at, action)
-       VALUES ('${t}', ${row}.id, '${op}', ${store(row)}, ${now}, '${action}');`;
+  const kept = (row: 'NEW' | 'OLD') =>
+    `COALESCE((SELECT COALESCE(first_seq, seq) FROM _sync_changes WHERE table_name = '${t}' AND row_id = ${row}.id), 0)`;
+  const log = (row: 'NEW' | 'OLD', op: string, action: string, first: string) =>
+    `INSERT OR REPLACE INTO _sync_changes (table_name, row_id, op, store_id, updated_at, action, first_seq)
+       VALUES ('${t}', ${row}.id, '${op}', ${store(row)}, ${now}, '${action}', ${first});`;
   return [
     `DROP TRIGGER IF EXISTS _sync_${t}_ins`,
     `DROP TRIGGER IF EXISTS _sync_${t}_upd`,
     `DROP TRIGGER IF EXISTS _sync_${t}_del`,
-    `CREATE TRIGGER _sync_${t}_ins AFTER INSERT ON ${q(t)} BEGIN ${log('NEW', 'upsert', 'create')} END`,
+    `CREATE TRIGGER _sync_${t}_ins AFTER INSERT ON ${q(t)} BEGIN ${log('NEW', 'upsert', 'create', 'NULL')} END`,
     `CREATE TRIGGER _sync_${t}_upd AFTER UPDATE ON ${q(t)} BEGIN
-       INSERT OR REPLACE INTO _sync_changes (table_name, row_id, op, store_id, updated_at, action)
-         SELECT '${t}', OLD.id, 'delete', ${store('OLD')}, ${now}, 'delete' WHERE OLD.id IS NOT NEW.id;
-       ${log('NEW', 'upsert', 'update')} END`,
-    `CREATE TRIGGER _sync_${t}_del AFTER DELETE ON ${q(t)} BEGIN ${log('OLD', 'delete', 'delete')} END`,
+       INSERT OR REPLACE INTO _sync_changes (table_name, row_id, op, store_id, updated_at, action, first_seq)
+         SELECT '${t}', OLD.id, 'delete', ${store('OLD')}, ${now}, 'delete', ${kept('OLD')} WHERE OLD.id IS NOT NEW.id;
+       INSERT OR REPLACE INTO _sync_changes (table_name, row_id, op, store_id, updated_at, action, first_seq)
+         VALUES ('${t}', NEW.id, 'upsert', ${store('NEW')}, ${now},
+                 CASE WHEN OLD.id IS NEW.id THEN 'update' ELSE 'create' END,
+                 CASE WHEN OLD.id IS NEW.id THEN ${kept('NEW')} ELSE NULL END); END`,
+    `CREATE TRIGGER _sync_${t}_del AFTER DELETE ON ${q(t)} BEGIN ${log('OLD', 'delete', 'delete', kept('OLD'))} END`,
   ];
 }
 

@@ -92,6 +92,9 @@ export class SqliteStorage implements Storage {
       const logColumns = db.prepare(`SELECT name FROM pragma_table_info('_sync_changes')`).all();
       if (!logColumns.some((c) => (c as { name: string }).name === 'action'))
         db.exec(`ALTER TABLE _sync_changes ADD COLUMN action TEXT`);
+      // First appearance (live "create" announcements); NULL reads as the entry itself.
+      if (!logColumns.some((c) => (c as { name: string }).name === 'first_seq'))
+        db.exec(`ALTER TABLE _sync_changes ADD COLUMN first_seq INTEGER`);
       for (const table of schema.tables) {
         db.exec(createTableDdl(table));
         const existing = new Set(

@@ -1,6 +1,6 @@
 import { columnsOf, SyncError, type TableDef } from '../../../protocol/index.js';
 import { quoteIdent as q } from '../../storage/quote.js';
-import type { Row } from '../../storage/index.js';
+import { changeLogOf } from '../change-log.js';
 import { decodeRow } from '../row-codec.js';
 import type { Existing, PushContext } from './context.js';
 
@@ -85,26 +85,11 @@ export const tableRows = {
   },
 
   async load(ctx: PushContext, table: TableDef, id: string): Promise<Existing | null> {
-    const rows = await ctx.tx.all<Row>(
-      `SELECT t.*, c.seq AS _sync_seq, c.updated_at AS _sync_updated_at
-         FROM ${q(table.name)} t LEFT JOIN _sync_changes c ON c.table_name = ? AND c.row_id = t.id
-        WHERE t.id = ?`,
-      [table.name, id],
-    );
-    const row = rows[0];
-    if (!row) return null;
-    return {
-      row: decodeRow(ctx.storage, table, row),
-      version: Number(row['_sync_seq'] ?? 0),
-      updatedAt: (row['_sync_updated_at'] as string | null) ?? null,
-    };
+    const found = await changeLogOf(ctx.storage).rowWithVersion(ctx.tx, table, id);
+    return found && { ...found, row: decodeRow(ctx.storage, table, found.row) };
   },
 
-  async version(ctx: PushContext, table: TableDef, id: string): Promise<number> {
-    const rows = await ctx.tx.all<{ seq: number }>(
-      `SELECT seq FROM _sync_changes WHERE table_name = ? AND row_id = ?`,
-      [table.name, id],
-    );
-    return Number(rows[0]?.seq ?? 0);
+  version(ctx: PushContext, table: TableDef, id: string): Promise<number> {
+    return changeLogOf(ctx.storage).version(ctx.tx, table, id);
   },
 };

@@ -1,0 +1,3 @@
+import { liveCreatesSuite } from '../../testing/live-creates-suite.js';
+
+liveCreatesSuite('sqlite');

@@ -1,0 +1,456 @@
+import {
+  comparePositions,
+  logStart,
+  type LiveAction,
+  type LogPosition,
+  type TableDef,
+} from '../../protocol/index.js';
+import { quoteIdent as q } from '../storage/quote.js';
+import type { Dialect, Row, SqlExecutor, Storage } from '../storage/index.js';
+import { SyncMeta } from './sync-meta.js';
+
+/** One entry of the change log: the latest change of one row. */
+export type ChangeEntry = {
+  position: LogPosition;
+  table: string;
+  rowId: string;
+  op: 'upsert' | 'delete';
+  /** What the last statement did (create | update | delete); null in logs written before real-time. */
+  action: LiveAction | null;
+  storeId: string | null;
+  updatedAt: string;
+  /** Where the row's current life began (its insert); logStart when that predates the log. */
+  first: LogPosition;
+};
+
+/** What holds back the change log's visible head (PostgreSQL; always clear on SQLite). */
+export type LogVisibility = {
+  /** Seconds the oldest transaction holding an id has been open, when it holds back changes; else 0. */
+  lagSeconds: number;
+  /** Committed entries not yet served because a lower transaction id may still commit. */
+  heldBackChanges: number;
+  /** The oldest holder of a transaction id in the cluster, or null when none. */
+  oldest: {
+    /** null for a prepared transaction (no process holds it). */
+    pid: number | null;
+    kind: 'transaction' | 'prepared';
+    database: string | null;
+    /** pg_stat_activity's state (`idle in transaction`, `active`), or the prepared transaction's gid. */
+    state: string | null;
+    application: string | null;
+    since: string | null;
+    ageSeconds: number;
+  } | null;
+};
+
+/** Which entries a page or a count covers. */
+export type LogQuery = {
+  /** Entries strictly after this position. */
+  from: LogPosition;
+  tables: readonly TableDef[];
+  /** A device reads global tables and its own store's rows only. */
+  storeId?: string | undefined;
+  /** From zero, tombstones of rows the caller never had are noise. */
+  upsertsOnly?: boolean;
+};
+
+/**
+ * The SQL that differs per engine: how a position is stored, ordered and bounded.
+ * SQLite orders by its AUTOINCREMENT seq alone (one writer: seq order is commit
+ * order). PostgreSQL stores the writer's transaction id beside the seq and serves
+ * only transactions that ended before the reading snapshot's xmin.
+ */
+type PositionSql = {
+  /** The column holding the order within a transaction (the row's version). */
+  seq: string;
+  /** Selects the position as `_sync_xid`, `_sync_seq` (and the first appearance). */
+  columns(a: string): string;
+  /** `a`'s position compared with p (`>`, `>=`, `<=`). */
+  compare(a: string, op: '>' | '>=' | '<=', p: LogPosition, params: unknown[]): string;
+  order(a: string): string;
+  /** Entries a reader may be served in this snapshot (TRUE when every committed entry may). */
+  servable(a: string): string;
+};
+
+const sqlitePositions: PositionSql = {
+  seq: 'seq',
+  columns: (a) =>
+    `0 AS _sync_xid, ${a}.seq AS _sync_seq, 0 AS _sync_first_xid, COALESCE(${a}.first_seq, ${a}.seq) AS _sync_first_seq`,
+  compare: (a, op, p, params) => (params.push(p.seq), `${a}.seq ${op} ?`),
+  order: (a) => `${a}.seq`,
+  servable: () => `1 = 1`,
+};
+
+/**
+ * The bound of what may be served: transactions whose id is below the xmin of the
+ * snapshot this very statement reads with (every one of them has ended: committed
+ * and visible here, or aborted). Read-only transactions hold no id, so they never
+ * hold it back. `pg_current_snapshot()` is stable: computed once per statement.
+ */
+const servableXid = `pg_snapshot_xmin(pg_current_snapshot())::text::bigint`;
+
+const postgresPositions: PositionSql = {
+  seq: 'tx_seq',
+  columns: (a) =>
+    `${a}.xid AS _sync_xid, ${a}.tx_seq AS _sync_seq, COALESCE(${a}.first_xid, ${a}.xid) AS _sync_first_xid,
+     COALESCE(${a}.first_seq, ${a}.tx_seq) AS _sync_first_seq`,
+  compare: (a, op, p, params) => (
+    params.push(p.xid, p.seq),
+    `(${a}.xid, ${a}.tx_seq) ${op} (?, ?)`
+  ),
+  order: (a) => `${a}.xid, ${a}.tx_seq`,
+  servable: (a) => `${a}.xid < ${servableXid}`,
+};
+
+function positionOf(r: Row, prefix = '_sync_'): LogPosition {
+  return { xid: Number(r[`${prefix}xid`] ?? 0), seq: Number(r[`${prefix}seq`] ?? 0) };
+}
+
+/** Store ids are text; an engine may hand back a number for a back office's integer. */
+function textOrNull(value: unknown): string | null {
+  return value == null ? null : typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function entryOf(r: Row): ChangeEntry {
+  const op = r['_sync_op'] === 'delete' ? 'delete' : 'upsert';
+  return {
+    position: positionOf(r),
+    table: String(r['_sync_table']),
+    rowId: String(r['_sync_row_id']),
+    op,
+    action: (r['_sync_action'] as LiveAction | null | undefined) ?? null,
+    storeId: textOrNull(r['_sync_store_id']),
+    updatedAt: String(r['_sync_updated_at']),
+    first: positionOf(r, '_sync_first_'),
+  };
+}
+
+/**
+ * The one owner of `_sync_changes` (the change log): every read and purge of it
+ * goes through here, so the order positions follow is decided in one place.
+ * Writes come from the capture triggers (storage/<engine>/ddl.ts).
+ *
+ * Invariant (both engines): when `page` or `tail` hands out entries up to
+ * position P, every change committed later gets a position greater than P, so
+ * a reader that continues after P never skips a committed change.
+ */
+export class ChangeLog {
+  private readonly sql: PositionSql;
+
+  constructor(readonly dialect: Dialect) {
+    this.sql = dialect === 'postgres' ? postgresPositions : sqlitePositions;
+  }
+
+  private entryColumns(a: string): string {
+    return `${this.sql.columns(a)}, ${a}.table_name AS _sync_table, ${a}.row_id AS _sync_row_id,
+            ${a}.op AS _sync_op, ${a}.action AS _sync_action, ${a}.store_id AS _sync_store_id,
+            ${a}.updated_at AS _sync_updated_at`;
+  }
+
+  /** The highest position a reader may be served in this snapshot (logStart when empty). */
+  async head(tx: SqlExecutor): Promise<LogPosition> {
+    const rows = await tx.all(
+      `SELECT ${this.sql.columns('c')} FROM _sync_changes c WHERE ${this.sql.servable('c')}
+        ORDER BY ${this.sql.order('c').replaceAll(',', ' DESC,')} DESC LIMIT 1`,
+    );
+    return rows[0] ? positionOf(rows[0]) : logStart;
+  }
+
+  private where(query: LogQuery, params: unknown[]): string {
+    const s = this.sql;
+    const parts = [s.compare('c', '>', query.from, params), s.servable('c')];
+    // `table_name || ''` keeps the planner on the position order instead of the (table_name, row_id) index.
+    parts.push(
+      `(c.table_name || '') IN (${query.tables.map((t) => (params.push(t.name), '?')).join(', ')})`,
+    );
+    if (query.storeId !== undefined) {
+      const globals = query.tables.filter((t) => t.scope === 'global');
+      const globalList = globals.map((t) => (params.push(t.name), '?'));
+      params.push(query.storeId);
+      parts.push(
+        globals.length
+          ? `(c.table_name IN (${globalList.join(', ')}) OR c.store_id = ?)`
+          : `c.store_id = ?`,
+      );
+    }
+    if (query.upsertsOnly) parts.push(`c.op = 'upsert'`);
+    return parts.join(' AND ');
+  }
+
+  /** Whether committed entries wait behind a lower transaction id still open (never on SQLite). */
+  async heldBack(tx: SqlExecutor): Promise<boolean> {
+    if (this.dialect !== 'postgres') return false;
+    const rows = await tx.all(
+      `SELECT 1 AS held FROM _sync_changes c WHERE NOT (${this.sql.servable('c')}) LIMIT 1`,
+    );
+    return rows.length > 0;
+  }
+
+  /** How many entries a query covers (the pull's `withTotal`). */
+  async count(tx: SqlExecutor, query: LogQuery): Promise<number> {
+    if (query.tables.length === 0) return 0;
+    const params: unknown[] = [];
+    const rows = await tx.all<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM _sync_changes c WHERE ${this.where(query, params)}`,
+      params,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * Up to `limit` entries after `query.from`, in position order. With `join`
+   * (a page of one table), each upsert carries its row read in the same statement.
+   */
+  async page(
+    tx: SqlExecutor,
+    query: LogQuery,
+    limit: number,
+    join?: TableDef,
+  ): Promise<(ChangeEntry & { row?: Row })[]> {
+    if (query.tables.length === 0) return [];
+    const params: unknown[] = [];
+    const where = this.where(query, params);
+    const order = this.sql.order('c');
+    const rows = join
+      ? // The page is cut first, then joined: the join never runs over more than one page.
+        await tx.all(
+          `SELECT ${this.entryColumns('c')}, t.*
+             FROM (SELECT * FROM _sync_changes c WHERE ${where} ORDER BY ${order} LIMIT ?) c
+             LEFT JOIN ${q(join.name)} t ON c.op = 'upsert' AND t.id = c.row_id
+            ORDER BY ${order}`,
+          [...params, limit],
+        )
+      : await tx.all(
+          `SELECT ${this.entryColumns('c')} FROM _sync_changes c WHERE ${where} ORDER BY ${order} LIMIT ?`,
+          [...params, limit],
+        );
+    return rows.map((r) => {
+      const entry: ChangeEntry & { row?: Row } = entryOf(r);
+      if (join && r['id'] != null) entry.row = r;
+      return entry;
+    });
+  }
+
+  /** The current rows of `table` whose upserts lie in [first, last] (a page's range). */
+  async rowsInRange(
+    tx: SqlExecutor,
+    table: TableDef,
+    first: LogPosition,
+    last: LogPosition,
+  ): Promise<Row[]> {
+    const params: unknown[] = [table.name];
+    const range = `${this.sql.compare('c', '>=', first, params)} AND ${this.sql.compare('c', '<=', last, params)}`;
+    return tx.all<Row>(
+      `SELECT t.* FROM _sync_changes c JOIN ${q(table.name)} t ON t.id = c.row_id
+        WHERE (c.table_name || '') = ? AND c.op = 'upsert' AND ${range}`,
+      params,
+    );
+  }
+
+  /** Entries after `from` in position order, for the live watcher. */
+  async tail(tx: SqlExecutor, from: LogPosition, limit: number): Promise<ChangeEntry[]> {
+    const params: unknown[] = [];
+    const rows = await tx.all(
+      `SELECT ${this.entryColumns('c')} FROM _sync_changes c
+        WHERE ${this.sql.compare('c', '>', from, params)} AND ${this.sql.servable('c')}
+        ORDER BY ${this.sql.order('c')} LIMIT ?`,
+      [...params, limit],
+    );
+    return rows.map(entryOf);
+  }
+
+  /** A row with its version (the seq of its last change) and that change's time. */
+  async rowWithVersion(
+    tx: SqlExecutor,
+    table: TableDef,
+    id: string,
+  ): Promise<{ row: Row; version: number; updatedAt: string | null } | null> {
+    const rows = await tx.all<Row>(
+      `SELECT t.*, c.${this.sql.seq} AS _sync_seq, c.updated_at AS _sync_updated_at
+         FROM ${q(table.name)} t LEFT JOIN _sync_changes c ON c.table_name = ? AND c.row_id = t.id
+        WHERE t.id = ?`,
+      [table.name, id],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      row,
+      version: Number(row['_sync_seq'] ?? 0),
+      updatedAt: (row['_sync_updated_at'] as string | null) ?? null,
+    };
+  }
+
+  /** The version of a row (0 when the log has no entry for it). */
+  async version(tx: SqlExecutor, table: TableDef, id: string): Promise<number> {
+    const rows = await tx.all<{ seq: number }>(
+      `SELECT ${this.sql.seq} AS seq FROM _sync_changes WHERE table_name = ? AND row_id = ?`,
+      [table.name, id],
+    );
+    return Number(rows[0]?.seq ?? 0);
+  }
+
+  /**
+   * Removes tombstones written before `cut` and raises the tombstone horizon to
+   * the highest position removed, so a cursor that could still need one is refused.
+   */
+  async purgeTombstones(tx: SqlExecutor, cut: string): Promise<number> {
+    const top = await tx.all(
+      `SELECT ${this.sql.columns('c')} FROM _sync_changes c
+        WHERE c.op = 'delete' AND c.updated_at < ? AND ${this.sql.servable('c')}
+        ORDER BY ${this.sql.order('c').replaceAll(',', ' DESC,')} DESC LIMIT 1`,
+      [cut],
+    );
+    if (!top[0]) return 0;
+    const horizon = positionOf(top[0]);
+    await SyncMeta.setHorizon(tx, horizon);
+    const params: unknown[] = [];
+    return tx.run(
+      `DELETE FROM _sync_changes WHERE op = 'delete' AND ${this.sql.compare('_sync_changes', '<=', horizon, params)}`,
+      params,
+    );
+  }
+
+  /** Entries and tombstones per table (admin statistics). */
+  async countsByTable(
+    tx: SqlExecutor,
+  ): Promise<Map<string, { changes: number; tombstones: number }>> {
+    const rows = await tx.all<{ table_name: string; n: number; tombstones: number }>(
+      `SELECT table_name, COUNT(*) AS n, SUM(CASE WHEN op = 'delete' THEN 1 ELSE 0 END) AS tombstones
+         FROM _sync_changes GROUP BY table_name`,
+    );
+    return new Map(
+      rows.map((r) => [
+        r.table_name,
+        { changes: Number(r.n ?? 0), tombstones: Number(r.tombstones ?? 0) },
+      ]),
+    );
+  }
+
+  /**
+   * The visibility lag: which transaction (anywhere in the cluster: xids are
+   * cluster-wide) holds the oldest id, for how long, and how many committed entries
+   * wait behind it. Read-only transactions hold no id and never appear.
+   */
+  async visibility(tx: SqlExecutor): Promise<LogVisibility> {
+    if (this.dialect !== 'postgres') return { lagSeconds: 0, heldBackChanges: 0, oldest: null };
+    const [held] = await tx.all<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM _sync_changes c WHERE NOT (${this.sql.servable('c')})`,
+    );
+    const [holder] = await tx.all<{
+      pid: number | null;
+      kind: 'transaction' | 'prepared';
+      database: string | null;
+      state: string | null;
+      application: string | null;
+      since: string | null;
+      age: number | null;
+    }>(
+      `SELECT pid, kind, database, state, application, since::text AS since,
+              EXTRACT(EPOCH FROM clock_timestamp() - since)::float8 AS age
+         FROM (SELECT pid, 'transaction' AS kind, datname::text AS database, state, application_name AS application,
+                      xact_start AS since, age(backend_xid) AS xid_age
+                 FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+               UNION ALL
+               SELECT NULL, 'prepared', database::text, gid, NULL, prepared, age(transaction)
+                 FROM pg_prepared_xacts) h
+        ORDER BY xid_age DESC LIMIT 1`,
+    );
+    const heldBackChanges = Number(held?.n ?? 0);
+    const ageSeconds = Math.max(0, Math.round(Number(holder?.age ?? 0) * 10) / 10);
+    return {
+      lagSeconds: heldBackChanges > 0 ? ageSeconds : 0,
+      heldBackChanges,
+      oldest: holder
+        ? {
+            pid: holder.pid === null ? null : Number(holder.pid),
+            kind: holder.kind,
+            database: holder.database,
+            state: holder.state,
+            application: holder.application,
+            since: holder.since === null ? null : new Date(holder.since).toISOString(),
+            ageSeconds,
+          }
+        : null,
+    };
+  }
+
+  /** When a row of `table` (of one store, or any) last changed; null when none did. */
+  async latestUpsertAt(
+    tx: SqlExecutor,
+    table: string,
+    storeId: string | null,
+  ): Promise<string | null> {
+    const rows = await tx.all<{ at: string | null }>(
+      `SELECT MAX(updated_at) AS at FROM _sync_changes WHERE table_name = ? AND op = 'upsert'${storeId !== null ? ' AND store_id = ?' : ''}`,
+      storeId !== null ? [table, storeId] : [table],
+    );
+    return rows[0]?.at ?? null;
+  }
+}
+
+/** The visibility lag of a storage's change log, for `GET /api/stats` and the metrics endpoint. */
+export function changeLogVisibility(storage: Storage): Promise<LogVisibility> {
+  return storage.read((tx) => changeLogOf(storage).visibility(tx));
+}
+
+/**
+ * Logs a warning while the visibility lag is past a threshold, naming the
+ * process that holds it (long-running piece: start/stop).
+ */
+export class VisibilityMonitor {
+  private timer: NodeJS.Timeout | null = null;
+  private warned = false;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly warnSeconds: number,
+    private readonly logger: {
+      warn(obj: object, msg: string): void;
+      info(obj: object, msg: string): void;
+    },
+    private readonly everyMs = 5000,
+  ) {}
+
+  start(): void {
+    if (this.storage.dialect !== 'postgres' || this.timer) return;
+    this.timer = setInterval(() => void this.check(), this.everyMs).unref();
+  }
+
+  async check(): Promise<LogVisibility | null> {
+    try {
+      const v = await changeLogVisibility(this.storage);
+      if (v.lagSeconds > this.warnSeconds) {
+        this.warned = true;
+        this.logger.warn(
+          { lagSeconds: v.lagSeconds, heldBackChanges: v.heldBackChanges, holder: v.oldest },
+          'change log visibility lag: a transaction holding an id delays what tills and screens see',
+        );
+      } else if (this.warned) {
+        this.warned = false;
+        this.logger.info({ lagSeconds: v.lagSeconds }, 'change log visibility lag back to normal');
+      }
+      return v;
+    } catch {
+      return null; // The next tick tries again; a failing database is reported elsewhere.
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
+const logs = new WeakMap<Storage, ChangeLog>();
+
+/** The change log of a storage (one per storage, made on first use). */
+export function changeLogOf(storage: Storage): ChangeLog {
+  let log = logs.get(storage);
+  if (!log) {
+    log = new ChangeLog(storage.dialect);
+    logs.set(storage, log);
+  }
+  return log;
+}
+
+export { comparePositions };
