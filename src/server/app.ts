@@ -6,6 +6,7 @@ import { protocolVersion, SyncError } from '../protocol/index.js';
 import { hashToken } from './auth/index.js';
 import { registerAuth, tokenOf } from './http/auth-hook.js';
 import { registerErrorHandler } from './http/error-handler.js';
+import { frameworkErrorAnswer, registerTextGuard } from './http/text-guard.js';
 import { maskTokenInUrl } from './logger.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { liveRoutes } from './routes/live-routes.js';
@@ -31,6 +32,8 @@ export async function buildApp(
     return503OnClosing: true,
     // One line per request (below), not Fastify's two multi-line entries.
     logController: new LogController({ disableRequestLogging: true }),
+    // A URL that cannot be decoded still gets an answer from the error catalogue.
+    frameworkErrors: frameworkErrorAnswer,
   });
   const routes: RouteInfo[] = [];
   app.addHook('onRoute', (route) => {
@@ -95,6 +98,7 @@ export async function buildApp(
     zlibOptions: { level: 1 },
   });
   registerAuth(app, ctx.devices);
+  registerTextGuard(app);
   syncRoutes(app, ctx);
   tableRoutes(app, ctx);
   reconcileRoutes(app, ctx);
