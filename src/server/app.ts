@@ -1,11 +1,12 @@
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { protocolVersion, SyncError } from '../protocol/index.js';
 import { hashToken } from './auth/index.js';
 import { registerAuth, tokenOf } from './http/auth-hook.js';
 import { registerErrorHandler } from './http/error-handler.js';
+import { frameworkErrorAnswer, registerTextGuard } from './http/text-guard.js';
 import { maskTokenInUrl } from './logger.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { liveRoutes } from './routes/live-routes.js';
@@ -29,6 +30,10 @@ export async function buildApp(
     // Ids may be 128 characters, URL-encoded up to 3× that.
     routerOptions: { maxParamLength: 400 },
     return503OnClosing: true,
+    // One line per request (below), not Fastify's two multi-line entries.
+    logController: new LogController({ disableRequestLogging: true }),
+    // A URL that cannot be decoded still gets an answer from the error catalogue.
+    frameworkErrors: frameworkErrorAnswer,
   });
   const routes: RouteInfo[] = [];
   app.addHook('onRoute', (route) => {
@@ -41,6 +46,15 @@ export async function buildApp(
           public: Boolean(route.config?.public),
           admin: Boolean(route.config?.admin),
         });
+  });
+  // The one log line of a request: its URL masked (tokens may travel as `?token=`).
+  app.addHook('onResponse', async (request, reply) => {
+    const url = maskTokenInUrl(request.url);
+    const ms = Math.round(reply.elapsedTime);
+    request.log.info(
+      { method: request.method, url, status: reply.statusCode, ms },
+      `${request.method} ${url} ${reply.statusCode} ${ms}ms`,
+    );
   });
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-pdv-sync-protocol', String(protocolVersion));
@@ -84,6 +98,7 @@ export async function buildApp(
     zlibOptions: { level: 1 },
   });
   registerAuth(app, ctx.devices);
+  registerTextGuard(app);
   syncRoutes(app, ctx);
   tableRoutes(app, ctx);
   reconcileRoutes(app, ctx);

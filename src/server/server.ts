@@ -40,6 +40,7 @@ export async function createServer(
   const logger = createLogger({
     level: config.logLevel,
     file: config.logFile,
+    secrets: config.adminToken ? [config.adminToken] : [],
     ...(options.pretty !== undefined ? { pretty: options.pretty } : {}),
   });
   const schema = loadSchema(config.schemaFile);

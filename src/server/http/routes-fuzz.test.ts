@@ -47,6 +47,7 @@ import * as protocol from '../../protocol/index.js';
 import type { RouteInfo } from '../index.js';
 import { adminToken, startTestServer, type TestServer } from '../../testing/test-server.js';
 import { zodArbitrary } from '../../testing/zod-arbitrary.js';
+import { findTextIssues, guardsBody } from './text-guard.js';
 
 /**
  * Every registered route is fuzzed with requests generated from its own zod
@@ -1178,6 +1179,13 @@ async function exercise(route: RouteInfo, model: Model, req: Request): Promise<v
   // The auth hook runs before the body is read.
   if (route.admin && req.role === 'device') outcomes = [E('FORBIDDEN')];
   else if (seenBody.kind === 'error') outcomes = seenBody.codes.map(E);
+  // The generic text check (NUL, lone surrogates) answers before any handler.
+  else if (
+    findTextIssues(seen.params, 'params').length > 0 ||
+    findTextIssues(seen.query, 'query').length > 0 ||
+    (guardsBody(key) && findTextIssues(seen.body, 'body').length > 0)
+  )
+    outcomes = [E('VALIDATION_FAILED')];
   else outcomes = model.outcomes(seen);
 
   const res = await ts.request(req.role === 'admin' ? adminToken : deviceToken, {

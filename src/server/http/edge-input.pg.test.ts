@@ -1,0 +1,3 @@
+import { badInputSuite } from '../../testing/bad-input-suite.js';
+
+badInputSuite('postgres');
