@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { createServer, loadServerConfig } from '../server/index.js';
 import { t } from './messages.js';
+import { describeStartupFailure } from './startup-failure.js';
 import { onStopSignals } from './stop-signals.js';
 
 export function serverCommand(program: Command): void {
   program
     .command('server')
-    .description('start the sync server (embedded SQLite by default, or PostgreSQL)')
+    .description(t('help.server'))
     .option('--db <url>', 'sqlite:PATH or postgres://URL (default sqlite:./data/pdv-sync.db)')
     .option('--port <n>', 'HTTP port (default 3001)')
     .option('--host <addr>', 'listen address (default 0.0.0.0)')
@@ -59,7 +60,14 @@ export function serverCommand(program: Command): void {
         wsMaxConnections: opts['wsMaxConnections'],
         corsOrigins: opts['corsOrigins'],
       });
-      const server = await createServer(config);
+      const failed = (err: unknown): never => {
+        const line = describeStartupFailure(err, { dbUrl: config.db, port: config.port });
+        if (line === null) throw err;
+        // One line saying what failed and what to do: a stack trace helps no store IT person.
+        console.error(`${t('startFailed')}: ${line}`);
+        process.exit(1);
+      };
+      const server = await createServer(config).catch(failed);
       // Handlers first: a SIGTERM right after the ready line must drain, not kill.
       onStopSignals({
         stopping: () => console.log(t('stopping')),
@@ -69,7 +77,7 @@ export function serverCommand(program: Command): void {
           await server.stop();
         },
       });
-      const url = await server.listen();
+      const url = await server.listen().catch(failed);
       if (server.newAdminToken) console.log(`${t('adminTokenCreated')}\n  ${server.newAdminToken}`);
       else console.log(t('adminTokenExisting'));
       console.log(t('serverListening', { url, db: config.db.replace(/\/\/[^@/]*@/, '//***@') }));
