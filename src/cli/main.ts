@@ -5,6 +5,7 @@ import { SyncError } from '../protocol/index.js';
 import { agentCommand } from './agent-command.js';
 import { deviceCommand } from './device-command.js';
 import { helpTitle, t } from './messages.js';
+import { opsCommands } from './ops-command.js';
 import { serverCommand } from './server-command.js';
 import { terminalCommands } from './terminal-command.js';
 import { packageVersion } from './version.js';
@@ -21,6 +22,7 @@ serverCommand(program);
 deviceCommand(program);
 terminalCommands(program);
 agentCommand(program);
+opsCommands(program);
 // Every subcommand in the user's language too (commander copies settings at creation only).
 for (const cmd of program.commands) {
   cmd.helpOption('-h, --help', t('help.help')).configureHelp({ styleTitle: helpTitle });

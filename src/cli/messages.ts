@@ -240,6 +240,46 @@ const catalog = {
       'verifica as garantias de sincronização (idempotência, conflito, exclusão, cursor) na loja reservada a verificações',
     en: 'check the sync guarantees (idempotency, conflict, tombstone, cursor) in the store reserved for checks',
   },
+  backupWritten: {
+    'pt-BR':
+      'Backup gravado em {file} ({bytes} bytes): banco {databaseId}, tirado em {takenAt}, posição {headSeq} do registro de mudanças.',
+    en: 'Backup written to {file} ({bytes} bytes): database {databaseId}, taken at {takenAt}, change-log position {headSeq}.',
+  },
+  restoreDone: {
+    'pt-BR':
+      'Restaurado {file} (banco {from}, tirado em {takenAt}). Nova época: {databaseId}. Terminais e agentes que guardam o que enviaram reenviam tudo desde {since} ao se reconectar.',
+    en: 'Restored {file} (database {from}, taken at {takenAt}). New epoch: {databaseId}. Terminals and agents that keep what they delivered re-send everything since {since} when they reconnect.',
+  },
+  restoreLost: {
+    'pt-BR': 'O que NÃO volta (gravado depois de {takenAt}):',
+    en: 'What does NOT come back (written after {takenAt}):',
+  },
+  restoreLostServer: {
+    'pt-BR':
+      'as gravações do próprio servidor: edições de administrador, tokens de dispositivos criados ou revogados, e SQL escrito direto no banco pela retaguarda;',
+    en: "the server's own writes: admin edits, device tokens created or revoked, and SQL a back office wrote straight into the database;",
+  },
+  restoreLostClients: {
+    'pt-BR':
+      'as gravações de clientes que não guardam cópia local (scripts e integrações que chamam a API sem o SDK do terminal ou o agente), e o que um terminal ou agente enviou há mais tempo que a sua retenção (padrão 7 dias).',
+    en: 'writes from clients that keep no local copy (scripts and integrations calling the API without the terminal SDK or the agent), and what a terminal or agent delivered longer ago than its retention (7 days by default).',
+  },
+  'help.backupOut': {
+    'pt-BR': 'arquivo de destino (padrão: ./backups/pdv-sync-<data>.backup)',
+    en: 'destination file (default: ./backups/pdv-sync-<date>.backup)',
+  },
+  'help.restoreForce': {
+    'pt-BR': 'substitui um banco que já tem dados (pare o servidor antes)',
+    en: 'replace a database that already holds data (stop the server first)',
+  },
+  'help.opsDb': {
+    'pt-BR': 'banco do servidor (padrão: o mesmo do servidor, pela .env / PDV_SYNC_DB)',
+    en: "the server's database (default: the server's own, from .env / PDV_SYNC_DB)",
+  },
+  'help.pgSchema': {
+    'pt-BR': 'schema do PostgreSQL das tabelas do servidor (PDV_SYNC_PG_SCHEMA)',
+    en: 'PostgreSQL schema of the server tables (PDV_SYNC_PG_SCHEMA)',
+  },
 } as const;
 
 export type MessageKey = keyof typeof catalog;

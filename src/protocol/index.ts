@@ -16,3 +16,5 @@ export * from './sqlite-table-ddl.js';
 export * from './agent-payload.js';
 export * from './live.js';
 export * from './ingest.js';
+export * from './epoch.js';
+export * from './reserved-stores.js';
