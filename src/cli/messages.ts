@@ -280,6 +280,37 @@ const catalog = {
     'pt-BR': 'schema do PostgreSQL das tabelas do servidor (PDV_SYNC_PG_SCHEMA)',
     en: 'PostgreSQL schema of the server tables (PDV_SYNC_PG_SCHEMA)',
   },
+  checksSummary: {
+    'pt-BR': '{passed} de {total} verificações passaram em {server}.',
+    en: '{passed} of {total} checks passed on {server}.',
+  },
+  checksNeedAdminToken: {
+    'pt-BR': 'Informe o token de administrador: --admin-token ou PDV_SYNC_ADMIN_TOKEN.',
+    en: 'Give the admin token: --admin-token or PDV_SYNC_ADMIN_TOKEN.',
+  },
+  checksNeedServer: {
+    'pt-BR': 'Informe o servidor: --server URL ou PDV_SYNC_SERVER.',
+    en: 'Give the server: --server URL or PDV_SYNC_SERVER.',
+  },
+  'help.checksServer': {
+    'pt-BR': 'URL do servidor (PDV_SYNC_SERVER), ex.: http://127.0.0.1:3001',
+    en: 'server URL (PDV_SYNC_SERVER), e.g. http://127.0.0.1:3001',
+  },
+  'check.health': { 'pt-BR': 'saúde', en: 'health' },
+  'check.schema': { 'pt-BR': 'schema', en: 'schema' },
+  'check.device round trip': { 'pt-BR': 'ida e volta de um dispositivo', en: 'device round trip' },
+  'check.reconcile': { 'pt-BR': 'reconciliação', en: 'reconcile' },
+  'check.reconcile history': { 'pt-BR': 'histórico de reconciliação', en: 'reconcile history' },
+  'check.idempotency': { 'pt-BR': 'idempotência', en: 'idempotency' },
+  'check.stale update becomes a conflict': {
+    'pt-BR': 'atualização desatualizada vira conflito',
+    en: 'stale update becomes a conflict',
+  },
+  'check.tombstone reaches another terminal': {
+    'pt-BR': 'exclusão chega a outro terminal',
+    en: 'tombstone reaches another terminal',
+  },
+  'check.cursor resume': { 'pt-BR': 'retomada pelo cursor', en: 'cursor resume' },
 } as const;
 
 export type MessageKey = keyof typeof catalog;

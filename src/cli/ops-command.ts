@@ -2,7 +2,11 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { resendMarginMs } from '../protocol/index.js';
 import { backupDatabase, loadServerConfig, restoreDatabase } from '../server/index.js';
-import { t } from './messages.js';
+import { CheckClient, type CheckResult } from './checks/check-client.js';
+import { reliabilityChecks } from './checks/reliability.js';
+import { smokeChecks } from './checks/smoke.js';
+import { t, type MessageKey } from './messages.js';
+import { SyncError } from '../protocol/index.js';
 
 type DbFlags = { db?: string; pgSchema?: string };
 
@@ -17,7 +21,28 @@ function defaultBackupFile(): string {
   return join('backups', `pdv-sync-${stamp}.backup`);
 }
 
-/** Operations commands: backup and restore of the server's database. */
+type CheckFlags = { server?: string; adminToken?: string };
+
+/** `[PASS] name: detail` per check, a summary, exit 1 when any failed. */
+async function runCheckCommand(
+  flags: CheckFlags,
+  suite: (client: CheckClient, report: (r: CheckResult) => void) => Promise<CheckResult[]>,
+): Promise<void> {
+  const server = flags.server ?? process.env['PDV_SYNC_SERVER'];
+  const token = flags.adminToken ?? process.env['PDV_SYNC_ADMIN_TOKEN'];
+  if (!server) throw new SyncError('CONFIG_INVALID', t('checksNeedServer'));
+  if (!token) throw new SyncError('CONFIG_INVALID', t('checksNeedAdminToken'));
+  const results = await suite(new CheckClient(server, token), (r) =>
+    console.log(`[${r.ok ? 'PASS' : 'FAIL'}] ${t(`check.${r.name}` as MessageKey)}: ${r.detail}`),
+  );
+  const passed = results.filter((r) => r.ok).length;
+  console.log(
+    t('checksSummary', { passed: String(passed), total: String(results.length), server }),
+  );
+  if (passed < results.length) process.exitCode = 1;
+}
+
+/** Operations commands: backup and restore of the server's database, smoke and reliability checks. */
 export function opsCommands(program: Command): void {
   program
     .command('backup')
@@ -62,4 +87,14 @@ export function opsCommands(program: Command): void {
       console.log(`  - ${t('restoreLostServer')}`);
       console.log(`  - ${t('restoreLostClients')}`);
     });
+  for (const [name, suite] of [
+    ['smoke', smokeChecks],
+    ['reliability', reliabilityChecks],
+  ] as const)
+    program
+      .command(name)
+      .description(t(`help.${name}`))
+      .option('--server <url>', t('help.checksServer'))
+      .option('--admin-token <token>', t('help.adminToken'))
+      .action((flags: CheckFlags) => runCheckCommand(flags, suite));
 }
