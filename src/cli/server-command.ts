@@ -1,8 +1,27 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { SyncError } from '../protocol/index.js';
 import { createServer, loadServerConfig } from '../server/index.js';
 import { t } from './messages.js';
 import { describeStartupFailure } from './startup-failure.js';
 import { onStopSignals } from './stop-signals.js';
+
+/**
+ * `PDV_SYNC_ADMIN_TOKEN_FILE`: the admin token read from a file (a Docker or
+ * systemd secret), when PDV_SYNC_ADMIN_TOKEN itself is not set.
+ */
+function adminTokenFromFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const file = env['PDV_SYNC_ADMIN_TOKEN_FILE'];
+  if (!file || env['PDV_SYNC_ADMIN_TOKEN']) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new SyncError(
+      'CONFIG_INVALID',
+      `PDV_SYNC_ADMIN_TOKEN_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
+  }
+}
 
 export function serverCommand(program: Command): void {
   program
@@ -50,7 +69,7 @@ export function serverCommand(program: Command): void {
         maxBatch: opts['maxBatch'],
         rateLimit: opts['rateLimit'],
         rateLimitWindowMs: opts['rateLimitWindowMs'],
-        adminToken: opts['adminToken'],
+        adminToken: opts['adminToken'] ?? adminTokenFromFile(),
         eventKeyRetentionDays: opts['eventKeyRetentionDays'],
         maxClockSkewMs: opts['maxClockSkewMs'],
         dateFilterOffset: opts['dateFilterOffset'],
