@@ -87,9 +87,9 @@ test("the image's entry command serves PostgreSQL with the admin token from a se
 
 test('docker-compose.yml: server and PostgreSQL with health checks, volumes and the admin token from a secret', () => {
   const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
-  assert.match(compose, /^  postgres:\n/m);
-  assert.match(compose, /^  server:\n/m);
-  assert.equal((compose.match(/^    healthcheck:/gm) ?? []).length, 2);
+  assert.match(compose, /^ {2}postgres:\n/m);
+  assert.match(compose, /^ {2}server:\n/m);
+  assert.equal((compose.match(/^ {4}healthcheck:/gm) ?? []).length, 2);
   assert.match(compose, /condition: service_healthy/);
   assert.match(compose, /pgdata:\/var\/lib\/postgresql\/data/);
   assert.match(compose, /pdvsync:\/var\/lib\/pdv-sync/);
