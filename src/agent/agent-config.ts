@@ -127,6 +127,12 @@ const settings = {
     env: ['AGENT_MAX_ATTEMPTS'],
     rule: z.coerce.number().int().min(1).max(999).default(50),
   },
+  // Delivered payloads kept to re-send after the server is restored from a backup.
+  deliveredRetentionMs: {
+    flag: undefined,
+    env: ['AGENT_DELIVERED_RETENTION'],
+    rule: duration('7d'),
+  },
 } as const;
 
 type Settings = typeof settings;
@@ -269,6 +275,7 @@ export function loadAgentConfig(
     retryBaseDelayMs: p.retryBaseDelayMs,
     retryMaxDelayMs: p.retryMaxDelayMs,
     maxAttempts: p.maxAttempts,
+    deliveredRetentionMs: p.deliveredRetentionMs,
     maxPayloadBytes: p.maxPayloadBytes,
     gzip: p.gzip,
     sources: { caixa: resolveSqlite(sources.caixa), gestao: resolveSqlite(sources.gestao) },

@@ -9,6 +9,8 @@ import { buildPayload } from './payload-builder.js';
 import type { QuerySet, SourceName } from './queries/query-set.js';
 import type { SourceDb } from './sources/source-db.js';
 import { readState, writeState, type AgentState } from './state-file.js';
+import { readEpochFile, writeEpochFile } from './epoch-file.js';
+import { resendMarginMs } from '../protocol/index.js';
 import { floorToSecond, horizon, nextWindow, type SyncWindow } from './window.js';
 
 export type AgentCycleDeps = {
@@ -23,7 +25,8 @@ export type AgentCycleDeps = {
     | 'startFrom'
     | 'maxAttempts'
     | 'maxPayloadBytes'
-  >;
+  > &
+    Partial<Pick<AgentConfig, 'deliveredRetentionMs'>>;
   sources: Record<SourceName, SourceDb>;
   queries: QuerySet;
   outbox: Outbox;
@@ -42,6 +45,8 @@ export type CycleReport = {
   deadLettered: number;
   /** Files still in the outbox. */
   backlog: number;
+  /** Delivered files queued again because the server was restored from a backup. */
+  resent: number;
   /** End of the last window made durable (ISO with the store offset). */
   lastSyncTo: string;
   errors: string[];
@@ -89,6 +94,8 @@ export class AgentCycle {
   /** state.json is behind the outbox: saved before anything leaves the outbox. */
   private stateLags = false;
   private readonly now: () => number;
+  /** The server epoch met in an answer that differs from the one last stored. */
+  private newEpoch: string | undefined;
 
   constructor(private readonly deps: AgentCycleDeps) {
     this.now = deps.now ?? Date.now;
@@ -316,7 +323,7 @@ export class AgentCycle {
       const result = await delivery.send({ json: body, gzip }, syncId);
       const window = { from: payload.window.from, to: payload.window.to };
       if (result.kind === 'delivered') {
-        outbox.remove(entry);
+        outbox.remove(entry, this.keepsDelivered, this.now());
         report.delivered++;
         logger.info(
           {
@@ -328,6 +335,7 @@ export class AgentCycle {
           },
           'payload delivered',
         );
+        if (result.epoch && this.noteEpoch(result.epoch)) return;
         continue;
       }
       if (result.kind === 'refused') {
@@ -398,6 +406,67 @@ export class AgentCycle {
     }
   }
 
+  private get keepsDelivered(): boolean {
+    return (this.deps.config.deliveredRetentionMs ?? 0) > 0;
+  }
+
+  private get epochPath(): string {
+    return `${this.deps.statePath.replace(/state\.json$/, '')}epoch.json`;
+  }
+
+  /** Records the first epoch seen; true when the server's epoch changed (a restore). */
+  private noteEpoch(epoch: string): boolean {
+    const known = readEpochFile(this.epochPath);
+    if (known === null) {
+      writeEpochFile(this.epochPath, epoch);
+      return false;
+    }
+    if (known === epoch) return false;
+    this.newEpoch = epoch;
+    return true;
+  }
+
+  /**
+   * The server was restored from a backup (contract C3): ask it when the backup was
+   * taken, queue again every kept payload delivered since 5 minutes before that (all of
+   * them when it does not say), and only then store the new epoch — a crash in between
+   * re-sends again, which the server dedupes by sync_id.
+   */
+  private async resendAfterRestore(report: CycleReport): Promise<void> {
+    let info;
+    try {
+      info = await this.deps.delivery.epoch();
+    } catch (err) {
+      this.deps.logger.warn(
+        { err: String(err) },
+        'server epoch changed; its details are unavailable, trying next cycle',
+      );
+      report.errors.push(`AGENT_DELIVERY_FAILED: GET /api/sync/epoch: ${String(err)}`);
+      return;
+    }
+    const since = info.restoredFrom ? Date.parse(info.restoredFrom.takenAt) - resendMarginMs : null;
+    const count = this.deps.outbox.requeueDelivered(since);
+    report.resent += count;
+    writeEpochFile(this.epochPath, info.databaseId);
+    this.newEpoch = undefined;
+    this.deps.logger.warn(
+      {
+        epoch: info.databaseId,
+        restored_from: info.restoredFrom,
+        resent: count,
+      },
+      'the server was restored from a backup: payloads delivered since the backup are sent again',
+    );
+  }
+
+  private async drainAndResend(report: CycleReport): Promise<void> {
+    await this.drain(report);
+    if (this.newEpoch !== undefined) {
+      await this.resendAfterRestore(report);
+      if (this.newEpoch === undefined) await this.drain(report);
+    }
+  }
+
   /** One full cycle. Never throws for a source or network failure; those are in the report. */
   async runOnce(): Promise<CycleReport> {
     const report: CycleReport = {
@@ -407,6 +476,7 @@ export class AgentCycle {
       failed: 0,
       deadLettered: 0,
       backlog: 0,
+      resent: 0,
       lastSyncTo: '',
       errors: [],
     };
@@ -416,10 +486,12 @@ export class AgentCycle {
       await this.saveState();
       this.stateLags = false;
     }
-    await this.drain(report);
+    await this.drainAndResend(report);
     await this.readDueWindows(report);
     await this.backfillGestao(report);
-    if (report.failed === 0) await this.drain(report);
+    if (report.failed === 0) await this.drainAndResend(report);
+    if (this.keepsDelivered)
+      this.deps.outbox.purgeDelivered(this.now() - this.deps.config.deliveredRetentionMs!);
     report.backlog = this.deps.outbox.list().length;
     report.lastSyncTo = this.iso(this.lastToMs!);
     return report;

@@ -161,7 +161,9 @@ describe('pdv-sync agent → pdv-sync server (POST /api/ingest/v4)', () => {
           cwd: s.dir,
           env: downEnv,
         });
-        assert.equal(r.code, 0, r.stderr);
+        // Nothing delivered: a scheduled `--once` says so with its exit code.
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /Cycle failed: 1 delivery failure/);
       }
       const queued = readdirSync(join(s.dir, 'data', 'outbox')).filter((f) =>
         f.endsWith('.json.gz'),
@@ -211,7 +213,8 @@ describe('pdv-sync agent → pdv-sync server (POST /api/ingest/v4)', () => {
         cwd: s.dir,
         env: s.env(server, token),
       });
-      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /refused and moved to dead_letter/);
       const dead = readdirSync(join(s.dir, 'data', 'dead_letter'));
       assert.ok(
         dead.some((f) => f.endsWith('.reason.json')),

@@ -1,4 +1,5 @@
 import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
+import { epochHeader, epochResponseSchema, type EpochResponse } from '../protocol/index.js';
 
 export type DeliveryOptions = {
   url: string;
@@ -26,7 +27,14 @@ export type DeliveryBody = { json: string; gzip?: Buffer };
  *   which says nothing about this file, so it does not count toward the limit.
  */
 export type DeliveryResult =
-  | { kind: 'delivered'; status: number; body: string; date: string | null }
+  | {
+      kind: 'delivered';
+      status: number;
+      body: string;
+      date: string | null;
+      /** The pdv-sync server's epoch (`x-pdv-sync-epoch`); null from another webhook. */
+      epoch?: string | null;
+    }
   | { kind: 'refused'; status: number; body: string; date: string | null }
   | { kind: 'unauthorized'; status: number; body: string; date: string | null }
   | { kind: 'failed'; status: number | null; error: string }
@@ -134,6 +142,7 @@ export class Delivery {
         status: res.status,
         body: bodyExcerpt(text),
         date: res.headers.get('date'),
+        epoch: res.headers.get(epochHeader),
       };
     if (res.status === 401 || res.status === 403)
       return {
@@ -154,6 +163,20 @@ export class Delivery {
       status: res.status,
       error: `HTTP ${res.status}: ${bodyExcerpt(text)}`,
     };
+  }
+
+  /**
+   * `GET /api/sync/epoch` beside the webhook (same server, same token): what a
+   * restored server says about the backup it came from. Throws when unreachable.
+   */
+  async epoch(): Promise<EpochResponse> {
+    const res = await fetch(new URL('/api/sync/epoch', this.options.url), {
+      headers: { authorization: `Bearer ${this.options.token}`, 'user-agent': 'pdv-sync-agent' },
+      signal: AbortSignal.timeout(this.options.timeoutMs),
+    });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`GET /api/sync/epoch: HTTP ${res.status}`);
+    return epochResponseSchema.parse(JSON.parse(text));
   }
 
   /** POST with retries; resolves with the last outcome (never rejects). */

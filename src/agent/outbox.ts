@@ -54,12 +54,19 @@ function entryOf(dir: string, file: string): OutboxEntry | null {
 export class Outbox {
   readonly dir: string;
   readonly deadLetterDir: string;
+  /**
+   * Delivered payloads, kept for a retention as `<delivered at, epoch ms>-<file>`: after
+   * the server is restored from a backup, those delivered since the backup are sent again.
+   */
+  readonly deliveredDir: string;
 
   constructor(dataDir: string) {
     this.dir = join(dataDir, 'outbox');
     this.deadLetterDir = join(dataDir, 'dead_letter');
+    this.deliveredDir = join(dataDir, 'delivered');
     mkdirSync(this.dir, { recursive: true });
     mkdirSync(this.deadLetterDir, { recursive: true });
+    mkdirSync(this.deliveredDir, { recursive: true });
     // Temp files of a write cut short by a crash: never renamed, so never part of the queue.
     for (const f of readdirSync(this.dir)) if (f.endsWith('.tmp')) unlinkSync(join(this.dir, f));
   }
@@ -80,9 +87,9 @@ export class Outbox {
 
   private nextSeq(): number {
     let max = 0;
-    for (const dir of [this.dir, this.deadLetterDir])
+    for (const dir of [this.dir, this.deadLetterDir, this.deliveredDir])
       for (const f of readdirSync(dir)) {
-        const m = namePattern.exec(f);
+        const m = namePattern.exec(dir === this.deliveredDir ? f.slice(14) : f);
         if (m) max = Math.max(max, Number(m[1]));
       }
     return max + 1;
@@ -128,9 +135,54 @@ export class Outbox {
     return { ...entry, file, path: join(this.dir, file), attempts };
   }
 
-  /** Delivered: the file leaves the queue. */
-  remove(entry: OutboxEntry): void {
-    unlinkDurable(entry.path);
+  /** Delivered: the file leaves the queue (kept in delivered/ when a retention is set). */
+  remove(entry: OutboxEntry, keep = false, now = Date.now()): void {
+    if (keep)
+      renameDurable(
+        entry.path,
+        join(this.deliveredDir, `${String(now).padStart(13, '0')}-${entry.file}`),
+      );
+    else unlinkDurable(entry.path);
+  }
+
+  /** Delivered files still kept, oldest first, with when each was delivered. */
+  delivered(): { file: string; deliveredAtMs: number; original: string }[] {
+    return readdirSync(this.deliveredDir)
+      .map((f) => {
+        const m = /^(\d{13})-(.+)$/.exec(f);
+        return m && namePattern.test(m[2])
+          ? { file: f, deliveredAtMs: Number(m[1]), original: m[2] }
+          : null;
+      })
+      .filter((e): e is { file: string; deliveredAtMs: number; original: string } => e !== null)
+      .sort((a, b) => a.file.localeCompare(b.file));
+  }
+
+  /** Forgets delivered files older than the retention; returns how many. */
+  purgeDelivered(olderThanMs: number): number {
+    let n = 0;
+    for (const d of this.delivered())
+      if (d.deliveredAtMs < olderThanMs) {
+        unlinkDurable(join(this.deliveredDir, d.file));
+        n++;
+      }
+    return n;
+  }
+
+  /**
+   * Puts back at the end of the queue every kept file delivered at or after `sinceMs`
+   * (all when null), oldest first: the same bytes and sync_id, so the server stores
+   * each payload once whatever it already has. Returns how many.
+   */
+  requeueDelivered(sinceMs: number | null): number {
+    const files = this.delivered().filter((d) => sinceMs === null || d.deliveredAtMs >= sinceMs);
+    let seq = this.nextSeq();
+    for (const d of files) {
+      const m = namePattern.exec(d.original)!;
+      const file = `${String(seq++).padStart(12, '0')}-${m[2]}-${m[3]}.a000.json.gz`;
+      renameDurable(join(this.deliveredDir, d.file), join(this.dir, file));
+    }
+    return files.length;
   }
 
   /** Moves the file to dead_letter/ with `<file>.reason.json` beside it (reason first). */

@@ -51,7 +51,22 @@ function configFlags(f: AgentCliFlags): AgentFlags {
   };
 }
 
-function printCycle(r: CycleReport): void {
+/**
+ * Prints what the cycle did; false when anything failed or was refused, so that
+ * `--once` under Task Scheduler or cron exits non-zero and the failure is seen.
+ */
+function printCycle(r: CycleReport): boolean {
+  if (r.failed > 0 || r.deadLettered > 0 || r.errors.length > 0) {
+    console.error(
+      t('agentCycleFailed', {
+        failed: String(r.failed),
+        dead: String(r.deadLettered),
+        backlog: String(r.backlog),
+        errors: r.errors.join('; '),
+      }),
+    );
+    return false;
+  }
   console.log(
     t('agentCycle', {
       windows: String(r.windows + r.backfills),
@@ -62,14 +77,13 @@ function printCycle(r: CycleReport): void {
       to: r.lastSyncTo,
     }),
   );
+  return true;
 }
 
 export function agentCommand(program: Command): void {
   program
     .command('agent')
-    .description(
-      "run the store sync agent (seed 001): read sales windows from the till's databases and deliver them to a webhook",
-    )
+    .description(t('help.agent'))
     .option(
       '--config <file>',
       '.env file with the agent settings (relative paths resolve against its folder)',
@@ -153,7 +167,7 @@ export function agentCommand(program: Command): void {
       started.daemon = daemon;
       if (flags.once) {
         try {
-          printCycle(await daemon.runOnce());
+          if (!printCycle(await daemon.runOnce())) process.exitCode = 1;
         } finally {
           await daemon.close();
         }

@@ -1,12 +1,32 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { SyncError } from '../protocol/index.js';
 import { createServer, loadServerConfig } from '../server/index.js';
 import { t } from './messages.js';
+import { describeStartupFailure } from './startup-failure.js';
 import { onStopSignals } from './stop-signals.js';
+
+/**
+ * `PDV_SYNC_ADMIN_TOKEN_FILE`: the admin token read from a file (a Docker or
+ * systemd secret), when PDV_SYNC_ADMIN_TOKEN itself is not set.
+ */
+function adminTokenFromFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const file = env['PDV_SYNC_ADMIN_TOKEN_FILE'];
+  if (!file || env['PDV_SYNC_ADMIN_TOKEN']) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new SyncError(
+      'CONFIG_INVALID',
+      `PDV_SYNC_ADMIN_TOKEN_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
+  }
+}
 
 export function serverCommand(program: Command): void {
   program
     .command('server')
-    .description('start the sync server (embedded SQLite by default, or PostgreSQL)')
+    .description(t('help.server'))
     .option('--db <url>', 'sqlite:PATH or postgres://URL (default sqlite:./data/pdv-sync.db)')
     .option('--port <n>', 'HTTP port (default 3001)')
     .option('--host <addr>', 'listen address (default 0.0.0.0)')
@@ -49,7 +69,7 @@ export function serverCommand(program: Command): void {
         maxBatch: opts['maxBatch'],
         rateLimit: opts['rateLimit'],
         rateLimitWindowMs: opts['rateLimitWindowMs'],
-        adminToken: opts['adminToken'],
+        adminToken: opts['adminToken'] ?? adminTokenFromFile(),
         eventKeyRetentionDays: opts['eventKeyRetentionDays'],
         maxClockSkewMs: opts['maxClockSkewMs'],
         dateFilterOffset: opts['dateFilterOffset'],
@@ -59,7 +79,14 @@ export function serverCommand(program: Command): void {
         wsMaxConnections: opts['wsMaxConnections'],
         corsOrigins: opts['corsOrigins'],
       });
-      const server = await createServer(config);
+      const failed = (err: unknown): never => {
+        const line = describeStartupFailure(err, { dbUrl: config.db, port: config.port });
+        if (line === null) throw err;
+        // One line saying what failed and what to do: a stack trace helps no store IT person.
+        console.error(`${t('startFailed')}: ${line}`);
+        process.exit(1);
+      };
+      const server = await createServer(config).catch(failed);
       // Handlers first: a SIGTERM right after the ready line must drain, not kill.
       onStopSignals({
         stopping: () => console.log(t('stopping')),
@@ -69,7 +96,7 @@ export function serverCommand(program: Command): void {
           await server.stop();
         },
       });
-      const url = await server.listen();
+      const url = await server.listen().catch(failed);
       if (server.newAdminToken) console.log(`${t('adminTokenCreated')}\n  ${server.newAdminToken}`);
       else console.log(t('adminTokenExisting'));
       console.log(t('serverListening', { url, db: config.db.replace(/\/\/[^@/]*@/, '//***@') }));

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { SyncClient, SyncManager, type Progress, type SyncOptionsInput } from '../client/index.js';
 import { t } from './messages.js';
+import { progressLine } from './progress.js';
 
 type TerminalFlags = {
   db: string;
@@ -23,18 +24,10 @@ function optionsFrom(flags: TerminalFlags): SyncOptionsInput {
 }
 
 function showProgress(p: Progress): void {
-  if (p.phase === 'pull' && p.total) {
-    const pct = Math.min(100, Math.round((p.done / p.total) * 100));
-    process.stdout.write(
-      `\r${t('pullProgress', { done: String(p.done), total: String(p.total), pct: String(pct), tables: p.tables.join(',') })}   `,
-    );
-    if (p.done >= p.total) process.stdout.write('\n');
-  } else if (p.phase === 'push' && p.total) {
-    process.stdout.write(
-      `\r${t('pushProgress', { done: String(p.done), total: String(p.total) })}   `,
-    );
-    if (p.done >= p.total) process.stdout.write('\n');
-  }
+  const line = progressLine(p);
+  if (line === null) return;
+  process.stdout.write(`\r${line}   `);
+  if (p.done >= (p.total ?? 0)) process.stdout.write('\n');
 }
 
 const common = (cmd: Command): Command =>

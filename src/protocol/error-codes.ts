@@ -199,6 +199,32 @@ export const errorCatalogue = {
       "The token's role may not write this table (the table's `writeRoles` in the sync schema).",
     remedy: 'Write it with a token of an allowed role, or change `writeRoles` in the schema.',
   },
+  // operations (backup, restore, CLI against a server's database)
+  DATABASE_NOT_FOUND: {
+    status: 500,
+    cause:
+      "A command that manages the server's database found none where the server's settings point (it never creates one).",
+    remedy:
+      'Run it from the server folder (same .env), pass --db with the database the server uses, or use --server URL with the admin token.',
+  },
+  BACKUP_FAILED: {
+    status: 500,
+    cause: 'The backup could not be written (no space, no permission, pg_dump missing or failing).',
+    remedy:
+      'The message says which step failed; for PostgreSQL install the client tools (pg_dump, pg_restore) of the server version.',
+  },
+  BACKUP_INVALID: {
+    status: 500,
+    cause:
+      'The file given to restore is not a complete pdv-sync backup (truncated, altered or of another kind).',
+    remedy: 'Use another backup file; nothing was changed in the target database.',
+  },
+  RESTORE_REFUSED: {
+    status: 500,
+    cause: 'The target database already holds data, or a server is using it.',
+    remedy:
+      'Stop the server; restore into an empty database, or pass --force to replace what is there.',
+  },
 } as const satisfies Record<string, { status: number; cause: string; remedy: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -18,3 +18,5 @@ export * from './live.js';
 export * from './log-position.js';
 export * from './ingest.js';
 export * from './coercion.js';
+export * from './epoch.js';
+export * from './reserved-stores.js';

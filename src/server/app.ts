@@ -2,12 +2,13 @@ import compress from '@fastify/compress';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { protocolVersion, SyncError } from '../protocol/index.js';
+import { epochHeader, protocolVersion, SyncError } from '../protocol/index.js';
 import { hashToken } from './auth/index.js';
 import { registerAuth, tokenOf } from './http/auth-hook.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { frameworkErrorAnswer, registerTextGuard } from './http/text-guard.js';
 import { maskTokenInUrl } from './logger.js';
+import { epochRoutes } from './ops/index.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { liveRoutes } from './routes/live-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
@@ -58,6 +59,8 @@ export async function buildApp(
   });
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-pdv-sync-protocol', String(protocolVersion));
+    // The epoch (contract C3): a client seeing it change after a restore re-sends what the backup lacks.
+    reply.header(epochHeader, ctx.meta.databaseId);
   });
   registerErrorHandler(app, ctx.config.bodyLimitBytes, ctx.storage.capabilities.classifyError);
   // Before the auth hook: preflights carry no token, and error answers need the CORS headers too.
@@ -67,7 +70,7 @@ export async function buildApp(
       origin: origins.includes('*') ? '*' : origins,
       methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
       allowedHeaders: ['x-api-key', 'content-type', 'authorization', 'idempotency-key'],
-      exposedHeaders: ['x-pdv-sync-protocol'],
+      exposedHeaders: ['x-pdv-sync-protocol', epochHeader],
       maxAge: 600,
     });
   await app.register(rateLimit, {
@@ -106,6 +109,7 @@ export async function buildApp(
   ingestRoutes(app, ctx);
   adminRoutes(app, ctx);
   liveRoutes(app, ctx);
+  epochRoutes(app, ctx);
   return { app, routes };
 }
 

@@ -61,6 +61,7 @@ void describe('authentication and authorisation of every registered route', () =
       'POST /api/admin/devices',
       'GET /api/admin/devices',
       'DELETE /api/admin/devices/:machineId',
+      'GET /api/sync/epoch',
     ])
       assert.ok(names.includes(expected), `${expected} missing from ${names.join(', ')}`);
     assert.ok(routes.length >= 10, `only ${routes.length} routes`);

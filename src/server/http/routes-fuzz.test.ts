@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   addDeviceRequestSchema,
   addDeviceResponseSchema,
+  epochResponseSchema,
   wsStatsSchema,
   agentPayloadSchema,
   agentSyncId,
@@ -1078,6 +1079,7 @@ const models: Record<string, Model> = {
     reply: z.object({ dialect: z.literal('sqlite'), tables: z.array(z.unknown()) }).loose(),
   },
   'GET /api/schema': { outcomes: () => ok(), reply: schemaResponseSchema },
+  'GET /api/sync/epoch': { outcomes: () => ok(), reply: epochResponseSchema },
   'GET /ws/stats': { outcomes: () => ok(), reply: wsStatsSchema },
   'GET /health': { outcomes: () => ok(), reply: z.object({ status: z.literal('ok') }).loose() },
   ...(terminalStatusSchema && sessionResponseSchema

@@ -1,6 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { addDeviceRequestSchema, SyncError, type AddDeviceResponse } from '../../protocol/index.js';
+import {
+  addDeviceRequestSchema,
+  checksStoreId,
+  SyncError,
+  type AddDeviceResponse,
+} from '../../protocol/index.js';
 import { parseRequest } from '../http/validate.js';
 import { changeLogOf, changeLogVisibility } from '../sync/change-log.js';
 import type { ServerContext } from '../server-context.js';
@@ -40,12 +45,18 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/api/stats', adminOnly, async () => {
     await ctx.devices.recordActivity(ctx.activity.take());
-    const devices = await ctx.devices.list();
+    // The store reserved for `pdv-sync reliability` stays out of the figures.
+    const devices = (await ctx.devices.list()).filter((d) => d.store_id !== checksStoreId);
     const tables = await ctx.storage.read(async (tx) => {
       const byTable = await changeLogOf(ctx.storage).countsByTable(tx);
       const out = [];
       for (const t of ctx.names.tables) {
-        const [count] = await tx.all<{ n: number }>(`SELECT COUNT(*) AS n FROM "${t.name}"`);
+        const [count] = t.storeColumn
+          ? await tx.all<{ n: number }>(
+              `SELECT COUNT(*) AS n FROM "${t.name}" WHERE "${t.storeColumn}" IS NULL OR "${t.storeColumn}" <> ?`,
+              [checksStoreId],
+            )
+          : await tx.all<{ n: number }>(`SELECT COUNT(*) AS n FROM "${t.name}"`);
         const c = byTable.get(t.name);
         out.push({
           table: t.name,
