@@ -9,6 +9,7 @@ import { registerErrorHandler } from './http/error-handler.js';
 import { maskTokenInUrl } from './logger.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { liveRoutes } from './routes/live-routes.js';
+import { metricsRoutes } from './metrics/metrics-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
 import { reconcileRoutes } from './routes/reconcile-routes.js';
 import { syncRoutes } from './routes/sync-routes.js';
@@ -83,7 +84,7 @@ export async function buildApp(
     // Level 1: most of the size gain for a fraction of the CPU on large pulls.
     zlibOptions: { level: 1 },
   });
-  registerAuth(app, ctx.devices);
+  registerAuth(app, ctx.devices, { metricsToken: ctx.config.metricsToken });
   syncRoutes(app, ctx);
   tableRoutes(app, ctx);
   reconcileRoutes(app, ctx);
@@ -91,6 +92,7 @@ export async function buildApp(
   ingestRoutes(app, ctx);
   adminRoutes(app, ctx);
   liveRoutes(app, ctx);
+  metricsRoutes(app, ctx);
   return { app, routes };
 }
 

@@ -4,6 +4,8 @@ import type { DeviceRegistry } from './auth/index.js';
 import type { LiveHub } from './live/index.js';
 import type { ServerConfig } from './config.js';
 import type { IngestService } from './ingest/index.js';
+import type { ServerMetrics } from './metrics/server-metrics.js';
+import type { TerminalBoard } from './console/terminal-board.js';
 import type { Storage } from './storage/index.js';
 import type {
   Activity,
@@ -31,4 +33,8 @@ export type ServerContext = {
   live: LiveHub;
   ingest: IngestService;
   startedAt: Date;
+  /** Prometheus metrics (`GET /metrics`). */
+  metrics: ServerMetrics;
+  /** Terminals' reports and the console's actions on them. */
+  terminals: TerminalBoard;
 };

@@ -6,6 +6,8 @@ import type { ServerConfig } from './config.js';
 import { LiveHub } from './live/index.js';
 import { IngestService } from './ingest/index.js';
 import { loadSchema } from './load-schema.js';
+import { ServerMetrics } from './metrics/server-metrics.js';
+import { TerminalBoard } from './console/terminal-board.js';
 import { createLogger } from './logger.js';
 import type { ServerContext } from './server-context.js';
 import { openStorage, PostgresStorage } from './storage/index.js';
@@ -79,6 +81,13 @@ export async function createServer(
     ingest: new IngestService(storage, names),
     startedAt: new Date(),
     live,
+    metrics: new ServerMetrics({
+      storage,
+      offlineAfterMs: config.offlineAfterSeconds * 1000,
+      agentWindowSeconds: config.agentWindowSeconds,
+      liveConnections: () => live.stats().total_connections,
+    }),
+    terminals: new TerminalBoard(storage, config.offlineAfterSeconds * 1000),
   };
   if (ctx.ingest.missing.length > 0)
     logger.warn(

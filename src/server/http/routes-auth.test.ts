@@ -66,8 +66,12 @@ void describe('authentication and authorisation of every registered route', () =
     assert.ok(routes.length >= 10, `only ${routes.length} routes`);
     assert.ok(routes.some((r) => r.admin));
     assert.ok(routes.some((r) => !r.admin && !r.public));
-    // A new public route must be a deliberate decision: today only /health is public.
-    assert.deepEqual(routes.filter((r) => r.public).map(label), ['GET /health']);
+    // A new public route must be a deliberate decision: today only the /health probes are public.
+    assert.deepEqual(routes.filter((r) => r.public).map(label), [
+      'GET /health',
+      'GET /health/live',
+      'GET /health/ready',
+    ]);
   });
 
   void test('no token: 401 UNAUTHORIZED on every non-public route; public routes answer', async () => {

@@ -1076,6 +1076,16 @@ const models: Record<string, Model> = {
   'GET /api/schema': { outcomes: () => ok(), reply: schemaResponseSchema },
   'GET /ws/stats': { outcomes: () => ok(), reply: wsStatsSchema },
   'GET /health': { outcomes: () => ok(), reply: z.object({ status: z.literal('ok') }).loose() },
+  // Console, metrics and probes.
+  'GET /health/live': { outcomes: () => ok(), reply: z.object({ status: z.literal('ok') }) },
+  'GET /health/ready': {
+    outcomes: () => ok(),
+    reply: z.object({ status: z.literal('ready'), migrations: z.literal('done') }).loose(),
+  },
+  'GET /metrics': {
+    outcomes: () => ok(),
+    reply: z.string().regex(/^# HELP pdvsync_/m),
+  },
   ...(terminalStatusSchema && sessionResponseSchema
     ? terminalModels(terminalStatusSchema, sessionResponseSchema)
     : {}),
@@ -1144,6 +1154,8 @@ function replyJson(res: LightMyRequestResponse): unknown {
   const raw = res.rawPayload;
   const bytes =
     encoding === 'gzip' ? gunzipSync(raw) : encoding === 'deflate' ? inflateSync(raw) : raw;
+  // GET /metrics answers Prometheus text.
+  if (String(res.headers['content-type']).startsWith('text/plain')) return bytes.toString('utf8');
   return JSON.parse(bytes.toString('utf8'));
 }
 
