@@ -22,14 +22,25 @@ export function deviceCommand(program: Command): void {
   const device = program.command('device').description('manage terminal (device) tokens');
   device
     .command('add')
-    .description('create a token bound to one store and one machine')
+    .description(
+      'create a token bound to one store and one machine (or, with --role manager, a store manager: one store, no machine)',
+    )
     .requiredOption('--store <id>', 'store id')
-    .requiredOption('--machine <id>', 'machine id')
+    .option('--machine <id>', 'machine id (a name for a manager token; generated when omitted)')
+    .option(
+      '--role <role>',
+      'device (a terminal) or manager (sees and acts on its store only)',
+      'device',
+    )
     .option('--db <url>', 'server database (default from .env / sqlite:./data/pdv-sync.db)')
-    .action(async (opts: { store: string; machine: string; db?: string }) => {
+    .action(async (opts: { store: string; machine?: string; role: string; db?: string }) => {
+      if (opts.role !== 'device' && opts.role !== 'manager')
+        throw new SyncError('VALIDATION_FAILED', `--role: device or manager (got ${opts.role})`);
+      const role = opts.role;
       const parsed = addDeviceRequestSchema.safeParse({
         storeId: opts.store,
-        machineId: opts.machine,
+        machineId: opts.machine ?? (role === 'manager' ? `gerente-${opts.store}` : undefined),
+        role,
       });
       if (!parsed.success)
         throw new SyncError(
@@ -38,11 +49,10 @@ export function deviceCommand(program: Command): void {
             .map((i) => `--${i.path[0] === 'storeId' ? 'store' : 'machine'}: ${i.message}`)
             .join('; '),
         );
-      const token = await withRegistry(opts.db, (r) =>
-        r.add(parsed.data.storeId, parsed.data.machineId),
-      );
+      const machineId = parsed.data.machineId ?? '';
+      const token = await withRegistry(opts.db, (r) => r.add(parsed.data.storeId, machineId, role));
       console.log(
-        `${t('deviceCreated', { machine: opts.machine, store: opts.store })}\n  ${token}`,
+        `${t(role === 'manager' ? 'managerCreated' : 'deviceCreated', { machine: machineId, store: opts.store })}\n  ${token}`,
       );
     });
   device

@@ -17,7 +17,14 @@ import { tableRoutes } from './routes/table-routes.js';
 import { terminalRoutes } from './routes/terminal-routes.js';
 import type { ServerContext } from './server-context.js';
 
-export type RouteInfo = { method: string; url: string; public: boolean; admin: boolean };
+export type RouteInfo = {
+  method: string;
+  url: string;
+  public: boolean;
+  admin: boolean;
+  /** An admin route a store manager may also call, scoped to its store. */
+  manager?: boolean;
+};
 
 /** Builds the HTTP API. `routes` lists every route the server registered, so tests cannot forget one. */
 export async function buildApp(
@@ -41,6 +48,7 @@ export async function buildApp(
           url: route.url,
           public: Boolean(route.config?.public),
           admin: Boolean(route.config?.admin),
+          manager: Boolean(route.config?.manager),
         });
   });
   app.addHook('onSend', async (_request, reply) => {

@@ -122,8 +122,8 @@ export class TerminalBoard {
           body.machineId,
           storeId,
           body.outboxBacklog ?? null,
-          body.oldestUnsentAt ? new Date(body.oldestUnsentAt).toISOString() : null,
-          JSON.stringify(body.deadLetterItems ?? []),
+          isoOrNull(body.oldestUnsentAt),
+          storedDeadLetters(body.deadLetterItems ?? []),
           body.cursorLag ?? null,
           body.sdkVersion ?? null,
           body.schemaVersion ?? null,
@@ -349,4 +349,30 @@ export class TerminalBoard {
       ),
     );
   }
+}
+
+/** ISO UTC of an instant, or null for none or one Date cannot represent. */
+function isoOrNull(value: string | null | undefined): string | null {
+  const ms = value ? Date.parse(value) : NaN;
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+
+const maxRecordChars = 16_384;
+
+/**
+ * The dead letters as stored: a record too large or too deeply nested to
+ * serialise is kept as null (the reason and row id still show).
+ */
+function storedDeadLetters(items: DeadLetterItem[]): string {
+  return JSON.stringify(
+    items.map((item) => {
+      let record = item.record;
+      try {
+        if (JSON.stringify(record).length > maxRecordChars) record = null;
+      } catch {
+        record = null;
+      }
+      return { ...item, record };
+    }),
+  );
 }

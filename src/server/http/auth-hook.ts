@@ -56,9 +56,9 @@ export function registerAuth(
   });
 }
 
-/** A device may only speak for the machine its token was issued to. */
+/** A device (or a store manager, under its token's name) may only speak for itself. */
 export function checkMachine(identity: Identity, machineId: string): void {
-  if (identity.role === 'device' && identity.machineId !== machineId)
+  if (identity.role !== 'admin' && identity.machineId !== machineId)
     throw new SyncError(
       'MACHINE_MISMATCH',
       `this token belongs to machine ${identity.machineId}, not ${machineId}`,

@@ -54,7 +54,7 @@ export class ChangeFeed {
         return '?';
       });
       let scope = '';
-      if (identity.role === 'device') {
+      if (identity.role !== 'admin') {
         const globals = tables.filter((t) => t.scope === 'global');
         const globalList = globals.map((t) => {
           params.push(t.name);

@@ -242,7 +242,7 @@ export class PushService {
   private prepare(identity: Identity, m: Mutation): Prepared | MutationResult {
     const table = this.names.resolve(m.table);
     if (!table) return rejected(m, 'UNKNOWN_TABLE', `table ${m.table} is not in the sync schema`);
-    if (identity.role === 'device' && table.direction === 'down')
+    if (identity.role !== 'admin' && table.direction === 'down')
       return rejected(m, 'DIRECTION_FORBIDDEN', `table ${table.name} is download-only`);
     if (table.kind === 'event' && m.op === 'delete')
       return rejected(
@@ -253,7 +253,7 @@ export class PushService {
     // A terminal's row without a store (the POS app never set it) is its own store's row.
     const record =
       table.storeColumn &&
-      identity.role === 'device' &&
+      identity.role !== 'admin' &&
       m.op === 'upsert' &&
       m.record[table.storeColumn] == null
         ? { ...m.record, [table.storeColumn]: identity.storeId }
@@ -264,7 +264,7 @@ export class PushService {
     // A row's own updated_at is a client clock too: bound it like the mutation's (PITFALLS #9).
     const recordTime = typeof values['updated_at'] === 'string' ? values['updated_at'] : undefined;
     if (recordTime) values['updated_at'] = this.clampClientTime(recordTime);
-    if (table.storeColumn && identity.role === 'device' && m.op === 'upsert') {
+    if (table.storeColumn && identity.role !== 'admin' && m.op === 'upsert') {
       const store = values[table.storeColumn];
       if (store === undefined) values[table.storeColumn] = identity.storeId;
       else if (store !== identity.storeId)
@@ -382,7 +382,7 @@ export class PushService {
     if (m.op === 'delete') {
       if (!existing) return { ...base, status: 'applied' };
       if (
-        identity.role === 'device' &&
+        identity.role !== 'admin' &&
         this.isStale(table, p, existing) &&
         table.policy !== 'client-wins'
       )
@@ -393,7 +393,7 @@ export class PushService {
           existing,
           'the row changed on the server after the terminal read it',
         );
-      if (identity.role === 'device' && this.isStale(table, p, existing))
+      if (identity.role !== 'admin' && this.isStale(table, p, existing))
         await this.recordOverwrite(tx, machineId, p, existing);
       await tx.run(`DELETE FROM ${q(table.name)} WHERE id = ?`, [p.id]);
       return { ...base, status: 'applied', version: await this.version(tx, table, p.id) };
@@ -420,7 +420,7 @@ export class PushService {
     )
       throw new Rejection('SCOPE_VIOLATION', `a row cannot move to another store`);
 
-    const stale = identity.role === 'device' && this.isStale(table, p, existing);
+    const stale = identity.role !== 'admin' && this.isStale(table, p, existing);
     const deltas = m.deltas ?? {};
     if (stale && table.policy !== 'client-wins') {
       // The row keeps the server's values, but counter deltas still count: both tills sold.
@@ -521,7 +521,7 @@ export class PushService {
 
   private checkOwner(identity: Identity, table: TableDef, existing: Existing): void {
     if (
-      identity.role === 'device' &&
+      identity.role !== 'admin' &&
       table.storeColumn &&
       existing.row[table.storeColumn] !== identity.storeId
     )
