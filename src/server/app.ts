@@ -10,6 +10,7 @@ import { maskTokenInUrl } from './logger.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { liveRoutes } from './routes/live-routes.js';
 import { metricsRoutes } from './metrics/metrics-routes.js';
+import { consoleRoutes } from './console/console-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
 import { reconcileRoutes } from './routes/reconcile-routes.js';
 import { syncRoutes } from './routes/sync-routes.js';
@@ -101,6 +102,7 @@ export async function buildApp(
   adminRoutes(app, ctx);
   liveRoutes(app, ctx);
   metricsRoutes(app, ctx);
+  await consoleRoutes(app, ctx);
   return { app, routes };
 }
 

@@ -8,6 +8,8 @@ import { IngestService } from './ingest/index.js';
 import { loadSchema } from './load-schema.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import { TerminalBoard } from './console/terminal-board.js';
+import { ConsoleHub } from './console/console-hub.js';
+import { AlertMonitor } from './alerts/alert-monitor.js';
 import { createLogger } from './logger.js';
 import type { ServerContext } from './server-context.js';
 import { openStorage, PostgresStorage } from './storage/index.js';
@@ -65,6 +67,8 @@ export async function createServer(
       maxConnections: config.wsMaxConnections,
     },
   );
+  const terminals = new TerminalBoard(storage, config.offlineAfterSeconds * 1000);
+  const consoleHub = new ConsoleHub();
   const ctx: ServerContext = {
     config,
     logger,
@@ -87,8 +91,25 @@ export async function createServer(
       agentWindowSeconds: config.agentWindowSeconds,
       liveConnections: () => live.stats().total_connections,
     }),
-    terminals: new TerminalBoard(storage, config.offlineAfterSeconds * 1000),
+    terminals,
+    consoleHub,
+    alerts: new AlertMonitor(
+      storage,
+      terminals,
+      {
+        webhookUrl: config.alertWebhookUrl,
+        offlineMinutes: config.alertOfflineMinutes,
+        oldestUnsentMinutes: config.alertOldestUnsentMinutes,
+        agentWindowsBehind: config.alertAgentWindowsBehind,
+        agentWindowSeconds: config.agentWindowSeconds,
+        checkSeconds: config.alertCheckSeconds,
+      },
+      logger,
+    ),
   };
+  // The console sees each terminal report and each new alert as it happens.
+  terminals.onChange((row) => consoleHub.publish(row.storeId, { type: 'terminal', terminal: row }));
+  ctx.alerts.onAlert((alert) => consoleHub.publish(alert.storeId, { type: 'alert', alert }));
   if (ctx.ingest.missing.length > 0)
     logger.warn(
       { missing: ctx.ingest.missing },
@@ -96,7 +117,12 @@ export async function createServer(
     );
   const { app, routes } = await buildApp(ctx);
   await live.start();
-  app.server.on('upgrade', (request, socket, head) => live.handleUpgrade(request, socket, head));
+  app.server.on('upgrade', (request, socket, head) =>
+    consoleHub.handles(request)
+      ? consoleHub.handleUpgrade(request, socket, head)
+      : live.handleUpgrade(request, socket, head),
+  );
+  ctx.alerts.start();
   const retention = {
     tombstoneDays: config.tombstoneRetentionDays,
     eventKeyDays: config.eventKeyRetentionDays,
@@ -132,6 +158,8 @@ export async function createServer(
     async stop() {
       clearInterval(purgeTimer);
       clearInterval(flushTimer);
+      await ctx.alerts.stop();
+      consoleHub.stop();
       // Live connections first: clients hear "going away" and reconnect elsewhere.
       await live.stop();
       // Fastify stops accepting, then waits for in-flight requests to finish.
