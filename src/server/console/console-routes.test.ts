@@ -158,7 +158,7 @@ void describe('console API', () => {
     const messages: { type: string; terminal?: Row }[] = [];
     await new Promise<void>((resolve, reject) => {
       ws.on('message', (d) => {
-        messages.push(JSON.parse(String(d)) as { type: string });
+        messages.push(JSON.parse((d as Buffer).toString('utf8')) as { type: string });
         resolve();
       });
       ws.on('error', reject);
