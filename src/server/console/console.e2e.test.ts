@@ -96,12 +96,18 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
     void test('a terminal cut off by the fault proxy turns Offline, live', async () => {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       await signIn(page, fx.url, fixtureAdminToken);
+      // Offline comes after 3 s of silence: report afresh, the row follows live.
+      await Promise.all([tillA.syncAllTables(), tillB.syncAllTables()]);
       await until(
         async () => (await badgeOf(page, 'till-A1')) === 'synced',
         5000,
         'till-A1 synced',
       );
-      assert.equal(await badgeOf(page, 'till-B1'), 'diverged');
+      await until(
+        async () => (await badgeOf(page, 'till-B1')) === 'diverged',
+        5000,
+        'till-B1 diverged',
+      );
       await page.screenshot({
         path: new URL(`overview-pt-${dialect}-1280.png`, artifacts).pathname,
         fullPage: true,
@@ -193,11 +199,14 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
 
     void test('English switch, screenshots at 1280 and 768 px, no serious accessibility violation', async () => {
       for (const width of [1280, 768]) {
-        const page = await browser.newPage({ viewport: { width, height: 900 } });
+        // axe-core needs a page of its own context.
+        const context = await browser.newContext({ viewport: { width, height: 900 } });
+        const page = await context.newPage();
         await signIn(page, fx.url, fixtureAdminToken);
         await page.selectOption('header select', 'en');
         await page.waitForSelector('h1:text("Overview")');
         assert.equal(await page.getAttribute('html', 'lang'), 'en');
+        await tillB.syncAllTables();
         await until(
           async () =>
             (await page.locator('tr[data-machine="till-B1"]').innerText()).includes('Synced'),
@@ -221,7 +230,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
           serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
           [],
         );
-        await page.close();
+        await context.close();
       }
     });
   });
