@@ -32,6 +32,7 @@ function stale() {
   const built = statSync(marker).mtimeMs;
   const sources = Math.max(
     newest(join(root, 'src'), (n) => /\.(ts|tsx|json)$/.test(n)),
+    newest(join(root, 'web'), (n) => /\.(ts|tsx|json|css|html)$/.test(n)),
     ...['tsconfig.json', 'package.json'].map((f) =>
       existsSync(join(root, f)) ? statSync(join(root, f)).mtimeMs : 0,
     ),

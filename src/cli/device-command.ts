@@ -16,7 +16,7 @@ type DeviceFlags = { db?: string; server?: string; adminToken?: string };
 
 /** The three device operations, either on the running server's admin API or on its database. */
 type DeviceBackend = {
-  add(storeId: string, machineId: string): Promise<string>;
+  add(storeId: string, machineId: string, role: 'device' | 'manager'): Promise<string>;
   revoke(machineId: string): Promise<boolean>;
   list(): Promise<unknown[]>;
   close(): Promise<void>;
@@ -73,10 +73,11 @@ function apiBackend(server: string, token: string | undefined): DeviceBackend {
     );
   };
   return {
-    async add(storeId, machineId) {
+    async add(storeId, machineId, role) {
       const r = await adminCall(server, token, 'POST', '/api/admin/devices', {
         storeId,
         machineId,
+        role,
       });
       if (r.status !== 201) throw refused(r.status, r.json);
       return (r.json as AddDeviceResponse).token;
@@ -130,7 +131,7 @@ async function databaseBackend(db: string | undefined): Promise<DeviceBackend> {
   }
   const registry = new DeviceRegistry(storage, undefined);
   return {
-    add: (s, m) => registry.add(s, m),
+    add: (s, m, r) => registry.add(s, m, r),
     revoke: (m) => registry.revoke(m),
     list: () => registry.list(),
     close: () => storage.close(),
@@ -164,11 +165,16 @@ export function deviceCommand(program: Command): void {
       .command('add')
       .description(t('help.deviceAdd'))
       .requiredOption('--store <id>', 'store id / id da loja')
-      .requiredOption('--machine <id>', 'machine id / id da máquina'),
-  ).action(async (opts: DeviceFlags & { store: string; machine: string }) => {
+      .option('--machine <id>', 'machine id / id da máquina (manager: generated when omitted)')
+      .option('--role <role>', 'device | manager (store manager: one store, no machine)', 'device'),
+  ).action(async (opts: DeviceFlags & { store: string; machine?: string; role: string }) => {
+    if (opts.role !== 'device' && opts.role !== 'manager')
+      throw new SyncError('VALIDATION_FAILED', `--role: device | manager (${opts.role})`);
+    const role = opts.role;
     const parsed = addDeviceRequestSchema.safeParse({
       storeId: opts.store,
-      machineId: opts.machine,
+      machineId: opts.machine ?? (role === 'manager' ? `gerente-${opts.store}` : undefined),
+      role,
     });
     if (!parsed.success)
       throw new SyncError(
@@ -177,8 +183,10 @@ export function deviceCommand(program: Command): void {
           .map((i) => `--${i.path[0] === 'storeId' ? 'store' : 'machine'}: ${i.message}`)
           .join('; '),
       );
-    const token = await withBackend(opts, (b) => b.add(parsed.data.storeId, parsed.data.machineId));
-    console.log(`${t('deviceCreated', { machine: opts.machine, store: opts.store })}\n  ${token}`);
+    // The schema requires a machine for a device; a manager's was generated above.
+    const machineId = parsed.data.machineId ?? `gerente-${opts.store}`;
+    const token = await withBackend(opts, (b) => b.add(parsed.data.storeId, machineId, role));
+    console.log(`${t('deviceCreated', { machine: machineId, store: opts.store })}\n  ${token}`);
   });
   target(
     device

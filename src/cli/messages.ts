@@ -22,6 +22,11 @@ const catalog = {
     'pt-BR': 'Dispositivo {machine} da loja {store} criado. Token (mostrado só desta vez):',
     en: 'Device {machine} of store {store} created. Token (shown only this once):',
   },
+  managerCreated: {
+    'pt-BR':
+      'Gerente {machine} da loja {store} criado (vê e age só nesta loja). Token (mostrado só desta vez):',
+    en: 'Manager {machine} of store {store} created (sees and acts on this store only). Token (shown only this once):',
+  },
   deviceRevoked: {
     'pt-BR': 'Token do dispositivo {machine} revogado.',
     en: 'Device {machine} token revoked.',

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import {
   SyncError,
@@ -289,7 +291,66 @@ export class SyncEngine {
 
   async reportStatus(): Promise<void> {
     const s = this.status.current;
-    await this.transport.post('/api/sync/status', {
+    const db = this.store.db;
+    // What the console shows per terminal: the outbox's age, the dead letters with their
+    // records, how far the cursors are behind the server's head, and what software runs here.
+    const oldest = db.prepare(`SELECT MIN(created_at) AS at FROM _pdv_outbox`).get() as {
+      at: string | null;
+    };
+    const letters = db
+      .prepare(`SELECT * FROM _pdv_dead_letters ORDER BY id LIMIT 50`)
+      .all() as Record<string, unknown>[];
+    const deadLetterItems = letters.map((l) => {
+      let record: Record<string, unknown> | null = null;
+      try {
+        const text = String(l['record']);
+        // A huge rejected record is shown as absent rather than filling the report.
+        if (text.length <= 16_384) record = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        record = null;
+      }
+      return {
+        id: String(l['id']),
+        table: String(l['table_name']).slice(0, 64),
+        rowId: String(l['row_id']).slice(0, 128),
+        reason: String(l['reason_message']).slice(0, 2000),
+        code: String(l['reason_code']).slice(0, 64),
+        record: record && typeof record === 'object' && !Array.isArray(record) ? record : null,
+      };
+    });
+    let cursorLag: number | null = null;
+    if (s.state !== 'offline')
+      try {
+        const cursors = db
+          .prepare(`SELECT key, value FROM _pdv_meta WHERE key LIKE 'cursor:%'`)
+          .all() as { key: string; value: string }[];
+        let lag = 0;
+        for (const c of cursors) {
+          const page = await this.transport.get<ChangesResponse>('/api/sync/changes', {
+            since: c.value,
+            tables: c.key.slice('cursor:'.length),
+            limit: '1',
+            withTotal: '1',
+          });
+          lag += page.remaining ?? (page.hasMore ? 1 : page.changes.length);
+        }
+        cursorLag = cursors.length > 0 ? lag : null;
+      } catch {
+        cursorLag = null;
+      }
+    let sdkVersion = 'unknown';
+    try {
+      const pkg = JSON.parse(
+        readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+      ) as { version?: string };
+      sdkVersion = `pdv-sync/${pkg.version ?? 'unknown'}`;
+    } catch {
+      // Bundled without its package.json: the version stays unknown.
+    }
+    const schema = this.store.schema as { version?: number } | null;
+    const answer = await this.transport.post<{
+      commands?: { id: number; command: string; deadLetterId: string }[];
+    }>('/api/sync/status', {
       machineId: this.machine,
       state: s.state,
       backlog: s.backlog,
@@ -297,7 +358,49 @@ export class SyncEngine {
       conflicts: s.conflicts,
       lastSuccessAt: s.lastSuccessAt,
       lastError: s.lastError?.slice(0, 2000) ?? null,
+      outboxBacklog: s.backlog,
+      oldestUnsentAt: oldest.at,
+      deadLetterItems,
+      cursorLag,
+      sdkVersion,
+      ...(schema?.version !== undefined ? { schemaVersion: String(schema.version) } : {}),
     });
+    // The console's "reenviar"/"descartar" on a dead letter arrive in the answer. Resending
+    // queues the row as it is now (fixed at the till) under a new event id, since the old one
+    // is remembered by the server as rejected; a row gone locally re-sends the stored record.
+    for (const c of answer?.commands ?? []) {
+      const letter = db
+        .prepare(`SELECT * FROM _pdv_dead_letters WHERE id = ?`)
+        .get(Number(c.deadLetterId)) as Record<string, unknown> | undefined;
+      if (!letter) continue;
+      db.transaction(() => {
+        if (c.command === 'resend') {
+          const table = String(letter['table_name']);
+          const rowId = String(letter['row_id']);
+          const exists =
+            letter['op'] !== 'delete' &&
+            (this.store.schema?.tables ?? []).some((t) => t.name === table) &&
+            db.prepare(`SELECT 1 FROM "${table.replace(/"/g, '""')}" WHERE id = ?`).get(rowId);
+          if (exists)
+            // The capture trigger writes the current row to the outbox with a fresh event id.
+            db.prepare(`UPDATE "${table.replace(/"/g, '""')}" SET id = id WHERE id = ?`).run(rowId);
+          else
+            db.prepare(
+              `INSERT INTO _pdv_outbox (event_id, table_name, row_id, op, record, base_version, deltas, created_at)
+               VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)`,
+            ).run(
+              randomUUID(),
+              table,
+              rowId,
+              letter['op'],
+              letter['record'],
+              new Date().toISOString(),
+            );
+        }
+        db.prepare(`DELETE FROM _pdv_dead_letters WHERE id = ?`).run(Number(c.deadLetterId));
+      })();
+    }
+    if ((answer?.commands ?? []).length > 0) this.status.update(this.store.counts());
   }
 
   private emitProgress(p: Progress): void {

@@ -6,20 +6,34 @@ export const storeIdSchema = z
   .max(64)
   .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -');
 
-export const addDeviceRequestSchema = z.object({
-  storeId: storeIdSchema,
-  machineId: z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : -'),
-});
+export const tokenRoles = ['device', 'manager'] as const;
+
+/**
+ * A device token names its machine; a store manager's token (`role: "manager"`)
+ * may name itself, or gets a generated name.
+ */
+export const addDeviceRequestSchema = z
+  .object({
+    storeId: storeIdSchema,
+    machineId: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : -')
+      .optional(),
+    role: z.enum(tokenRoles).optional(),
+  })
+  .refine((d) => d.machineId !== undefined || d.role === 'manager', {
+    path: ['machineId'],
+    message: 'required for a device token',
+  });
 export type AddDeviceRequest = z.infer<typeof addDeviceRequestSchema>;
 
 export const addDeviceResponseSchema = z.object({
   token: z.string(),
   storeId: z.string(),
   machineId: z.string(),
+  role: z.enum(tokenRoles).optional(),
 });
 export type AddDeviceResponse = z.infer<typeof addDeviceResponseSchema>;
 

@@ -20,3 +20,4 @@ export * from './ingest.js';
 export * from './coercion.js';
 export * from './epoch.js';
 export * from './reserved-stores.js';
+export * from './console.js';

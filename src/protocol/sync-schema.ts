@@ -31,7 +31,7 @@ export const columnSchema = z
 export type ColumnDef = z.infer<typeof columnSchema>;
 
 /** Roles a token can have; a table's `writeRoles` lists those allowed to write it. */
-export const writerRoles = ['admin', 'device'] as const;
+export const writerRoles = ['admin', 'device', 'manager'] as const;
 export type WriterRole = (typeof writerRoles)[number];
 
 export const tableSchema = z

@@ -4,6 +4,26 @@ import { z } from 'zod';
 export const syncStates = ['idle', 'syncing', 'synced', 'diverged', 'offline', 'error'] as const;
 export type SyncState = (typeof syncStates)[number];
 
+/** An ISO 8601 instant with an offset (what the SDK sends for times). */
+const isoInstant = z.iso.datetime({ offset: true });
+
+/** One dead letter as the terminal reports it: the rejected record and why. */
+export const deadLetterItemSchema = z.object({
+  id: z.string().min(1).max(128),
+  table: z.string().min(1).max(64),
+  rowId: z.string().max(128),
+  reason: z.string().max(2000),
+  code: z.string().max(64),
+  record: z.record(z.string(), z.unknown()).nullable(),
+});
+export type DeadLetterItem = z.infer<typeof deadLetterItemSchema>;
+
+export const maxReportedDeadLetters = 50;
+
+/**
+ * `POST /api/sync/status`. The fields after `lastError` are optional: an older
+ * SDK that does not send them is still accepted (the console shows "—").
+ */
 export const terminalStatusSchema = z.object({
   machineId: z.string().min(1).max(128),
   state: z.enum(syncStates),
@@ -12,12 +32,18 @@ export const terminalStatusSchema = z.object({
   conflicts: z.number().int().nonnegative().default(0),
   lastSuccessAt: z.string().max(40).nullable(),
   lastError: z.string().max(2000).nullable(),
+  outboxBacklog: z.number().int().nonnegative().optional(),
+  oldestUnsentAt: isoInstant.nullable().optional(),
+  deadLetterItems: z.array(deadLetterItemSchema).max(maxReportedDeadLetters).optional(),
+  cursorLag: z.number().int().nonnegative().nullable().optional(),
+  sdkVersion: z.string().min(1).max(64).optional(),
+  schemaVersion: z.string().min(1).max(64).optional(),
 });
 export type TerminalStatus = z.infer<typeof terminalStatusSchema>;
 
 /** `GET /api/session`: who the token belongs to, so a terminal needs only its token. */
 export const sessionResponseSchema = z.object({
-  role: z.enum(['admin', 'device']),
+  role: z.enum(['admin', 'device', 'manager']),
   machineId: z.string(),
   storeId: z.string().nullable(),
   protocolVersion: z.number().int(),

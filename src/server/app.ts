@@ -11,6 +11,8 @@ import { maskTokenInUrl } from './logger.js';
 import { epochRoutes } from './ops/index.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { liveRoutes } from './routes/live-routes.js';
+import { metricsRoutes } from './metrics/metrics-routes.js';
+import { consoleRoutes } from './console/console-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
 import { reconcileRoutes } from './routes/reconcile-routes.js';
 import { syncRoutes } from './routes/sync-routes.js';
@@ -18,7 +20,14 @@ import { tableRoutes } from './routes/table-routes.js';
 import { terminalRoutes } from './routes/terminal-routes.js';
 import type { ServerContext } from './server-context.js';
 
-export type RouteInfo = { method: string; url: string; public: boolean; admin: boolean };
+export type RouteInfo = {
+  method: string;
+  url: string;
+  public: boolean;
+  admin: boolean;
+  /** An admin route a store manager may also call, scoped to its store. */
+  manager?: boolean;
+};
 
 /** Builds the HTTP API. `routes` lists every route the server registered, so tests cannot forget one. */
 export async function buildApp(
@@ -46,6 +55,7 @@ export async function buildApp(
           url: route.url,
           public: Boolean(route.config?.public),
           admin: Boolean(route.config?.admin),
+          manager: Boolean(route.config?.manager),
         });
   });
   // The one log line of a request: its URL masked (tokens may travel as `?token=`).
@@ -100,7 +110,7 @@ export async function buildApp(
     // Level 1: most of the size gain for a fraction of the CPU on large pulls.
     zlibOptions: { level: 1 },
   });
-  registerAuth(app, ctx.devices);
+  registerAuth(app, ctx.devices, { metricsToken: ctx.config.metricsToken });
   registerTextGuard(app);
   syncRoutes(app, ctx);
   tableRoutes(app, ctx);
@@ -110,6 +120,8 @@ export async function buildApp(
   adminRoutes(app, ctx);
   liveRoutes(app, ctx);
   epochRoutes(app, ctx);
+  metricsRoutes(app, ctx);
+  await consoleRoutes(app, ctx);
   return { app, routes };
 }
 

@@ -137,6 +137,49 @@ const settings = {
           .filter(Boolean),
       ),
   },
+  // Console, metrics and alerts.
+  metricsToken: {
+    flag: '--metrics-token',
+    env: ['PDV_SYNC_METRICS_TOKEN'],
+    // A scraper's own secret for GET /metrics only (the admin token also works there).
+    rule: z.string().min(24, 'at least 24 characters').optional(),
+  },
+  offlineAfterSeconds: {
+    flag: '--offline-after-seconds',
+    env: ['PDV_SYNC_OFFLINE_AFTER_SECONDS'],
+    // A terminal not heard from for this long shows Offline in the console and the metrics.
+    rule: z.coerce.number().positive().default(120),
+  },
+  agentWindowSeconds: {
+    flag: '--agent-window-seconds',
+    env: ['PDV_SYNC_AGENT_WINDOW_SECONDS'],
+    rule: z.coerce.number().positive().default(300),
+  },
+  alertWebhookUrl: {
+    flag: '--alert-webhook',
+    env: ['PDV_SYNC_ALERT_WEBHOOK'],
+    rule: z.url({ protocol: /^https?$/ }).optional(),
+  },
+  alertOfflineMinutes: {
+    flag: '--alert-offline-minutes',
+    env: ['PDV_SYNC_ALERT_OFFLINE_MINUTES'],
+    rule: z.coerce.number().positive().default(10),
+  },
+  alertOldestUnsentMinutes: {
+    flag: '--alert-oldest-unsent-minutes',
+    env: ['PDV_SYNC_ALERT_OLDEST_UNSENT_MINUTES'],
+    rule: z.coerce.number().positive().default(15),
+  },
+  alertAgentWindowsBehind: {
+    flag: '--alert-agent-windows-behind',
+    env: ['PDV_SYNC_ALERT_AGENT_WINDOWS_BEHIND'],
+    rule: z.coerce.number().int().positive().default(3),
+  },
+  alertCheckSeconds: {
+    flag: '--alert-check-seconds',
+    env: ['PDV_SYNC_ALERT_CHECK_SECONDS'],
+    rule: z.coerce.number().positive().default(30),
+  },
   pgSchema: {
     flag: '--pg-schema',
     env: ['PDV_SYNC_PG_SCHEMA'],

@@ -4,6 +4,10 @@ import type { DeviceRegistry } from './auth/index.js';
 import type { LiveHub } from './live/index.js';
 import type { ServerConfig } from './config.js';
 import type { IngestService } from './ingest/index.js';
+import type { ServerMetrics } from './metrics/server-metrics.js';
+import type { TerminalBoard } from './console/terminal-board.js';
+import type { ConsoleHub } from './console/console-hub.js';
+import type { AlertMonitor } from './alerts/alert-monitor.js';
 import type { Storage } from './storage/index.js';
 import type {
   Activity,
@@ -31,4 +35,12 @@ export type ServerContext = {
   live: LiveHub;
   ingest: IngestService;
   startedAt: Date;
+  /** Prometheus metrics (`GET /metrics`). */
+  metrics: ServerMetrics;
+  /** Terminals' reports and the console's actions on them. */
+  terminals: TerminalBoard;
+  /** The admin console's live feed (one-time tickets, per-store fan-out). */
+  consoleHub: ConsoleHub;
+  /** Alert thresholds, recent alerts and the webhook. */
+  alerts: AlertMonitor;
 };

@@ -6,6 +6,10 @@ import type { ServerConfig } from './config.js';
 import { LiveHub } from './live/index.js';
 import { IngestService } from './ingest/index.js';
 import { loadSchema } from './load-schema.js';
+import { ServerMetrics } from './metrics/server-metrics.js';
+import { TerminalBoard } from './console/terminal-board.js';
+import { ConsoleHub } from './console/console-hub.js';
+import { AlertMonitor } from './alerts/alert-monitor.js';
 import { createLogger } from './logger.js';
 import type { ServerContext } from './server-context.js';
 import { openStorage, PostgresStorage } from './storage/index.js';
@@ -67,6 +71,8 @@ export async function createServer(
       maxConnections: config.wsMaxConnections,
     },
   );
+  const terminals = new TerminalBoard(storage, config.offlineAfterSeconds * 1000);
+  const consoleHub = new ConsoleHub();
   const ctx: ServerContext = {
     config,
     logger,
@@ -83,7 +89,31 @@ export async function createServer(
     ingest: new IngestService(storage, names),
     startedAt: new Date(),
     live,
+    metrics: new ServerMetrics({
+      storage,
+      offlineAfterMs: config.offlineAfterSeconds * 1000,
+      agentWindowSeconds: config.agentWindowSeconds,
+      liveConnections: () => live.stats().total_connections,
+    }),
+    terminals,
+    consoleHub,
+    alerts: new AlertMonitor(
+      storage,
+      terminals,
+      {
+        webhookUrl: config.alertWebhookUrl,
+        offlineMinutes: config.alertOfflineMinutes,
+        oldestUnsentMinutes: config.alertOldestUnsentMinutes,
+        agentWindowsBehind: config.alertAgentWindowsBehind,
+        agentWindowSeconds: config.agentWindowSeconds,
+        checkSeconds: config.alertCheckSeconds,
+      },
+      logger,
+    ),
   };
+  // The console sees each terminal report and each new alert as it happens.
+  terminals.onChange((row) => consoleHub.publish(row.storeId, { type: 'terminal', terminal: row }));
+  ctx.alerts.onAlert((alert) => consoleHub.publish(alert.storeId, { type: 'alert', alert }));
   if (ctx.ingest.missing.length > 0)
     logger.warn(
       { missing: ctx.ingest.missing },
@@ -91,7 +121,12 @@ export async function createServer(
     );
   const { app, routes } = await buildApp(ctx);
   await live.start();
-  app.server.on('upgrade', (request, socket, head) => live.handleUpgrade(request, socket, head));
+  app.server.on('upgrade', (request, socket, head) =>
+    consoleHub.handles(request)
+      ? consoleHub.handleUpgrade(request, socket, head)
+      : live.handleUpgrade(request, socket, head),
+  );
+  ctx.alerts.start();
   const retention = {
     tombstoneDays: config.tombstoneRetentionDays,
     eventKeyDays: config.eventKeyRetentionDays,
@@ -130,6 +165,8 @@ export async function createServer(
       clearInterval(purgeTimer);
       clearInterval(flushTimer);
       visibility.stop();
+      await ctx.alerts.stop();
+      consoleHub.stop();
       // Live connections first: clients hear "going away" and reconnect elsewhere.
       await live.stop();
       // Fastify stops accepting, then waits for in-flight requests to finish.

@@ -16,6 +16,8 @@ export type TestServer = {
   request(token: string | null, options: InjectOptions): Promise<LightMyRequestResponse>;
   /** Creates a device token for a store and machine. */
   device(storeId: string, machineId: string): Promise<string>;
+  /** Creates a store manager token (one store, no machine) named `name`. */
+  manager(storeId: string, name: string): Promise<string>;
   close(): Promise<void>;
 };
 
@@ -57,6 +59,15 @@ export async function startTestServer(
         payload: { storeId, machineId },
       });
       if (res.statusCode !== 201) throw new Error(`device creation failed: ${res.body}`);
+      return res.json<{ token: string }>().token;
+    },
+    async manager(storeId, name) {
+      const res = await request(adminToken, {
+        method: 'POST',
+        url: '/api/admin/devices',
+        payload: { storeId, machineId: name, role: 'manager' },
+      });
+      if (res.statusCode !== 201) throw new Error(`manager creation failed: ${res.body}`);
       return res.json<{ token: string }>().token;
     },
     async close() {

@@ -68,7 +68,8 @@ export class DeviceRegistry {
       : row.role === 'admin'
         ? { role: 'admin', machineId: row.machine_id, storeId: null, tokenHash: hash }
         : {
-            role: 'device',
+            // Anything but a manager is a device: an unknown role never widens access.
+            role: row.role === 'manager' ? 'manager' : 'device',
             machineId: row.machine_id,
             storeId: row.store_id ?? '',
             tokenHash: hash,
@@ -96,8 +97,13 @@ export class DeviceRegistry {
     return valid;
   }
 
-  async add(storeId: string, machineId: string): Promise<string> {
-    const token = newToken('pdvs_dev');
+  /** A device token (one store, one machine) or a store manager's (one store; `machineId` names the token). */
+  async add(
+    storeId: string,
+    machineId: string,
+    role: 'device' | 'manager' = 'device',
+  ): Promise<string> {
+    const token = newToken(role === 'manager' ? 'pdvs_mgr' : 'pdvs_dev');
     await this.storage.transaction(async (tx) => {
       const active = await tx.all(
         `SELECT 1 FROM _sync_devices WHERE machine_id = ? AND revoked_at IS NULL`,
@@ -108,30 +114,33 @@ export class DeviceRegistry {
           details: { machineId },
         });
       await tx.run(
-        `INSERT INTO _sync_devices (machine_id, store_id, role, token_hash, created_at) VALUES (?, ?, 'device', ?, ?)`,
-        [machineId, storeId, hashToken(token), new Date().toISOString()],
+        `INSERT INTO _sync_devices (machine_id, store_id, role, token_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
+        [machineId, storeId, role, hashToken(token), new Date().toISOString()],
       );
     });
     return token;
   }
 
-  /** Returns false when the machine had no active token. */
-  async revoke(machineId: string): Promise<boolean> {
+  /** Returns false when the machine had no active token (in `storeId`, when given). */
+  async revoke(machineId: string, storeId: string | null = null): Promise<boolean> {
     const changed = await this.storage.transaction((tx) =>
       tx.run(
-        `UPDATE _sync_devices SET revoked_at = ? WHERE machine_id = ? AND role = 'device' AND revoked_at IS NULL`,
-        [new Date().toISOString(), machineId],
+        `UPDATE _sync_devices SET revoked_at = ? WHERE machine_id = ? AND role IN ('device', 'manager')
+            AND revoked_at IS NULL ${storeId === null ? '' : 'AND store_id = ?'}`,
+        [new Date().toISOString(), machineId, ...(storeId === null ? [] : [storeId])],
       ),
     );
     this.cache.clear();
     return changed > 0;
   }
 
-  list(): Promise<DeviceRow[]> {
+  /** Every token (of one store when `storeId` is given). */
+  list(storeId: string | null = null): Promise<DeviceRow[]> {
     return this.storage.read((tx) =>
       tx.all<DeviceRow>(
         `SELECT machine_id, store_id, role, created_at, revoked_at, last_seen_at, pushes, pulls
-           FROM _sync_devices ORDER BY id`,
+           FROM _sync_devices ${storeId === null ? '' : 'WHERE store_id = ?'} ORDER BY id`,
+        storeId === null ? [] : [storeId],
       ),
     );
   }

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { SyncError } from '../../protocol/index.js';
-import type { DeviceRegistry, Identity } from '../auth/index.js';
+import { hashToken, type DeviceRegistry, type Identity } from '../auth/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -10,8 +10,12 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Reachable without a token (only /health). */
     public?: boolean;
-    /** Admin token only. */
+    /** Admin token only (and store managers, scoped to their store, when `manager` is set too). */
     admin?: boolean;
+    /** An admin route a store manager may also call; the handler scopes it to the manager's store. */
+    manager?: boolean;
+    /** Also reachable with the metrics token (`--metrics-token`), which opens nothing else. */
+    metrics?: boolean;
   }
 }
 
@@ -25,7 +29,12 @@ export function tokenOf(request: { headers: IncomingHttpHeaders }): string | nul
 }
 
 /** Every route authenticates unless it is declared public; admin routes refuse device tokens. */
-export function registerAuth(app: FastifyInstance, devices: DeviceRegistry): void {
+export function registerAuth(
+  app: FastifyInstance,
+  devices: DeviceRegistry,
+  options: { metricsToken?: string | undefined } = {},
+): void {
+  const metricsHash = options.metricsToken ? hashToken(options.metricsToken) : null;
   app.decorateRequest('identity', null as never);
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
@@ -33,17 +42,23 @@ export function registerAuth(app: FastifyInstance, devices: DeviceRegistry): voi
     const token = tokenOf(request);
     if (!token)
       throw new SyncError('UNAUTHORIZED', 'missing token: send x-api-key or Authorization: Bearer');
+    // The scraper's token identifies nobody: routes that accept it never read request.identity.
+    if (config.metrics && metricsHash !== null && hashToken(token) === metricsHash) return;
     const identity = await devices.authenticate(token);
     if (!identity) throw new SyncError('UNAUTHORIZED', 'unknown or revoked token');
-    if (config.admin && identity.role !== 'admin')
+    if (
+      config.admin &&
+      identity.role !== 'admin' &&
+      !(config.manager && identity.role === 'manager')
+    )
       throw new SyncError('FORBIDDEN', 'this route needs the admin token');
     request.identity = identity;
   });
 }
 
-/** A device may only speak for the machine its token was issued to. */
+/** A device (or a store manager, under its token's name) may only speak for itself. */
 export function checkMachine(identity: Identity, machineId: string): void {
-  if (identity.role === 'device' && identity.machineId !== machineId)
+  if (identity.role !== 'admin' && identity.machineId !== machineId)
     throw new SyncError(
       'MACHINE_MISMATCH',
       `this token belongs to machine ${identity.machineId}, not ${machineId}`,

@@ -17,6 +17,7 @@ function concreteUrl(route: RouteInfo, machineId: string): string {
     if (name === 'table') return 'produtos';
     if (name === 'id') return 'prod-auth-1';
     if (name === 'machineId') return machineId;
+    if (name === 'deadLetterId') return '1';
     throw new Error(`routes-auth: no value for path parameter :${name} in ${route.url}`);
   });
 }
@@ -36,11 +37,14 @@ void describe('authentication and authorisation of every registered route', () =
   let routes: RouteInfo[];
   let deviceToken: string;
   let revokedToken: string;
+  let managerToken: string;
 
   before(async () => {
     ts = await startTestServer('sqlite');
     routes = ts.server.routes;
     deviceToken = await ts.device('store-auth', 'till-auth-1');
+    managerToken = await ts.manager('store-auth', 'gerente-auth');
+    await ts.device('store-auth', 'till-auth-mgr-target');
     revokedToken = await ts.device('store-auth', 'till-auth-revoked');
     // The token works before revocation, so the 401s below are caused by the revocation.
     const before = await ts.request(revokedToken, { method: 'GET', url: '/api/schema' });
@@ -67,15 +71,25 @@ void describe('authentication and authorisation of every registered route', () =
     assert.ok(routes.length >= 10, `only ${routes.length} routes`);
     assert.ok(routes.some((r) => r.admin));
     assert.ok(routes.some((r) => !r.admin && !r.public));
-    // A new public route must be a deliberate decision: today only /health is public.
-    assert.deepEqual(routes.filter((r) => r.public).map(label), ['GET /health']);
+    // A new public route must be a deliberate decision: today only the /health probes are public.
+    // The console's static files and the redirects to it hold no data.
+    assert.deepEqual(routes.filter((r) => r.public).map(label), [
+      'GET /health',
+      'GET /health/live',
+      'GET /health/ready',
+      'GET /',
+      'GET /dashboard',
+      'GET /admin',
+      'GET /admin/*',
+    ]);
   });
 
   void test('no token: 401 UNAUTHORIZED on every non-public route; public routes answer', async () => {
     for (const route of routes) {
       const res = await ts.request(null, requestFor(route, 'till-auth-target'));
       if (route.public) {
-        assert.equal(res.statusCode, 200, `${label(route)}: ${res.body}`);
+        // 302: `/`, `/dashboard` and `/admin` redirect to the console.
+        assert.ok([200, 302].includes(res.statusCode), `${label(route)}: ${res.body}`);
         continue;
       }
       assert.equal(res.statusCode, 401, `${label(route)}: ${res.body}`);
@@ -125,6 +139,33 @@ void describe('authentication and authorisation of every registered route', () =
       } else {
         assert.notEqual(res.statusCode, 401, `${label(route)}: ${res.body}`);
         assert.notEqual(res.statusCode, 403, `${label(route)}: ${res.body}`);
+      }
+    }
+  });
+
+  void test('a store manager token: 403 FORBIDDEN on admin-only routes, never 401/403 elsewhere', async () => {
+    assert.ok(
+      routes.some((r) => r.admin && r.manager),
+      'no route is open to managers',
+    );
+    assert.ok(
+      routes.some((r) => r.admin && !r.manager),
+      'every admin route is open to managers',
+    );
+    for (const route of routes) {
+      // A manager speaks under its own name; the :machineId routes get a till of its store.
+      const options = requestFor(route, 'gerente-auth');
+      const res = await ts.request(managerToken, {
+        ...options,
+        url: concreteUrl(route, route.url.includes(':machineId') ? 'till-auth-mgr-target' : 'x'),
+      });
+      if (route.admin && !route.manager) {
+        assert.equal(res.statusCode, 403, `${label(route)}: ${res.body}`);
+        assert.equal(res.json<ErrorReply>().code, 'FORBIDDEN', label(route));
+      } else {
+        assert.notEqual(res.statusCode, 401, `${label(route)}: ${res.body}`);
+        assert.notEqual(res.statusCode, 403, `${label(route)}: ${res.body}`);
+        assert.ok(res.statusCode < 500, `${label(route)}: ${res.statusCode} ${res.body}`);
       }
     }
   });
@@ -270,6 +311,116 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         conflicts.conflicts.some((c) => c.storeId === 'store-A'),
         JSON.stringify(conflicts),
       );
+    });
+
+    void test("store B's manager sees and acts on store B only", async () => {
+      const manager = await ts.manager('store-B', `gerente-B-${dialect}`);
+      for (const [token, machineId] of [
+        [tokenA, 'till-A'],
+        [tokenB, 'till-B'],
+      ] as const) {
+        const res = await ts.request(token, {
+          method: 'POST',
+          url: '/api/sync/status',
+          payload: { machineId, state: 'synced', backlog: 0, lastSuccessAt: null, lastError: null },
+        });
+        assert.equal(res.statusCode, 200, res.body);
+      }
+      const session = await get<{ role: string; storeId: string }>(manager, '/api/session');
+      assert.deepEqual([session.role, session.storeId], ['manager', 'store-B']);
+      const isA = (r: Row) => r['store_id'] === 'store-A' || String(r['id']).endsWith('-A1');
+
+      const changes = await get<{ changes: { record: Row }[] }>(manager, '/api/sync/changes');
+      assert.ok(changes.changes.some((c) => c.record['id'] === 'ped-B1'));
+      assert.deepEqual(
+        changes.changes.filter((c) => isA(c.record)),
+        [],
+      );
+      const pedidos = await get<{ rows: Row[] }>(manager, '/api/tables/pedidos');
+      assert.deepEqual(
+        pedidos.rows.map((r) => r['id']),
+        ['ped-B1'],
+      );
+      const orders = await get<{ orders: Row[] }>(manager, '/api/orders');
+      assert.deepEqual(
+        orders.orders.map((r) => r['id']),
+        ['ped-B1'],
+      );
+      const conflicts = await get<{ conflicts: { storeId: string | null }[] }>(
+        manager,
+        '/api/sync/conflicts',
+      );
+      assert.deepEqual(
+        conflicts.conflicts.filter((c) => c.storeId !== 'store-B'),
+        [],
+      );
+      const terminals = await get<{ terminals: { storeId: string }[] }>(
+        manager,
+        '/api/sync/terminals',
+      );
+      assert.deepEqual(
+        terminals.terminals.map((t) => t.storeId),
+        ['store-B'],
+      );
+      const devices = await get<{ devices: { store_id: string }[] }>(manager, '/api/admin/devices');
+      assert.ok(devices.devices.length >= 2);
+      assert.deepEqual(
+        devices.devices.filter((d) => d.store_id !== 'store-B'),
+        [],
+      );
+
+      // Writes: another store's rows, tokens and terminals are out of reach.
+      const pushed = await push(manager, `gerente-B-${dialect}`, [
+        {
+          eventId: eventId(),
+          table: 'pedidos',
+          op: 'upsert',
+          record: { id: 'ped-A1', status: 'hacked' },
+        },
+      ]);
+      assertRejectedForScope(pushed, 'manager overwriting a store A row');
+      const create = await ts.request(manager, {
+        method: 'POST',
+        url: '/api/admin/devices',
+        payload: { storeId: 'store-A', machineId: 'intruder' },
+      });
+      assert.equal(create.statusCode, 422, create.body);
+      assert.equal(create.json<ErrorReply>().code, 'SCOPE_VIOLATION');
+      const revoke = await ts.request(manager, {
+        method: 'DELETE',
+        url: '/api/admin/devices/till-A',
+      });
+      assert.equal(revoke.statusCode, 404, revoke.body);
+      const stillA = await ts.request(tokenA, { method: 'GET', url: '/api/session' });
+      assert.equal(stillA.statusCode, 200, "store A lost its token to another store's manager");
+      const asTill = await ts.request(manager, {
+        method: 'POST',
+        url: '/api/sync/status',
+        payload: {
+          machineId: 'till-A',
+          state: 'error',
+          backlog: 0,
+          lastSuccessAt: null,
+          lastError: 'x',
+        },
+      });
+      assert.equal(asTill.statusCode, 403, asTill.body);
+      for (const url of ['/metrics', '/api/stats']) {
+        const res = await ts.request(manager, { method: 'GET', url });
+        assert.equal(res.statusCode, 403, `${url}: ${res.body}`);
+      }
+      // Its own store: a device token created and revoked.
+      const own = await ts.request(manager, {
+        method: 'POST',
+        url: '/api/admin/devices',
+        payload: { storeId: 'store-B', machineId: `till-B-new-${dialect}` },
+      });
+      assert.equal(own.statusCode, 201, own.body);
+      const gone = await ts.request(manager, {
+        method: 'DELETE',
+        url: `/api/admin/devices/till-B-new-${dialect}`,
+      });
+      assert.equal(gone.statusCode, 200, gone.body);
     });
 
     void test("store B's device cannot read store A's pedidos (and does read its own)", async () => {

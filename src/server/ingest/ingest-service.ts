@@ -89,7 +89,7 @@ export class IngestService {
 
   /** The store the payload's rows belong to: the device's own, or the one the admin names. */
   storeFor(identity: Identity, requested: string | undefined): string {
-    if (identity.role === 'device') {
+    if (identity.role !== 'admin') {
       if (requested !== undefined && requested !== identity.storeId)
         throw new SyncError(
           'SCOPE_VIOLATION',
@@ -354,7 +354,7 @@ export class IngestService {
 
   /** Recent ingests and each store's agent health; a device sees its own store only. */
   async list(identity: Identity, query: IngestListQuery): Promise<IngestListResponse> {
-    const store = identity.role === 'device' ? identity.storeId : (query.store ?? null);
+    const store = identity.role !== 'admin' ? identity.storeId : (query.store ?? null);
     const where = store === null ? '' : 'WHERE store_id = ?';
     const params = store === null ? [] : [store];
     return this.storage.read(async (tx) => {

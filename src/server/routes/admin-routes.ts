@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import {
@@ -6,6 +7,7 @@ import {
   SyncError,
   type AddDeviceResponse,
 } from '../../protocol/index.js';
+import { scopeOf } from '../console/terminal-board.js';
 import { parseRequest } from '../http/validate.js';
 import { changeLogOf, changeLogVisibility } from '../sync/change-log.js';
 import type { ServerContext } from '../server-context.js';
@@ -13,34 +15,58 @@ import type { ServerContext } from '../server-context.js';
 /** Device tokens, stats, schema and health. */
 export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const adminOnly = { config: { admin: true } };
+  // Token routes a store manager may use too, on its own store's tokens only.
+  const adminOrManager = { config: { admin: true, manager: true } };
 
-  app.post('/api/admin/devices', adminOnly, async (request, reply): Promise<AddDeviceResponse> => {
-    const body = parseRequest(addDeviceRequestSchema, request.body, 'body');
-    const token = await ctx.devices.add(body.storeId, body.machineId);
-    request.log.info({ storeId: body.storeId, machineId: body.machineId }, 'device token created');
-    void reply.status(201);
-    return { token, storeId: body.storeId, machineId: body.machineId };
-  });
+  app.post(
+    '/api/admin/devices',
+    adminOrManager,
+    async (request, reply): Promise<AddDeviceResponse> => {
+      const body = parseRequest(addDeviceRequestSchema, request.body, 'body');
+      const scope = scopeOf(request.identity);
+      if (scope !== null && body.storeId !== scope)
+        throw new SyncError(
+          'SCOPE_VIOLATION',
+          `this token manages store ${scope}, not ${body.storeId}`,
+        );
+      const role = body.role ?? 'device';
+      const machineId = body.machineId ?? `gerente-${randomBytes(4).toString('hex')}`;
+      const token = await ctx.devices.add(body.storeId, machineId, role);
+      await ctx.terminals.note(
+        request.identity.machineId,
+        body.storeId,
+        'token-created',
+        `${role}:${machineId}`,
+        '',
+      );
+      request.log.info({ storeId: body.storeId, machineId, role }, 'device token created');
+      void reply.status(201);
+      return { token, storeId: body.storeId, machineId, role };
+    },
+  );
 
   app.delete<{ Params: { machineId: string } }>(
     '/api/admin/devices/:machineId',
-    adminOnly,
+    adminOrManager,
     async (request) => {
       const { machineId } = parseRequest(
         z.object({ machineId: z.string().min(1).max(128) }),
         request.params,
         'params',
       );
-      if (!(await ctx.devices.revoke(machineId)))
+      const scope = scopeOf(request.identity);
+      // Another store's token answers as unknown: a manager learns nothing about other stores.
+      if (!(await ctx.devices.revoke(machineId, scope)))
         throw new SyncError('NOT_FOUND', `no active device ${machineId}`);
+      await ctx.terminals.note(request.identity.machineId, scope, 'token-revoked', machineId, '');
       request.log.info({ machineId }, 'device token revoked');
       return { revoked: true, machineId };
     },
   );
 
-  app.get('/api/admin/devices', adminOnly, async () => {
+  app.get('/api/admin/devices', adminOrManager, async (request) => {
     await ctx.devices.recordActivity(ctx.activity.take());
-    return { devices: await ctx.devices.list() };
+    return { devices: await ctx.devices.list(scopeOf(request.identity)) };
   });
 
   app.get('/api/stats', adminOnly, async () => {

@@ -41,7 +41,7 @@ async function listRows(
 ): Promise<{ rows: Record<string, unknown>[]; total: number }> {
   const where = [...(options.where ?? [])];
   const params = [...(options.params ?? [])];
-  if (identity.role === 'device' && table.storeColumn) {
+  if (identity.role !== 'admin' && table.storeColumn) {
     where.push(`${q(table.storeColumn)} = ?`);
     params.push(identity.storeId);
   }
@@ -108,7 +108,7 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get<{ Params: { table: string } }>('/api/tables/:table', async (request) => {
     const query = parseRequest(listQuery, request.query, 'query');
     const table = tableOf(ctx, request.params.table);
-    if (request.identity.role === 'device' && table.direction === 'up')
+    if (request.identity.role !== 'admin' && table.direction === 'up')
       throw new SyncError(
         'FORBIDDEN',
         `table ${table.name} is upload-only; terminals do not read it back`,
@@ -121,7 +121,7 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/api/tables/:table/:id', async (request) => {
     const params = parseRequest(tableWriteParamsSchema, request.params, 'params');
     const table = tableOf(ctx, params.table);
-    if (request.identity.role === 'device' && table.direction === 'up')
+    if (request.identity.role !== 'admin' && table.direction === 'up')
       throw new SyncError(
         'FORBIDDEN',
         `table ${table.name} is upload-only; terminals do not read it back`,

@@ -20,37 +20,18 @@ export function terminalRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/api/sync/status', async (request) => {
     const body = parseRequest(terminalStatusSchema, request.body, 'body');
     checkMachine(request.identity, body.machineId);
-    const now = new Date().toISOString();
-    await ctx.storage.transaction((tx) =>
-      tx.run(
-        `INSERT INTO _sync_terminal_status (machine_id, store_id, state, backlog, dead_letters, conflicts, last_success_at, last_error, reported_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (machine_id) DO UPDATE SET store_id = EXCLUDED.store_id, state = EXCLUDED.state,
-           backlog = EXCLUDED.backlog, dead_letters = EXCLUDED.dead_letters, conflicts = EXCLUDED.conflicts,
-           last_success_at = EXCLUDED.last_success_at, last_error = EXCLUDED.last_error, reported_at = EXCLUDED.reported_at`,
-        [
-          body.machineId,
-          request.identity.storeId,
-          body.state,
-          body.backlog,
-          body.deadLetters,
-          body.conflicts,
-          body.lastSuccessAt,
-          body.lastError,
-          now,
-        ],
-      ),
-    );
-    return { success: true, receivedAt: now };
+    const { receivedAt, commands } = await ctx.terminals.report(request.identity, body);
+    // `commands`: the console's dead-letter actions for this terminal (older SDKs ignore it).
+    return { success: true, receivedAt, commands };
   });
 
   app.get('/api/sync/terminals', async (request) => {
-    const device = request.identity.role === 'device';
+    const scoped = request.identity.role !== 'admin';
     const rows = await ctx.storage.read((tx) =>
       tx.all(
         `SELECT machine_id, store_id, state, backlog, dead_letters, conflicts, last_success_at, last_error, reported_at
-           FROM _sync_terminal_status ${device ? 'WHERE store_id = ?' : ''} ORDER BY store_id, machine_id`,
-        device ? [request.identity.storeId] : [],
+           FROM _sync_terminal_status ${scoped ? 'WHERE store_id = ?' : ''} ORDER BY store_id, machine_id`,
+        scoped ? [request.identity.storeId] : [],
       ),
     );
     return {

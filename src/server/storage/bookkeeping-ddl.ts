@@ -29,6 +29,29 @@ export function sharedBookkeepingDdl(t: { autoId: string; bigint: string }): str
      is_consistent INTEGER NOT NULL, mismatches_count INTEGER NOT NULL, mismatches TEXT NOT NULL,
      created_at TEXT NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS _sync_reconciliations_machine ON _sync_reconciliations (machine_id, id)`,
+    // Console (admin console and alerts): what terminals report beyond their state, their
+    // timeline, commands waiting for them, who did what from the console, and alerts raised.
+    `CREATE TABLE IF NOT EXISTS _sync_terminal_details (
+     machine_id TEXT PRIMARY KEY, store_id TEXT, outbox_backlog INTEGER, oldest_unsent_at TEXT,
+     dead_letter_items TEXT NOT NULL, cursor_lag ${t.bigint}, sdk_version TEXT,
+     schema_version TEXT, reported_at TEXT NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS _sync_terminal_events (
+     id ${t.autoId}, machine_id TEXT NOT NULL, store_id TEXT, kind TEXT NOT NULL,
+     detail TEXT NOT NULL, created_at TEXT NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS _sync_terminal_events_machine ON _sync_terminal_events (machine_id, id)`,
+    `CREATE TABLE IF NOT EXISTS _sync_terminal_commands (
+     id ${t.autoId}, machine_id TEXT NOT NULL, store_id TEXT, command TEXT NOT NULL,
+     dead_letter_id TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
+     done_at TEXT)`,
+    `CREATE INDEX IF NOT EXISTS _sync_terminal_commands_machine ON _sync_terminal_commands (machine_id, status)`,
+    `CREATE TABLE IF NOT EXISTS _sync_console_audit (
+     id ${t.autoId}, actor TEXT NOT NULL, store_id TEXT, machine_id TEXT, action TEXT NOT NULL,
+     target TEXT NOT NULL, reason TEXT NOT NULL, created_at TEXT NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS _sync_alerts (
+     id ${t.autoId}, kind TEXT NOT NULL, key TEXT NOT NULL, store_id TEXT, machine_id TEXT,
+     message TEXT NOT NULL, details TEXT NOT NULL, created_at TEXT NOT NULL,
+     delivered_at TEXT, attempts INTEGER NOT NULL DEFAULT 0, resolved_at TEXT)`,
+    `CREATE INDEX IF NOT EXISTS _sync_alerts_key ON _sync_alerts (key, id)`,
     // Agent payloads (POST /api/ingest/v4): one row per stored payload, written in the
     // transaction of its rows. Keyed per store: two stores' empty windows hash alike.
     `CREATE TABLE IF NOT EXISTS _sync_ingests (

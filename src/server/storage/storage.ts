@@ -153,4 +153,9 @@ export const bookkeepingTables = [
   '_sync_terminal_status',
   '_sync_ingests',
   '_sync_ingest_stores',
+  '_sync_terminal_details',
+  '_sync_terminal_events',
+  '_sync_terminal_commands',
+  '_sync_console_audit',
+  '_sync_alerts',
 ] as const;

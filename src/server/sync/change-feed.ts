@@ -80,7 +80,7 @@ export class ChangeFeed {
       const query: LogQuery = {
         from,
         tables,
-        storeId: identity.role === 'device' ? identity.storeId : undefined,
+        storeId: identity.role !== 'admin' ? identity.storeId : undefined,
         upsertsOnly: fromZero,
       };
       const remaining = options.withTotal ? await this.log.count(tx, query) : undefined;

@@ -101,6 +101,9 @@ export class ConflictLog {
       // A store's conflicts, and this machine's own on global tables.
       where.push('(store_id = ? OR (store_id IS NULL AND machine_id = ?))');
       params.push(identity.storeId, identity.machineId);
+    } else if (identity.role === 'manager') {
+      where.push('store_id = ?');
+      params.push(identity.storeId);
     }
     if (options.table) {
       where.push('table_name = ?');

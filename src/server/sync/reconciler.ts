@@ -40,7 +40,7 @@ export class Reconciler {
     return this.storage.read(async (tx) => {
       const out: ServerSummaryEntry[] = [];
       for (const t of tables) {
-        const scoped = identity.role === 'device' && t.storeColumn;
+        const scoped = identity.role !== 'admin' && t.storeColumn;
         const [count] = await tx.all<{ n: number }>(
           `SELECT COUNT(*) AS n FROM ${q(t.name)}${scoped ? ` WHERE ${q(t.storeColumn ?? '')} = ?` : ''}`,
           scoped ? [identity.storeId] : [],
@@ -123,7 +123,7 @@ export class Reconciler {
   ): Promise<ReconciliationRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (identity.role === 'device') {
+    if (identity.role !== 'admin') {
       where.push('store_id = ?');
       params.push(identity.storeId);
     }

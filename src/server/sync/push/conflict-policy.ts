@@ -12,7 +12,7 @@ import type { Existing, Prepared } from './context.js';
 export type Verdict = 'apply' | 'overwrite' | 'conflict';
 
 export function judge(identity: Identity, p: Prepared, existing: Existing): Verdict {
-  if (identity.role !== 'device' || !isStale(p.table, p, existing)) return 'apply';
+  if (identity.role === 'admin' || !isStale(p.table, p, existing)) return 'apply';
   return p.table.policy === 'client-wins' ? 'overwrite' : 'conflict';
 }
 

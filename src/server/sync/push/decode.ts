@@ -61,7 +61,7 @@ export function decodeMutation(
   // A terminal's row without a store (the POS app never set it) is its own store's row.
   const record =
     table.storeColumn &&
-    identity.role === 'device' &&
+    identity.role !== 'admin' &&
     m.op === 'upsert' &&
     m.record[table.storeColumn] == null
       ? { ...m.record, [table.storeColumn]: identity.storeId }
@@ -72,7 +72,7 @@ export function decodeMutation(
   // A row's own updated_at is a client clock too: bound it like the mutation's (PITFALLS #9).
   const recordTime = typeof values['updated_at'] === 'string' ? values['updated_at'] : undefined;
   if (recordTime) values['updated_at'] = clampClientTime(recordTime, options);
-  if (table.storeColumn && identity.role === 'device' && m.op === 'upsert') {
+  if (table.storeColumn && identity.role !== 'admin' && m.op === 'upsert') {
     const store = values[table.storeColumn];
     if (store === undefined) values[table.storeColumn] = identity.storeId;
     else if (store !== identity.storeId)

@@ -10,7 +10,7 @@ import { Rejection } from './results.js';
  */
 export function isForeign(identity: Identity, table: TableDef, existing: Existing): boolean {
   return (
-    identity.role === 'device' &&
+    identity.role !== 'admin' &&
     table.storeColumn !== null &&
     existing.row[table.storeColumn] !== identity.storeId
   );
