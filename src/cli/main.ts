@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import dotenv from 'dotenv';
 import { SyncError } from '../protocol/index.js';
 import { agentCommand } from './agent-command.js';
+import { deadLettersCommand } from './dead-letters-command.js';
 import { deviceCommand } from './device-command.js';
 import { t } from './messages.js';
 import { serverCommand } from './server-command.js';
@@ -17,6 +18,7 @@ serverCommand(program);
 deviceCommand(program);
 terminalCommands(program);
 agentCommand(program);
+deadLettersCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof SyncError) {
