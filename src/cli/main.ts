@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import dotenv from 'dotenv';
 import { SyncError } from '../protocol/index.js';
 import { agentCommand } from './agent-command.js';
+import { deadLettersCommand } from './dead-letters-command.js';
 import { deviceCommand } from './device-command.js';
 import { helpTitle, t } from './messages.js';
 import { opsCommands } from './ops-command.js';
@@ -23,6 +24,7 @@ deviceCommand(program);
 terminalCommands(program);
 agentCommand(program);
 opsCommands(program);
+deadLettersCommand(program);
 // Every subcommand in the user's language too (commander copies settings at creation only).
 for (const cmd of program.commands) {
   cmd.helpOption('-h, --help', t('help.help')).configureHelp({ styleTitle: helpTitle });

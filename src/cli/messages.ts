@@ -316,6 +316,30 @@ const catalog = {
     en: 'tombstone reaches another terminal',
   },
   'check.cursor resume': { 'pt-BR': 'retomada pelo cursor', en: 'cursor resume' },
+  deadLettersNone: {
+    'pt-BR': 'Nenhum registro em dead letters.',
+    en: 'No dead letters.',
+  },
+  deadLetterLine: {
+    'pt-BR': '#{id} {table} {rowId} [{code}] {reason} ({at})',
+    en: '#{id} {table} {rowId} [{code}] {reason} ({at})',
+  },
+  deadLettersRetried: {
+    'pt-BR': '{count} registro(s) devolvido(s) ao outbox; serão enviados na próxima sincronização.',
+    en: '{count} record(s) moved back to the outbox; they are sent on the next sync.',
+  },
+  deadLettersDiscarded: {
+    'pt-BR': '{count} registro(s) descartado(s) definitivamente.',
+    en: '{count} record(s) discarded for good.',
+  },
+  deadLettersNeedIds: {
+    'pt-BR': 'Informe os números (#id) dos registros ou --all.',
+    en: 'Give the record numbers (#id) or --all.',
+  },
+  deadLettersNoDb: {
+    'pt-BR': 'Banco do caixa não encontrado: {db}',
+    en: 'Till database not found: {db}',
+  },
 } as const;
 
 export type MessageKey = keyof typeof catalog;

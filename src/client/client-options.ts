@@ -31,6 +31,11 @@ export type SyncOptions = {
   heartbeatMs: number;
   /** Longest wait between reconnection attempts: 2.5 s, so with the handshake a till is back within 3 s (seed 004). */
   reconnectMaxDelayMs: number;
+  /**
+   * Days a delivered sale is kept locally, so that a server restored from an older backup can be
+   * given it back (0 keeps nothing). Default 7.
+   */
+  deliveredRetentionDays: number;
 };
 
 const settings = {
@@ -94,6 +99,10 @@ const settings = {
   reconnectMaxDelayMs: {
     env: ['PDV_SYNC_RECONNECT_MAX_DELAY_MS'],
     rule: z.coerce.number().int().min(10).max(600_000).default(2500),
+  },
+  deliveredRetentionDays: {
+    env: ['PDV_SYNC_DELIVERED_RETENTION_DAYS'],
+    rule: z.coerce.number().min(0).max(3650).default(7),
   },
 } as const;
 
@@ -159,5 +168,6 @@ export function resolveSyncOptions(
     live: out['live'] as boolean,
     heartbeatMs: out['heartbeatMs'] as number,
     reconnectMaxDelayMs: out['reconnectMaxDelayMs'] as number,
+    deliveredRetentionDays: out['deliveredRetentionDays'] as number,
   };
 }

@@ -3,6 +3,8 @@ export {
   syncAllTables,
   type SyncSummary,
   type LocalConflict,
+  type SendResult,
+  type Rejection,
 } from './sync-manager.js';
 export { SyncClient } from './sync-client.js';
 export { resolveSyncOptions, type SyncOptions, type SyncOptionsInput } from './client-options.js';

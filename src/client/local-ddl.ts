@@ -5,6 +5,9 @@ import {
   type TableDef,
 } from '../protocol/index.js';
 
+/** Bump when the triggers change: a till's database built by an older SDK gets them rebuilt on open. */
+export const localDdlVersion = '3';
+
 export const bookkeepingDdl = [
   `CREATE TABLE IF NOT EXISTS _pdv_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS _pdv_control (id INTEGER PRIMARY KEY CHECK (id = 1), applying INTEGER NOT NULL)`,
@@ -27,6 +30,37 @@ export const bookkeepingDdl = [
      id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, table_name TEXT NOT NULL,
      row_id TEXT NOT NULL, op TEXT NOT NULL, record TEXT NOT NULL, reason_code TEXT NOT NULL,
      reason_message TEXT NOT NULL, created_at TEXT NOT NULL)`,
+  // Outbox entries the server acknowledged, kept for a retention so that a server restored from a
+  // backup can be given back every sale it lost (docs/sync-spec.md, "Server restored").
+  `CREATE TABLE IF NOT EXISTS _pdv_delivered (
+     event_id TEXT PRIMARY KEY, table_name TEXT NOT NULL, row_id TEXT NOT NULL, op TEXT NOT NULL,
+     record TEXT NOT NULL, base_version INTEGER, deltas TEXT, txn TEXT, created_at TEXT NOT NULL,
+     delivered_at TEXT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS _pdv_delivered_at ON _pdv_delivered (delivered_at)`,
+];
+
+/**
+ * Columns added after the first release, for databases created before them: the local
+ * transaction an outbox entry belongs to (`txn`, sent as the mutation's `group`).
+ */
+export const bookkeepingColumns: { table: string; column: string; ddl: string }[] = [
+  { table: '_pdv_control', column: 'txn', ddl: `ALTER TABLE _pdv_control ADD COLUMN txn TEXT` },
+  { table: '_pdv_outbox', column: 'txn', ddl: `ALTER TABLE _pdv_outbox ADD COLUMN txn TEXT` },
+  {
+    table: '_pdv_dead_letters',
+    column: 'txn',
+    ddl: `ALTER TABLE _pdv_dead_letters ADD COLUMN txn TEXT`,
+  },
+  {
+    table: '_pdv_dead_letters',
+    column: 'base_version',
+    ddl: `ALTER TABLE _pdv_dead_letters ADD COLUMN base_version INTEGER`,
+  },
+  {
+    table: '_pdv_dead_letters',
+    column: 'deltas',
+    ddl: `ALTER TABLE _pdv_dead_letters ADD COLUMN deltas TEXT`,
+  },
 ];
 
 export { sqliteCreateTableDdl as createTableDdl, sqliteAddColumnDdl as addColumnDdl };
@@ -43,11 +77,135 @@ const notApplying = `(SELECT applying FROM _pdv_control WHERE id = 1) = 0`;
 function recordJson(table: TableDef, row: 'NEW' | 'OLD'): string {
   const parts = table.columns.map((c) => {
     const ref = `${row}.${q(c.name)}`;
-    const value =
+    let value =
       c.type === 'json' ? `CASE WHEN json_valid(${ref}) THEN json(${ref}) ELSE ${ref} END` : ref;
+    if (c.type === 'text' && isIdColumn(c.name)) value = idValueSql(ref);
+    if (c.name === table.storeColumn) value = `COALESCE(${value}, ${tillStoreSql})`;
+    if (c.type === 'boolean')
+      value = `CASE WHEN ${ref} IN (1, '1', 'true') THEN json('true') WHEN ${ref} IN (0, '0', 'false') THEN json('false') ELSE ${ref} END`;
     return `'${c.name}', ${value}`;
   });
   return `json_object(${parts.join(', ')})`;
+}
+
+/** Text columns holding ids: a JS number bound there arrives as `'1.0'` and means `'1'` (contract C2). */
+export function isIdColumn(name: string): boolean {
+  return name === 'id' || name === 'store_id' || name.endsWith('_id');
+}
+
+/** SQL of an id column's value with SQLite's `'1.0'` (a JS number bound to TEXT) read as `'1'`. */
+export function idValueSql(ref: string): string {
+  return `CASE WHEN typeof(${ref}) = 'text' AND ${ref} GLOB '*[0-9].0' AND substr(${ref}, 1, length(${ref}) - 2) NOT GLOB '*[^0-9]*' AND length(${ref}) BETWEEN 3 AND 18 THEN substr(${ref}, 1, length(${ref}) - 2)
+    WHEN typeof(${ref}) = 'text' AND ${ref} GLOB '-*[0-9].0' AND substr(${ref}, 2, length(${ref}) - 3) NOT GLOB '*[^0-9]*' AND length(${ref}) BETWEEN 4 AND 19 THEN substr(${ref}, 1, length(${ref}) - 2)
+    WHEN typeof(${ref}) IN ('integer', 'real') AND ${ref} = CAST(${ref} AS INTEGER) THEN CAST(CAST(${ref} AS INTEGER) AS TEXT)
+    ELSE ${ref} END`;
+}
+
+const tillStoreSql = `(SELECT value FROM _pdv_meta WHERE key = 'store_id')`;
+
+export type RowCheck = { column: string; failsSql: string; pt: string; en: string };
+
+/**
+ * The write-time checks of one table, as SQL conditions on `row` (NEW in a trigger, the table
+ * alias when existing rows are audited) that are true when the row breaks the check.
+ */
+export function rowChecks(table: TableDef, row: string): RowCheck[] {
+  const checks: RowCheck[] = [];
+  for (const c of table.columns) {
+    const ref = `${row}.${q(c.name)}`;
+    const isStore = c.name === table.storeColumn;
+    if (c.required && !isStore)
+      checks.push({
+        column: c.name,
+        failsSql: c.name === 'id' ? `${ref} IS NULL OR ${ref} = ''` : `${ref} IS NULL`,
+        pt: 'é obrigatório',
+        en: 'is required',
+      });
+    // NUL bytes are refused by the server on both engines; refuse them where they are written.
+    if (c.type === 'text' || c.type === 'json' || c.type === 'timestamp')
+      checks.push({
+        column: c.name,
+        failsSql: `typeof(${ref}) = 'blob' OR instr(CAST(${ref} AS BLOB), x'00') > 0`,
+        pt: 'deve ser texto sem caractere NUL',
+        en: 'must be text without a NUL character',
+      });
+    if (c.type === 'text' && isIdColumn(c.name))
+      checks.push({
+        column: c.name,
+        failsSql: `length(${idValueSql(ref)}) > 128`,
+        pt: 'tem mais de 128 caracteres',
+        en: 'is longer than 128 characters',
+      });
+    if (c.type === 'integer')
+      checks.push({
+        column: c.name,
+        failsSql: `${ref} IS NOT NULL AND (typeof(${ref}) <> 'integer' OR abs(${ref}) > 9007199254740991)`,
+        pt: 'deve ser um número inteiro',
+        en: 'must be an integer',
+      });
+    if (c.type === 'number')
+      checks.push({
+        column: c.name,
+        failsSql: `${ref} IS NOT NULL AND (typeof(${ref}) NOT IN ('integer', 'real') OR abs(${ref}) > ${c.counter ? '1e15' : '1.7976931348623157e308'})`,
+        pt: c.counter ? 'deve ser um número finito até 1e15' : 'deve ser um número finito',
+        en: c.counter ? 'must be a finite number up to 1e15' : 'must be a finite number',
+      });
+    if (c.type === 'boolean')
+      checks.push({
+        column: c.name,
+        failsSql: `${ref} IS NOT NULL AND ${ref} NOT IN (0, 1, '0', '1', 'true', 'false')`,
+        pt: 'deve ser verdadeiro ou falso (1/0)',
+        en: 'must be true or false (1/0)',
+      });
+    if (c.type === 'timestamp')
+      checks.push({
+        column: c.name,
+        failsSql: `${ref} IS NOT NULL AND (typeof(${ref}) <> 'text' OR ${ref} NOT GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9][T ][0-2][0-9]:[0-5][0-9]*' OR julianday(${ref}) IS NULL)`,
+        pt: 'deve ser data e hora ISO 8601 (AAAA-MM-DDTHH:MM:SS)',
+        en: 'must be an ISO 8601 date and time (YYYY-MM-DDTHH:MM:SS)',
+      });
+    if (isStore)
+      checks.push({
+        column: c.name,
+        failsSql: `${ref} IS NOT NULL AND ${tillStoreSql} IS NOT NULL AND ${idValueSql(ref)} <> ${tillStoreSql}`,
+        pt: 'nomeia outra loja (deixe vazio para a loja deste caixa)',
+        en: "names another store (leave it empty for this till's store)",
+      });
+  }
+  return checks;
+}
+
+function sqlText(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** BEFORE INSERT/UPDATE triggers refusing a row that breaks its table's checks, with a pt-BR/en message. */
+function guardDdl(table: TableDef): string[] {
+  const t = table.name;
+  const raise = (code: string, message: string, when: string) =>
+    `SELECT RAISE(ABORT, ${sqlText(`pdv-sync ${code}: ${message}`)}) WHERE ${when};`;
+  const body = rowChecks(table, 'NEW')
+    .map((c) => raise('RECORD_INVALID', `${t}.${c.column} ${c.pt} / ${c.en}`, `(${c.failsSql})`))
+    .join('\n');
+  const out = [];
+  // INSERT OR REPLACE deletes the old row without delete triggers (PITFALLS #17): on an
+  // insert-only table, a second write of the same id is refused instead of replacing a sale.
+  const existing =
+    table.kind === 'event'
+      ? raise(
+          'EVENT_IMMUTABLE',
+          `${t}: já existe uma linha com este id; tabela só aceita inclusão / a row with this id exists; the table is insert-only`,
+          `EXISTS (SELECT 1 FROM ${q(t)} WHERE id = NEW.id)`,
+        )
+      : '';
+  out.push(
+    `CREATE TRIGGER "_pdv_${t}_chk_ins" BEFORE INSERT ON ${q(t)} WHEN ${notApplying} BEGIN ${existing} ${body} END`,
+  );
+  if (table.kind !== 'event')
+    out.push(
+      `CREATE TRIGGER "_pdv_${t}_chk_upd" BEFORE UPDATE ON ${q(t)} WHEN ${notApplying} BEGIN ${body} END`,
+    );
+  return out;
 }
 
 /**
@@ -59,7 +217,7 @@ function recordJson(table: TableDef, row: 'NEW' | 'OLD'): string {
  */
 export function triggerDdl(table: TableDef): string[] {
   const t = table.name;
-  const drops = ['ins', 'upd', 'del', 'ro_ins', 'ro_upd', 'ro_del'].map(
+  const drops = ['ins', 'upd', 'del', 'ro_ins', 'ro_upd', 'ro_del', 'chk_ins', 'chk_upd'].map(
     (s) => `DROP TRIGGER IF EXISTS "_pdv_${t}_${s}"`,
   );
   if (table.direction === 'down') {
@@ -71,16 +229,33 @@ export function triggerDdl(table: TableDef): string[] {
   const version = (row: 'NEW' | 'OLD') =>
     `(SELECT version FROM _pdv_versions WHERE table_name = '${t}' AND row_id = ${row}.id)`;
   const outbox = (row: 'NEW' | 'OLD', op: 'upsert' | 'delete', deltas: string) =>
-    `INSERT INTO _pdv_outbox (event_id, table_name, row_id, op, record, base_version, deltas, created_at)
-     VALUES (${uuid7Sql}, '${t}', ${row}.id, '${op}', ${op === 'delete' ? `json_object('id', OLD.id)` : recordJson(table, row)},
-       ${version(row)}, ${deltas}, ${nowSql});`;
+    `INSERT INTO _pdv_outbox (event_id, table_name, row_id, op, record, base_version, deltas, created_at, txn)
+     VALUES (${uuid7Sql}, '${t}', ${idValueSql(`${row}.id`)}, '${op}', ${op === 'delete' ? `json_object('id', OLD.id)` : recordJson(table, row)},
+       ${version(row)}, ${deltas}, ${nowSql}, (SELECT txn FROM _pdv_control WHERE id = 1));`;
   const counters = table.columns.filter((c) => c.counter);
   const deltas = counters.length
     ? `json_object(${counters.map((c) => `'${c.name}', COALESCE(NEW.${q(c.name)}, 0) - COALESCE(OLD.${q(c.name)}, 0)`).join(', ')})`
     : 'NULL';
+  // The local row is stored as it is sent: ids a JS app bound as numbers ('1.0') read as '1',
+  // and a row written without its store takes the till's own.
+  const fixes = table.columns
+    .filter((c) => c.type === 'text' && (isIdColumn(c.name) || c.name === table.storeColumn))
+    .map((c) => {
+      const value =
+        c.name === table.storeColumn
+          ? `COALESCE(${idValueSql(q(c.name))}, ${tillStoreSql})`
+          : idValueSql(q(c.name));
+      return { set: `${q(c.name)} = ${value}`, differs: `${q(c.name)} IS NOT ${value}` };
+    });
+  const storeDefault = fixes.length
+    ? `UPDATE _pdv_control SET applying = 1 WHERE id = 1;
+       UPDATE ${q(t)} SET ${fixes.map((f) => f.set).join(', ')} WHERE id = NEW.id AND (${fixes.map((f) => f.differs).join(' OR ')});
+       UPDATE _pdv_control SET applying = 0 WHERE id = 1;`
+    : '';
   const out = [
     ...drops,
-    `CREATE TRIGGER "_pdv_${t}_ins" AFTER INSERT ON ${q(t)} WHEN ${notApplying} BEGIN ${outbox('NEW', 'upsert', 'NULL')} END`,
+    ...guardDdl(table),
+    `CREATE TRIGGER "_pdv_${t}_ins" AFTER INSERT ON ${q(t)} WHEN ${notApplying} BEGIN ${storeDefault} ${outbox('NEW', 'upsert', 'NULL')} END`,
   ];
   if (table.kind === 'event') {
     out.push(

@@ -1,14 +1,38 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { v7 as uuidv7 } from 'uuid';
 import type { ColumnType, SyncSchema, TableDef } from '../protocol/index.js';
 import {
   addColumnDdl,
+  bookkeepingColumns,
   bookkeepingDdl,
   createTableDdl,
   quoteLocal as q,
+  localDdlVersion,
+  rowChecks,
   triggerDdl,
 } from './local-ddl.js';
+
+export type DeadLetter = {
+  id: number;
+  eventId: string;
+  table: string;
+  rowId: string;
+  op: string;
+  record: unknown;
+  code: string;
+  reason: string;
+  createdAt: string;
+};
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
 
 export type OutboxEntry = {
   seq: number;
@@ -20,6 +44,8 @@ export type OutboxEntry = {
   base_version: number | null;
   deltas: string | null;
   created_at: string;
+  /** The local transaction that wrote it, when the SDK knew it (sent as the mutation's `group`). */
+  txn: string | null;
 };
 
 /**
@@ -42,8 +68,35 @@ export class LocalStore {
     this.db.pragma('cache_size = -20000');
     this.db.pragma('foreign_keys = OFF');
     for (const ddl of bookkeepingDdl) this.db.exec(ddl);
+    for (const { table, column, ddl } of bookkeepingColumns) {
+      const has = this.db
+        .prepare(`SELECT 1 FROM pragma_table_info(?) WHERE name = ?`)
+        .get(table, column);
+      if (!has) this.db.exec(ddl);
+    }
+    // A crash cannot leave a transaction id behind (it is set and cleared in one transaction).
+    this.db.exec(`UPDATE _pdv_control SET txn = NULL`);
     const cached = this.getMeta('schema');
     if (cached) this.schemaValue = JSON.parse(cached) as SyncSchema;
+    // Triggers written by an older SDK are replaced by this version's (same schema, new guards).
+    if (this.schemaValue && this.getMeta('ddl_version') !== localDdlVersion)
+      this.applySchema(this.schemaValue);
+  }
+
+  /**
+   * Runs fn in one local transaction whose outbox entries share one group id: the server
+   * applies them all or none (a sale arrives whole). Nested calls join the outer transaction.
+   */
+  transaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    return this.db.transaction(() => {
+      this.prepareCached(`UPDATE _pdv_control SET txn = ? WHERE id = 1`).run(uuidv7());
+      try {
+        return fn();
+      } finally {
+        this.prepareCached(`UPDATE _pdv_control SET txn = NULL WHERE id = 1`).run();
+      }
+    })();
   }
 
   get schema(): SyncSchema | null {
@@ -71,8 +124,33 @@ export class LocalStore {
         for (const ddl of triggerDdl(table)) this.db.exec(ddl);
       }
       this.setMeta('schema', JSON.stringify(schema));
+      this.setMeta('ddl_version', localDdlVersion);
     })();
     this.schemaValue = schema;
+  }
+
+  /**
+   * Rows already in the database that break the write-time checks (written before they existed,
+   * or with the triggers bypassed): reported, never deleted. At most `limit` per table and check.
+   */
+  invalidRows(limit = 100): { table: string; id: string; column: string; problem: string }[] {
+    const out: { table: string; id: string; column: string; problem: string }[] = [];
+    for (const table of this.schemaValue?.tables ?? []) {
+      if (table.direction === 'down') continue;
+      for (const check of rowChecks(table, 'r')) {
+        const rows = this.db
+          .prepare(`SELECT id FROM ${q(table.name)} AS r WHERE ${check.failsSql} LIMIT ?`)
+          .all(limit) as { id: unknown }[];
+        for (const r of rows)
+          out.push({
+            table: table.name,
+            id: String(r.id),
+            column: check.column,
+            problem: `${check.pt} / ${check.en}`,
+          });
+      }
+    }
+    return out;
   }
 
   getMeta(key: string): string | null {
@@ -95,6 +173,96 @@ export class LocalStore {
     return this.db
       .prepare(`SELECT * FROM _pdv_outbox ORDER BY seq LIMIT ?`)
       .all(limit) as OutboxEntry[];
+  }
+
+  /** Remembers a delivered outbox entry (same event id), for a re-send after a server restore. */
+  keepDelivered(entry: OutboxEntry, deliveredAt: string): void {
+    this.prepareCached(
+      `INSERT OR REPLACE INTO _pdv_delivered (event_id, table_name, row_id, op, record, base_version, deltas, txn, created_at, delivered_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      entry.event_id,
+      entry.table_name,
+      entry.row_id,
+      entry.op,
+      entry.record,
+      entry.base_version,
+      entry.deltas,
+      entry.txn ?? null,
+      entry.created_at,
+      deliveredAt,
+    );
+  }
+
+  /** The till's dead letters (records the server refused), oldest first. */
+  deadLetters(): DeadLetter[] {
+    return (
+      this.db.prepare(`SELECT * FROM _pdv_dead_letters ORDER BY id`).all() as Record<
+        string,
+        unknown
+      >[]
+    ).map((r) => ({
+      id: Number(r['id']),
+      eventId: String(r['event_id']),
+      table: String(r['table_name']),
+      rowId: String(r['row_id']),
+      op: String(r['op']),
+      record: parseJson(String(r['record'])),
+      code: String(r['reason_code']),
+      reason: String(r['reason_message']),
+      createdAt: String(r['created_at']),
+    }));
+  }
+
+  /**
+   * Puts dead letters back in the outbox (all when `ids` is empty) with a new event id: the
+   * server answered the old one, and a corrected server or schema must see a new event.
+   */
+  retryDeadLetters(ids: number[] = []): number {
+    return this.db.transaction(() => {
+      const rows = (
+        ids.length
+          ? ids.map((id) => this.db.prepare(`SELECT * FROM _pdv_dead_letters WHERE id = ?`).get(id))
+          : this.db.prepare(`SELECT * FROM _pdv_dead_letters ORDER BY id`).all()
+      ).filter(Boolean) as Record<string, unknown>[];
+      for (const r of rows) {
+        this.db
+          .prepare(
+            `INSERT INTO _pdv_outbox (event_id, table_name, row_id, op, record, base_version, deltas, created_at, txn)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            uuidv7(),
+            r['table_name'],
+            r['row_id'],
+            r['op'],
+            r['record'],
+            r['base_version'] ?? null,
+            r['deltas'] ?? null,
+            new Date().toISOString(),
+            r['txn'] ?? null,
+          );
+        this.db.prepare(`DELETE FROM _pdv_dead_letters WHERE id = ?`).run(r['id']);
+      }
+      return rows.length;
+    })();
+  }
+
+  /** Deletes dead letters for good (all when `ids` is empty). */
+  discardDeadLetters(ids: number[] = []): number {
+    return this.db.transaction(() => {
+      if (!ids.length) return this.db.prepare(`DELETE FROM _pdv_dead_letters`).run().changes;
+      let n = 0;
+      for (const id of ids)
+        n += this.db.prepare(`DELETE FROM _pdv_dead_letters WHERE id = ?`).run(id).changes;
+      return n;
+    })();
+  }
+
+  /** Forgets delivered entries older than the retention. */
+  purgeDelivered(olderThan: string): number {
+    return this.prepareCached(`DELETE FROM _pdv_delivered WHERE delivered_at < ?`).run(olderThan)
+      .changes;
   }
 
   counts(): { backlog: number; deadLetters: number; conflicts: number } {

@@ -18,6 +18,7 @@ export class SyncClient extends SyncManager {
   private link: LiveLink | null = null;
   private inFlight: Promise<SyncSummary> | null = null;
   private again = false;
+  private readonly liveListeners = new Set<(state: LiveState) => void>();
 
   start(): void {
     if (this.timer) return;
@@ -36,6 +37,7 @@ export class SyncClient extends SyncManager {
       this.link.on('changes', () => void this.requestSync());
       this.link.on('refresh', () => void this.requestSync());
       this.link.on('state', (state) => this.logger.info({ state }, 'live connection'));
+      for (const listener of this.liveListeners) this.link.on('state', listener);
       this.link.on('error', (err) => this.logger.warn({ err: String(err) }, 'live connection'));
       this.link.start();
     }
@@ -51,12 +53,17 @@ export class SyncClient extends SyncManager {
     return this.link?.reconnectAttempt ?? 0;
   }
 
-  /** Calls `listener` on every live connection state change; returns an unsubscribe. */
+  /**
+   * Calls `listener` on every live connection state change, before or after `start()`;
+   * returns an unsubscribe.
+   */
   onLive(listener: (state: LiveState) => void): () => void {
-    if (!this.link) return () => undefined;
-    const link = this.link;
-    link.on('state', listener);
-    return () => link.off('state', listener);
+    this.liveListeners.add(listener);
+    this.link?.on('state', listener);
+    return () => {
+      this.liveListeners.delete(listener);
+      this.link?.off('state', listener);
+    };
   }
 
   /** Drops and reopens the live connection now. */

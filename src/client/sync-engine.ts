@@ -54,12 +54,22 @@ export class SyncEngine {
   async ready(): Promise<void> {
     try {
       const schema = await this.transport.get<SyncSchema>('/api/schema');
-      if (JSON.stringify(schema) !== JSON.stringify(this.store.schema))
+      if (JSON.stringify(schema) !== JSON.stringify(this.store.schema)) {
         this.store.applySchema(schema);
-      if (!this.machineId) {
+        const invalid = this.store.invalidRows();
+        if (invalid.length)
+          this.logger.warn(
+            { rows: invalid.slice(0, 20), count: invalid.length },
+            'rows in the local database break the write-time checks; kept as they are (fix or delete them)',
+          );
+      }
+      // The till's store is what a row written without store_id takes (write-time checks).
+      if (!this.machineId || this.store.getMeta('store_id') === null) {
         const session = await this.transport.get<SessionResponse>('/api/session');
-        this.machineId = session.machineId;
-        this.store.setMeta('machine_id', session.machineId);
+        if (!this.machineId) {
+          this.machineId = session.machineId;
+          this.store.setMeta('machine_id', session.machineId);
+        }
         if (session.storeId) this.store.setMeta('store_id', session.storeId);
       }
     } catch (err) {
@@ -77,53 +87,71 @@ export class SyncEngine {
     return this.machineId;
   }
 
-  /** Drains the outbox in order, batch by batch. */
+  /**
+   * Drains the outbox in order, batch by batch; a batch never overtakes the one before it and
+   * never splits a group (a sale's rows travel together). A refusal is never resent as is: a
+   * `rejected` result dead-letters its entry, and a 400/413/422 the server could not pin on one
+   * mutation is bisected by groups until the offending group is found and dead-lettered, while
+   * every other group is delivered. 401/403 (token), 429/5xx (retried by the transport, then
+   * thrown: the till is offline) stop the push and keep the outbox as it is.
+   */
   async push(): Promise<PushOutcome> {
     const outcome: PushOutcome = { pushed: 0, conflicts: [], rejected: [], tables: new Map() };
     const total = this.store.counts().backlog;
-    let size = this.options.batchSize;
+    this.store.purgeDelivered(
+      new Date(Date.now() - this.options.deliveredRetentionDays * 86_400_000).toISOString(),
+    );
     for (;;) {
-      const batch = this.store.outboxBatch(size);
-      if (batch.length === 0) break;
-      const mutations = batch.map(toMutation);
-      let res: PushResponse;
-      try {
-        res = await this.transport.post<PushResponse>('/api/sync/push', {
-          machineId: this.machine,
-          mutations,
-        });
-      } catch (err) {
-        // Too large for the server: halve the batch; a single entry too large is dead-lettered, not a poison pill.
-        if (err instanceof SyncHttpError && err.httpStatus === 413) {
-          if (batch.length > 1) {
-            size = Math.max(1, Math.floor(batch.length / 2));
-            continue;
-          }
-          const entry = batch[0];
-          this.store.db.transaction(() =>
-            this.settle(
-              entry,
-              {
-                eventId: entry.event_id,
-                status: 'rejected',
-                reason: { code: err.code, message: err.message },
-              },
-              outcome,
-            ),
-          )();
-          continue;
-        }
-        throw err;
-      }
-      if (res.results.length !== batch.length)
-        throw new SyncError('INTERNAL', 'the server answered a different number of results');
-      this.store.db.transaction(() => {
-        res.results.forEach((r, i) => this.settle(batch[i], r, outcome));
-      })();
-      outcome.pushed += batch.length;
-      this.emitProgress({ phase: 'push', done: outcome.pushed, total, tables: [] });
+      const window = this.store.outboxBatch(this.options.batchSize + groupLookahead);
+      if (window.length === 0) break;
+      const groups = groupEntries(window, this.options.batchSize);
+      await this.sendGroups(groups, outcome);
+      this.emitProgress({
+        phase: 'push',
+        done: Math.min(outcome.pushed, total),
+        total,
+        tables: [],
+      });
     }
     return outcome;
+  }
+
+  /** Sends these groups in one request, or bisects them when the server refuses the request whole. */
+  private async sendGroups(groups: OutboxEntry[][], outcome: PushOutcome): Promise<void> {
+    const batch = groups.flat();
+    let res: PushResponse;
+    try {
+      res = await this.transport.post<PushResponse>('/api/sync/push', {
+        machineId: this.machine,
+        mutations: batch.map(toMutation),
+      });
+    } catch (err) {
+      if (!(err instanceof SyncHttpError) || !isRefusal(err)) throw err;
+      if (groups.length > 1) {
+        const half = Math.ceil(groups.length / 2);
+        this.logger.warn(
+          { entries: batch.length, code: err.code },
+          'push refused as a whole; bisecting to find the offending group',
+        );
+        // Left half settled before the right one is sent: the till's order is kept.
+        await this.sendGroups(groups.slice(0, half), outcome);
+        await this.sendGroups(groups.slice(half), outcome);
+        return;
+      }
+      const reason = { code: err.code, message: err.message };
+      this.store.db.transaction(() => {
+        for (const entry of batch)
+          this.settle(entry, { eventId: entry.event_id, status: 'rejected', reason }, outcome);
+      })();
+      outcome.pushed += batch.length;
+      return;
+    }
+    if (res.results.length !== batch.length)
+      throw new SyncError('INTERNAL', 'the server answered a different number of results');
+    this.store.db.transaction(() => {
+      res.results.forEach((r, i) => this.settle(batch[i], r, outcome));
+    })();
+    outcome.pushed += batch.length;
   }
 
   private settle(entry: OutboxEntry, result: MutationResult, outcome: PushOutcome): void {
@@ -135,15 +163,18 @@ export class SyncEngine {
     const now = new Date().toISOString();
     if (result.status === 'rejected') {
       counts.rejected++;
-      outcome.rejected.push(result);
+      outcome.rejected.push({ ...result, table: entry.table_name, id: entry.row_id });
       db.prepare(
-        `INSERT INTO _pdv_dead_letters (event_id, table_name, row_id, op, record, reason_code, reason_message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO _pdv_dead_letters (event_id, table_name, row_id, op, record, base_version, deltas, txn, reason_code, reason_message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         entry.event_id,
         entry.table_name,
         entry.row_id,
         entry.op,
         entry.record,
+        entry.base_version,
+        entry.deltas,
+        entry.txn ?? null,
         result.reason?.code ?? 'UNKNOWN',
         result.reason?.message ?? '',
         now,
@@ -155,6 +186,8 @@ export class SyncEngine {
       return;
     }
     counts.pushed++;
+    // Kept for the retention: a server restored from an older backup gets it back (contract C3).
+    if (this.options.deliveredRetentionDays > 0) this.store.keepDelivered(entry, now);
     if (result.status === 'conflict' || result.overwritten) {
       counts.conflicts++;
       outcome.conflicts.push(result);
@@ -408,9 +441,84 @@ export class SyncEngine {
   }
 }
 
-function toMutation(e: OutboxEntry): Mutation {
+/** Entries read past the batch size so that a group is not cut at the batch boundary. */
+const groupLookahead = 500;
+
+/**
+ * A push answer that refuses the request itself (not one mutation): the body was invalid
+ * (400/422) or too large (413). Anything else (401/403, 409, 5xx) is not the data's fault.
+ */
+function isRefusal(err: SyncHttpError): boolean {
+  return err.httpStatus === 400 || err.httpStatus === 413 || err.httpStatus === 422;
+}
+
+/**
+ * Cuts the head of the outbox into groups: entries of one local transaction (`txn`), and rows
+ * whose `<name>_id` names a row of a table `<name>…` in the same window (itens_venda.venda_id →
+ * vendas), so a sale written with plain SQL is still kept whole. The groups returned cover a
+ * prefix of the window (the till's order) of about `size` entries, extended so that no group is
+ * cut; a group longer than the window is cut at the window's end.
+ */
+export function groupEntries(window: OutboxEntry[], size: number): OutboxEntry[][] {
+  const parent = window.map((_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  const union = (a: number, b: number) => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
+  };
+  const byTxn = new Map<string, number>();
+  const byRow = new Map<string, number[]>();
+  window.forEach((e, i) => {
+    if (e.txn) {
+      const first = byTxn.get(e.txn);
+      if (first === undefined) byTxn.set(e.txn, i);
+      else union(first, i);
+    }
+    const list = byRow.get(e.row_id) ?? [];
+    // Entries of one row stay in one group, so flattening groups never reorders a row's writes.
+    for (const j of list) if (window[j].table_name === e.table_name) union(j, i);
+    list.push(i);
+    byRow.set(e.row_id, list);
+  });
+  window.forEach((e, i) => {
+    if (e.op !== 'upsert') return;
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(e.record) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    for (const [column, value] of Object.entries(record)) {
+      const m = /^(.+)_id$/.exec(column);
+      if (!m || m[1] === 'store' || (typeof value !== 'string' && typeof value !== 'number'))
+        continue;
+      for (const j of byRow.get(String(value)) ?? [])
+        if (j !== i && window[j].table_name.startsWith(m[1])) union(i, j);
+    }
+  });
+  // The prefix: at least `size` entries (or the window), extended while a group crosses its end.
+  let end = Math.min(size, window.length);
+  const last = new Map<number, number>();
+  window.forEach((_, i) => last.set(find(i), i));
+  for (let i = 0; i < end; i++) end = Math.max(end, (last.get(find(i)) ?? i) + 1);
+  const groups = new Map<number, OutboxEntry[]>();
+  for (let i = 0; i < end; i++) {
+    const root = find(i);
+    const g = groups.get(root) ?? [];
+    g.push(window[i]);
+    groups.set(root, g);
+  }
+  return [...groups.values()];
+}
+
+function toMutation(e: OutboxEntry): Mutation & { group?: string } {
   return {
     eventId: e.event_id,
+    ...(e.txn ? { group: e.txn } : {}),
     table: e.table_name,
     op: e.op,
     record: JSON.parse(e.record) as Mutation['record'],

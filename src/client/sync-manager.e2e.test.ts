@@ -207,6 +207,15 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         const good = uuidv7();
         const bad = uuidv7();
         m.db.prepare(`INSERT INTO produtos (id, nome, preco) VALUES (?, 'Bom', 3)`).run(good);
+        // The write-time guards refuse it now; a row written before they existed still syncs.
+        assert.throws(
+          () =>
+            m.db
+              .prepare(`INSERT INTO produtos (id, nome, preco) VALUES (?, 'Ruim', 'caro')`)
+              .run(bad),
+          /produtos\.preco/,
+        );
+        m.db.exec(`DROP TRIGGER "_pdv_produtos_chk_ins"`);
         m.db.prepare(`INSERT INTO produtos (id, nome, preco) VALUES (?, 'Ruim', 'caro')`).run(bad);
         const result = await m.syncAllTables();
         assert.equal(result.summary.status, 'diverged');

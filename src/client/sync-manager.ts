@@ -21,6 +21,23 @@ export type LocalConflict = {
   createdAt: string;
 };
 
+/** A record the server refused, with its reason (also kept in the till's dead letters). */
+export type Rejection = {
+  eventId: string;
+  table: string;
+  id: string | null;
+  code: string;
+  message: string;
+};
+
+export type SendResult = {
+  success: boolean;
+  conflicts: MutationResult[];
+  rejected: Rejection[];
+  /** Why the push did not complete (`offline`, `error`); null when it did. */
+  error: string | null;
+};
+
 export type SyncSummary = {
   summary: {
     status: SyncState;
@@ -41,11 +58,12 @@ export type SyncSummary = {
  * record the server rejects goes to the local dead-letter table and the rest flow.
  *
  * @example
- * await using manager = new SyncManager('caminho/banco.db', { serverUrl, token });
+ * const manager = new SyncManager('caminho/banco.db', { serverUrl, token });
  * const { success, conflicts } = await manager.sendToServer('produtos', [{ id: '1', nome: 'Produto A', preco: 10.99 }]);
  * const { data } = await manager.fetchFromServer('produtos');
  * const result = await manager.syncAllTables();
  * console.log(`Sincronização concluída: ${result.summary.status}`);
+ * await manager.close(); // or `await using manager = ...` on Node 24+
  */
 export class SyncManager implements AsyncDisposable {
   readonly options: SyncOptions;
@@ -98,35 +116,46 @@ export class SyncManager implements AsyncDisposable {
   }
 
   /**
-   * Writes records into the local table (captured by the outbox) and pushes.
-   * Returns whether every record was accepted, and the conflicts.
+   * Writes records into the local table (captured by the outbox, one local transaction: the
+   * server applies them all or none) and pushes. Returns whether every record was accepted,
+   * the conflicts, the records the server refused with their reasons, and the sync error if
+   * the push could not complete (offline: the records stay queued and are sent later).
    */
-  async sendToServer(
-    table: string,
-    records: Record<string, unknown>[],
-  ): Promise<{ success: boolean; conflicts: MutationResult[] }> {
+  async sendToServer(table: string, records: Record<string, unknown>[]): Promise<SendResult> {
     await this.prepare();
     const def = this.store.table(table);
     if (!def) throw new SyncError('UNKNOWN_TABLE', `table ${table} is not in the sync schema`);
-    const write = this.store.db.transaction(() => {
-      for (const r of records) {
-        const cols = def.columns.filter((c) => r[c.name] !== undefined).map((c) => c.name);
-        const sets = cols.filter((c) => c !== 'id').map((c) => `${q(c)} = excluded.${q(c)}`);
-        this.store.db
-          .prepare(
-            `INSERT INTO ${q(def.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})
-             ON CONFLICT (id) DO ${sets.length ? `UPDATE SET ${sets.join(', ')}` : 'NOTHING'}`,
-          )
-          .run(
-            ...cols.map((c) =>
-              encodeLocal(
-                def.columns.find((d) => d.name === c)?.type ?? 'text',
-                c === 'id' ? String(r[c]) : r[c],
-              ),
+    const write = () =>
+      this.store.transaction(() => {
+        for (const r of records) {
+          const cols = def.columns.filter((c) => r[c.name] !== undefined).map((c) => c.name);
+          const values = cols.map((c) =>
+            encodeLocal(
+              def.columns.find((d) => d.name === c)?.type ?? 'text',
+              c === 'id' ? String(r[c]) : r[c],
             ),
           );
-      }
-    });
+          const sets = cols.filter((c) => c !== 'id');
+          // A partial record updates the existing row (an upsert's INSERT would be checked, and
+          // refused, as a whole new row without its required columns).
+          const exists =
+            def.kind !== 'event' &&
+            sets.length > 0 &&
+            this.store.db.prepare(`SELECT 1 FROM ${q(def.name)} WHERE id = ?`).get(String(r['id']));
+          if (exists)
+            this.store.db
+              .prepare(
+                `UPDATE ${q(def.name)} SET ${sets.map((c) => `${q(c)} = ?`).join(', ')} WHERE id = ?`,
+              )
+              .run(...values.filter((_, i) => cols[i] !== 'id'), String(r['id']));
+          else
+            this.store.db
+              .prepare(
+                `INSERT INTO ${q(def.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+              )
+              .run(...values);
+        }
+      });
     write();
     const result = await this.run(async () => {
       const pushed = await this.engine.push();
@@ -137,6 +166,7 @@ export class SyncManager implements AsyncDisposable {
         conflicts: pushed.conflicts.length,
         rejected: pushed.rejected.length,
         conflictList: pushed.conflicts,
+        rejectedList: pushed.rejected,
       };
     });
     return {
@@ -145,7 +175,26 @@ export class SyncManager implements AsyncDisposable {
         result.summary.status !== 'error' &&
         result.summary.status !== 'offline',
       conflicts: result.conflictList,
+      rejected: result.rejectedList.map((r) => ({
+        eventId: r.eventId,
+        table: r.table ?? def.name,
+        id: r.id ?? null,
+        code: r.reason?.code ?? 'UNKNOWN',
+        message: r.reason?.message ?? '',
+      })),
+      error:
+        result.summary.status === 'error' || result.summary.status === 'offline'
+          ? (this.state.lastError ?? result.summary.status)
+          : null,
     };
+  }
+
+  /**
+   * Runs fn (the POS app's writes on `manager.db`) in one local transaction whose rows the
+   * server applies all or none: a sale with its items and payments arrives whole.
+   */
+  transaction<T>(fn: () => T): T {
+    return this.store.transaction(fn);
   }
 
   /** Pulls the server's changes and returns the table's rows (tombstones applied) and its stored conflicts. */
@@ -221,9 +270,10 @@ export class SyncManager implements AsyncDisposable {
       conflicts: number;
       rejected: number;
       conflictList: MutationResult[];
+      rejectedList?: MutationResult[];
       diverged?: boolean;
     }>,
-  ): Promise<SyncSummary & { conflictList: MutationResult[] }> {
+  ): Promise<SyncSummary & { conflictList: MutationResult[]; rejectedList: MutationResult[] }> {
     // One sync at a time. A caller arriving mid-sync waits and then runs its own: the
     // running one may have read the outbox before this caller's writes (sendToServer).
     // SyncClient coalesces its own timer ticks and notifications before they get here.
@@ -288,6 +338,7 @@ export class SyncManager implements AsyncDisposable {
         },
         tables: Object.fromEntries(out.tables),
         conflictList: out.conflictList,
+        rejectedList: out.rejectedList ?? [],
       };
     })();
     this.running = promise;

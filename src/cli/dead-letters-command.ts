@@ -1,0 +1,89 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { LocalStore } from '../client/index.js';
+import { t } from './messages.js';
+
+type Flags = { db: string; json?: boolean; all?: boolean };
+
+/** Opens an existing till database only: a mistyped path must not create an empty one. */
+function openTill(db: string): LocalStore | null {
+  if (!existsSync(db)) {
+    console.error(t('deadLettersNoDb', { db }));
+    process.exitCode = 2;
+    return null;
+  }
+  return new LocalStore(db);
+}
+
+function idsOf(args: string[], flags: Flags): number[] | null {
+  const ids = args.map((a) => Number(a.replace(/^#/, ''))).filter((n) => Number.isInteger(n));
+  if (flags.all) return [];
+  if (!ids.length || ids.length !== args.length) {
+    console.error(t('deadLettersNeedIds'));
+    process.exitCode = 2;
+    return null;
+  }
+  return ids;
+}
+
+/** `pdv-sync dead-letters list|retry|discard --db FILE`: the records the server refused at this till. */
+export function deadLettersCommand(program: Command): void {
+  const cmd = program
+    .command('dead-letters')
+    .description('records the server refused at this till: list, retry or discard them');
+  cmd
+    .command('list')
+    .description('list the dead letters with their reasons')
+    .option('--db <file>', "the terminal's local SQLite database", './pdv.db')
+    .option('--json', 'one JSON document')
+    .action((flags: Flags) => {
+      const store = openTill(flags.db);
+      if (!store) return;
+      try {
+        const rows = store.deadLetters();
+        if (flags.json) console.log(JSON.stringify(rows, null, 2));
+        else if (!rows.length) console.log(t('deadLettersNone'));
+        else
+          for (const r of rows)
+            console.log(
+              t('deadLetterLine', {
+                id: String(r.id),
+                table: r.table,
+                rowId: r.rowId,
+                code: r.code,
+                reason: r.reason,
+                at: r.createdAt,
+              }),
+            );
+      } finally {
+        store.close();
+      }
+    });
+  for (const action of ['retry', 'discard'] as const)
+    cmd
+      .command(`${action} [ids...]`)
+      .description(
+        action === 'retry'
+          ? 'put dead letters back in the outbox (new event id); sent on the next sync'
+          : 'delete dead letters for good',
+      )
+      .option('--db <file>', "the terminal's local SQLite database", './pdv.db')
+      .option('--all', 'every dead letter')
+      .action((args: string[], flags: Flags) => {
+        const ids = idsOf(args, flags);
+        if (!ids) return;
+        const store = openTill(flags.db);
+        if (!store) return;
+        try {
+          const count =
+            action === 'retry' ? store.retryDeadLetters(ids) : store.discardDeadLetters(ids);
+          console.log(
+            t(action === 'retry' ? 'deadLettersRetried' : 'deadLettersDiscarded', {
+              count: String(count),
+            }),
+          );
+        } finally {
+          store.close();
+        }
+      });
+}
