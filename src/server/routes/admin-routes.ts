@@ -74,7 +74,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
     // The store reserved for `pdv-sync reliability` stays out of the figures.
     const devices = (await ctx.devices.list()).filter((d) => d.store_id !== checksStoreId);
     const tables = await ctx.storage.read(async (tx) => {
-      const byTable = await changeLogOf(ctx.storage).countsByTable(tx);
+      const byTable = await changeLogOf(ctx.storage).countsByTable(tx, { excludeStore: checksStoreId });
       const out = [];
       for (const t of ctx.names.tables) {
         const [count] = t.storeColumn

@@ -313,10 +313,13 @@ export class ChangeLog {
   /** Entries and tombstones per table (admin statistics). */
   async countsByTable(
     tx: SqlExecutor,
+    options: { excludeStore?: string } = {},
   ): Promise<Map<string, { changes: number; tombstones: number }>> {
     const rows = await tx.all<{ table_name: string; n: number; tombstones: number }>(
       `SELECT table_name, COUNT(*) AS n, SUM(CASE WHEN op = 'delete' THEN 1 ELSE 0 END) AS tombstones
-         FROM _sync_changes GROUP BY table_name`,
+         FROM _sync_changes ${options.excludeStore ? 'WHERE store_id IS NULL OR store_id <> ?' : ''}
+        GROUP BY table_name`,
+      options.excludeStore ? [options.excludeStore] : [],
     );
     return new Map(
       rows.map((r) => [
