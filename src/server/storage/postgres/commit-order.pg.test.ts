@@ -144,3 +144,39 @@ test('many concurrent SQL writers with random commit delays: a polling reader se
   seen.push(...rest.changes.map((c) => String(c.record['id'])));
   assert.deepEqual([...seen].sort(), [...ids].sort());
 });
+
+test('back-office transactions that cannot deadlock on plain tables do not deadlock on captured ones', async () => {
+  await ts.request(adminToken, { method: 'GET', url: '/api/stats' });
+  const setup = await connect();
+  const s1 = await connect();
+  const s2 = await connect();
+  try {
+    await setup.query(
+      `INSERT INTO produtos (id, nome, preco) VALUES ('bo-1', 'a', 1), ('bo-2', 'b', 2)
+       ON CONFLICT (id) DO NOTHING`,
+    );
+    // The issue's minimal case: S1 row 1, S2 row 2, S1 row 2 (waits for S2), S2 commits.
+    // With a lock in the triggers S2 would also wait for S1: "deadlock detected".
+    await s1.query('BEGIN');
+    await s1.query(`UPDATE produtos SET preco = preco + 1 WHERE id = 'bo-1'`);
+    await s2.query('BEGIN');
+    await s2.query(`UPDATE produtos SET preco = preco + 1 WHERE id = 'bo-2'`);
+    const s1Second = s1.query(`UPDATE produtos SET preco = preco + 1 WHERE id = 'bo-2'`);
+    await new Promise((r) => setTimeout(r, 200));
+    await s2.query(`UPDATE produtos SET nome = 'b2' WHERE id = 'bo-2'`);
+    await s2.query('COMMIT');
+    await s1Second;
+    await s1.query('COMMIT');
+    const { rows } = await setup.query(
+      `SELECT id, preco FROM produtos WHERE id IN ('bo-1', 'bo-2') ORDER BY id`,
+    );
+    assert.deepEqual(
+      rows.map((r: { preco: number }) => Number(r.preco)),
+      [2, 4],
+    );
+  } finally {
+    await setup.end();
+    await s1.end();
+    await s2.end();
+  }
+});
