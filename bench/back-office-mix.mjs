@@ -5,6 +5,7 @@
 // holds exactly the server's table (checksum).
 //   node bench/back-office-mix.mjs [seconds=10] [connections=8]
 import { createHash } from 'node:crypto';
+import { URLSearchParams } from 'node:url';
 import pg from 'pg';
 import WebSocket from 'ws';
 import {
@@ -61,7 +62,7 @@ async function terminal(name) {
         limit: '10000',
         ...(cursor ? { since: cursor } : {}),
       });
-      const res = await fetch(`${server.url}/api/sync/changes?${qs}`, {
+      const res = await globalThis.fetch(`${server.url}/api/sync/changes?${qs}`, {
         headers: { authorization: `Bearer ${adminToken}` },
       });
       const page = await res.json();
