@@ -192,3 +192,50 @@ describe('pedidos state', () => {
     assert.equal(applySnapshot(s, [], 'garbage'), s);
   });
 });
+
+describe('pedidos state with transaction-id positions (PostgreSQL)', () => {
+  const update = (id: string, version: number, cursor: string, status = 'pronto') =>
+    ({
+      type: 'pedido_update',
+      action: 'update',
+      pedido_id: id,
+      data: { id, store_id: 's1', status },
+      version,
+      cursor,
+      timestamp: '',
+    }) satisfies PedidoUpdateMessage;
+
+  test('a change with a lower seq but a later position than the snapshot is applied, not dropped', () => {
+    // Snapshot current to (xid 100, seq 50); transaction 101 drew seq 40 before it, committed after.
+    const snap = applySnapshot(
+      emptyPedidosState,
+      [{ id: 'a', store_id: 's1', status: 'novo' }],
+      'c2.db1.100.50',
+    );
+    const late = applyPedidoUpdate(snap, update('b', 40, 'c2.db1.101.40', 'novo'));
+    assert.deepEqual(
+      late.pedidos.map((p) => p.id),
+      ['a', 'b'],
+    );
+    const edited = applyPedidoUpdate(late, update('a', 41, 'c2.db1.101.41'));
+    assert.equal(edited.rows.get('a')?.pedido.status, 'pronto');
+  });
+
+  test('a change at or before the snapshot position is dropped, and a row keeps its newest version', () => {
+    const snap = applySnapshot(
+      emptyPedidosState,
+      [{ id: 'a', store_id: 's1', status: 'novo' }],
+      'c2.db1.100.50',
+    );
+    assert.equal(applyPedidoUpdate(snap, update('a', 60, 'c2.db1.99.60')), snap);
+    const newer = applyPedidoUpdate(snap, update('a', 70, 'c2.db1.102.70', 'pago'));
+    assert.equal(applyPedidoUpdate(newer, update('a', 65, 'c2.db1.103.65')), newer);
+    // A later snapshot keeps what is newer than its own position.
+    const again = applySnapshot(
+      newer,
+      [{ id: 'a', store_id: 's1', status: 'novo' }],
+      'c2.db1.101.80',
+    );
+    assert.equal(again.rows.get('a')?.pedido.status, 'pago');
+  });
+});

@@ -99,7 +99,7 @@ export function liveCreatesSuite(dialect: DialectName): void {
             );
             await client.waitFor(
               (m) => m.some((x) => x.type === 'changes' && x.changes.some((c) => c.id === marker)),
-              10_000,
+              30_000,
             );
             const known = new Set<string>();
             for (const c of changesOf(client)) {
