@@ -179,6 +179,13 @@ export const errorCatalogue = {
     cause: 'Another agent process is running with the same data folder (`agent.lock`).',
     remedy: 'Stop the other one (service or scheduled task) first; one agent per store.',
   },
+  // fair sharing between stores
+  REQUEST_TIMEOUT: {
+    status: 408,
+    cause:
+      "The request body did not arrive within the server's body timeout (`--body-timeout-ms`).",
+    remedy: 'Check the network; send smaller batches over slow links.',
+  },
 } as const satisfies Record<string, { status: number; cause: string; remedy: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

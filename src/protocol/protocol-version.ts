@@ -5,5 +5,8 @@
  * 2 — real-time WebSocket channels `/ws` and `/ws/pedidos` (seed 004), `GET /ws/stats`;
  *     the agent's payload v4 at `POST /api/ingest/v4` and its listing `GET /api/ingest/v4`
  *     (seed 001), `agents` in `GET /api/stats`. Additive: v1 clients work.
+ * (next) — fair sharing: the `pedidos` message may carry `truncated: true` (bounded
+ *     snapshot), close code 1013 (token's share of WebSocket slots taken), `error` messages
+ *     with code `RATE_LIMITED` on /ws*, HTTP 408 `REQUEST_TIMEOUT`. Additive.
  */
 export const protocolVersion = 2;

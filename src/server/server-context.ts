@@ -3,6 +3,7 @@ import type { SyncSchema, TableNames } from '../protocol/index.js';
 import type { DeviceRegistry } from './auth/index.js';
 import type { LiveHub } from './live/index.js';
 import type { ServerConfig } from './config.js';
+import type { CostLimiter } from './http/cost-limiter.js';
 import type { IngestService } from './ingest/index.js';
 import type { Storage } from './storage/index.js';
 import type {
@@ -31,4 +32,6 @@ export type ServerContext = {
   live: LiveHub;
   ingest: IngestService;
   startedAt: Date;
+  /** Per-token budget of heavy work (bytes, rows), shared by HTTP routes and WebSocket messages. */
+  costs: CostLimiter;
 };

@@ -3,6 +3,7 @@ import { TableNames } from '../protocol/index.js';
 import { buildApp, type RouteInfo } from './app.js';
 import { DeviceRegistry } from './auth/index.js';
 import type { ServerConfig } from './config.js';
+import { CostLimiter } from './http/cost-limiter.js';
 import { LiveHub } from './live/index.js';
 import { IngestService } from './ingest/index.js';
 import { loadSchema } from './load-schema.js';
@@ -56,12 +57,21 @@ export async function createServer(
   const devices = new DeviceRegistry(storage, config.adminToken);
   const newAdminToken = await devices.ensureAdminToken();
   const conflicts = new ConflictLog(storage);
+  const costs = new CostLimiter({
+    burst: config.costBurstBytes,
+    ratePerSecond: config.costRateBytes,
+    maxInFlight: config.costMaxInFlight,
+    maxQueued: config.costMaxQueued,
+  });
   const live = new LiveHub(
-    { storage, devices, names, meta, logger },
+    { storage, devices, names, meta, logger, costs },
     {
       heartbeatMs: config.wsHeartbeatMs,
       maxBufferedBytes: config.wsMaxBufferedBytes,
       maxConnections: config.wsMaxConnections,
+      maxConnectionsPerToken: config.wsMaxConnectionsPerToken,
+      messageRate: config.wsMessageRate,
+      snapshotMaxRows: config.wsSnapshotMaxRows,
     },
   );
   const ctx: ServerContext = {
@@ -80,6 +90,7 @@ export async function createServer(
     ingest: new IngestService(storage, names),
     startedAt: new Date(),
     live,
+    costs,
   };
   if (ctx.ingest.missing.length > 0)
     logger.warn(

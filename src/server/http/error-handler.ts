@@ -26,7 +26,8 @@ export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): v
           ? new SyncError('VALIDATION_FAILED', `the database refused a value: ${error.message}`)
           : new SyncError('INTERNAL', 'internal error', { details: { requestId: request.id } });
     }
-    if (err.status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
+    if (err.status === 429 && !reply.hasHeader('retry-after'))
+      reply.header('retry-after', String(retryAfterOf(err)));
     void reply.status(err.status).send(err.toJSON());
   });
   app.setNotFoundHandler((request, reply) => {
@@ -39,4 +40,10 @@ export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): v
         ).toJSON(),
       );
   });
+}
+
+/** Seconds a 429 asks the client to wait: the limiter's own figure when it gave one. */
+function retryAfterOf(err: SyncError): number {
+  const seconds = Number(err.details?.['retryAfterSeconds']);
+  return Number.isFinite(seconds) && seconds >= 1 ? Math.ceil(seconds) : 1;
 }
