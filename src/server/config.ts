@@ -159,12 +159,13 @@ const settings = {
     flag: '--cost-max-in-flight',
     env: ['PDV_SYNC_COST_MAX_IN_FLIGHT'],
     // Heavy requests (list reads, pulls, pushes, ingest) one token runs at once; more wait.
-    rule: z.coerce.number().int().min(1).default(2),
+    rule: z.coerce.number().int().min(1).default(1),
   },
   costMaxQueued: {
     flag: '--cost-max-queued',
     env: ['PDV_SYNC_COST_MAX_QUEUED'],
-    rule: z.coerce.number().int().min(0).default(8),
+    // A till's concurrent pull and push wait their turn instead of being refused.
+    rule: z.coerce.number().int().min(0).default(4),
   },
   bodyTimeoutMs: {
     flag: '--body-timeout-ms',
