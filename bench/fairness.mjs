@@ -5,6 +5,7 @@
 //   npm run build && node bench/fairness.mjs --dialect sqlite|postgres
 // Options: --seconds 6 (per attack) --pedidos 10000 --only baseline,pedidos,reads,ingest,slots,slowbody
 import { connect } from 'node:net';
+import { clearInterval, setInterval } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
