@@ -225,6 +225,13 @@ export const errorCatalogue = {
     remedy:
       'Stop the server; restore into an empty database, or pass --force to replace what is there.',
   },
+  // fair sharing between stores
+  REQUEST_TIMEOUT: {
+    status: 408,
+    cause:
+      "The request body did not arrive within the server's body timeout (`--body-timeout-ms`).",
+    remedy: 'Check the network; send smaller batches over slow links.',
+  },
 } as const satisfies Record<string, { status: number; cause: string; remedy: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

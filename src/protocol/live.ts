@@ -25,6 +25,8 @@ export const liveCloseCodes = {
   tooSlow: 4008,
   /** No answer to heartbeats. */
   heartbeatTimeout: 4000,
+  /** This token already holds its share of WebSocket slots (`--ws-max-connections-per-token`). */
+  tryAgainLater: 1013,
 } as const;
 
 export const liveActions = ['create', 'update', 'delete'] as const;
@@ -103,6 +105,8 @@ export const pongMessageSchema = z.object({ type: z.literal('pong'), timestamp }
 export const pedidosMessageSchema = z.object({
   type: z.literal('pedidos'),
   pedidos: z.array(z.record(z.string(), z.unknown())),
+  /** Present (true) when the list stopped at the server's bound (`--ws-snapshot-max-rows`). */
+  truncated: z.boolean().optional(),
   cursor: z.string(),
   timestamp,
 });

@@ -9,5 +9,8 @@
  *     cursor still works); `pedido_update`/`status_update` carry `cursor` (their position);
  *     live `action: "create"` for every row a listener has not been told of; `changeLog` in
  *     `GET /api/stats`. Additive: cursors stay opaque. (pg; the lead reconciles the number.)
+ * (next) — fair sharing: the `pedidos` message may carry `truncated: true` (bounded
+ *     snapshot), close code 1013 (token's share of WebSocket slots taken), `error` messages
+ *     with code `RATE_LIMITED` on /ws*, HTTP 408 `REQUEST_TIMEOUT`. Additive.
  */
 export const protocolVersion = 2;

@@ -6,6 +6,7 @@ import { epochHeader, protocolVersion, SyncError } from '../protocol/index.js';
 import { hashToken } from './auth/index.js';
 import { registerAuth, tokenOf } from './http/auth-hook.js';
 import { registerErrorHandler } from './http/error-handler.js';
+import { registerBodyTimeout, registerCostLimits } from './http/fair-share.js';
 import { frameworkErrorAnswer, registerTextGuard } from './http/text-guard.js';
 import { maskTokenInUrl } from './logger.js';
 import { epochRoutes } from './ops/index.js';
@@ -44,6 +45,8 @@ export async function buildApp(
     logController: new LogController({ disableRequestLogging: true }),
     // A URL that cannot be decoded still gets an answer from the error catalogue.
     frameworkErrors: frameworkErrorAnswer,
+    // Backstop behind the body timeout below (Node answers a bare 408 past it).
+    requestTimeout: ctx.config.bodyTimeoutMs + 10_000,
   });
   const routes: RouteInfo[] = [];
   app.addHook('onRoute', (route) => {
@@ -112,6 +115,8 @@ export async function buildApp(
   });
   registerAuth(app, ctx.devices, { metricsToken: ctx.config.metricsToken });
   registerTextGuard(app);
+  registerCostLimits(app, ctx.costs);
+  registerBodyTimeout(app, ctx.config.bodyTimeoutMs);
   syncRoutes(app, ctx);
   tableRoutes(app, ctx);
   reconcileRoutes(app, ctx);

@@ -123,6 +123,61 @@ const settings = {
     env: ['PDV_SYNC_WS_MAX_CONNECTIONS'],
     rule: z.coerce.number().int().min(1).default(20_000),
   },
+  // Fair sharing between stores (docs/protocol.md, "Limits"): one device cannot stall the others.
+  wsMaxConnectionsPerToken: {
+    flag: '--ws-max-connections-per-token',
+    env: ['PDV_SYNC_WS_MAX_CONNECTIONS_PER_TOKEN'],
+    rule: z.coerce.number().int().min(1).default(32),
+  },
+  wsMessageRate: {
+    flag: '--ws-message-rate',
+    env: ['PDV_SYNC_WS_MESSAGE_RATE'],
+    // Messages per second per connection (bursts of twice as many); a screen sends a few a minute.
+    rule: z.coerce.number().positive().default(10),
+  },
+  wsSnapshotMaxRows: {
+    flag: '--ws-snapshot-max-rows',
+    env: ['PDV_SYNC_WS_SNAPSHOT_MAX_ROWS'],
+    // get_pedidos answers the whole list up to this bound (`truncated: true` past it).
+    rule: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  },
+  costBurstBytes: {
+    flag: '--cost-burst-bytes',
+    env: ['PDV_SYNC_COST_BURST_BYTES'],
+    // A first sync of 100,000 rows or a catch-up of 10,000 sales fits in one burst.
+    rule: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(128 * 1024 * 1024),
+  },
+  costRateBytes: {
+    flag: '--cost-rate-bytes',
+    env: ['PDV_SYNC_COST_RATE_BYTES'],
+    // Bytes per second given back to each token's budget.
+    rule: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(8 * 1024 * 1024),
+  },
+  costMaxInFlight: {
+    flag: '--cost-max-in-flight',
+    env: ['PDV_SYNC_COST_MAX_IN_FLIGHT'],
+    // Heavy requests (list reads, pulls, pushes, ingest) one token runs at once; more wait.
+    rule: z.coerce.number().int().min(1).default(1),
+  },
+  costMaxQueued: {
+    flag: '--cost-max-queued',
+    env: ['PDV_SYNC_COST_MAX_QUEUED'],
+    // A till's concurrent pull and push wait their turn instead of being refused.
+    rule: z.coerce.number().int().min(0).default(4),
+  },
+  bodyTimeoutMs: {
+    flag: '--body-timeout-ms',
+    env: ['PDV_SYNC_BODY_TIMEOUT_MS'],
+    rule: z.coerce.number().int().min(100).default(60_000),
+  },
   corsOrigins: {
     flag: '--cors-origins',
     env: ['PDV_SYNC_CORS_ORIGINS'],

@@ -3,6 +3,7 @@ import type { SyncSchema, TableNames } from '../protocol/index.js';
 import type { DeviceRegistry } from './auth/index.js';
 import type { LiveHub } from './live/index.js';
 import type { ServerConfig } from './config.js';
+import type { CostLimiter } from './http/cost-limiter.js';
 import type { IngestService } from './ingest/index.js';
 import type { ServerMetrics } from './metrics/server-metrics.js';
 import type { TerminalBoard } from './console/terminal-board.js';
@@ -43,4 +44,6 @@ export type ServerContext = {
   consoleHub: ConsoleHub;
   /** Alert thresholds, recent alerts and the webhook. */
   alerts: AlertMonitor;
+  /** Per-token budget of heavy work (bytes, rows), shared by HTTP routes and WebSocket messages. */
+  costs: CostLimiter;
 };

@@ -3,6 +3,7 @@ import { TableNames } from '../protocol/index.js';
 import { buildApp, type RouteInfo } from './app.js';
 import { DeviceRegistry } from './auth/index.js';
 import type { ServerConfig } from './config.js';
+import { CostLimiter } from './http/cost-limiter.js';
 import { LiveHub } from './live/index.js';
 import { IngestService } from './ingest/index.js';
 import { loadSchema } from './load-schema.js';
@@ -63,12 +64,21 @@ export async function createServer(
   const devices = new DeviceRegistry(storage, config.adminToken);
   const newAdminToken = await devices.ensureAdminToken();
   const conflicts = new ConflictLog(storage);
+  const costs = new CostLimiter({
+    burst: config.costBurstBytes,
+    ratePerSecond: config.costRateBytes,
+    maxInFlight: config.costMaxInFlight,
+    maxQueued: config.costMaxQueued,
+  });
   const live = new LiveHub(
-    { storage, devices, names, meta, logger },
+    { storage, devices, names, meta, logger, costs },
     {
       heartbeatMs: config.wsHeartbeatMs,
       maxBufferedBytes: config.wsMaxBufferedBytes,
       maxConnections: config.wsMaxConnections,
+      maxConnectionsPerToken: config.wsMaxConnectionsPerToken,
+      messageRate: config.wsMessageRate,
+      snapshotMaxRows: config.wsSnapshotMaxRows,
     },
   );
   const terminals = new TerminalBoard(storage, config.offlineAfterSeconds * 1000);
@@ -110,6 +120,7 @@ export async function createServer(
       },
       logger,
     ),
+    costs,
   };
   // The console sees each terminal report and each new alert as it happens.
   terminals.onChange((row) => consoleHub.publish(row.storeId, { type: 'terminal', terminal: row }));

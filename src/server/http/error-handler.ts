@@ -33,7 +33,8 @@ export function registerErrorHandler(
           ? new SyncError('VALIDATION_FAILED', `the database refused a value: ${error.message}`)
           : new SyncError('INTERNAL', 'internal error', { details: { requestId: request.id } });
     }
-    if (err.status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
+    if (err.status === 429 && !reply.hasHeader('retry-after'))
+      reply.header('retry-after', String(retryAfterOf(err)));
     void reply.status(err.status).send(err.toJSON());
   });
   app.setNotFoundHandler((request, reply) => {
@@ -46,4 +47,10 @@ export function registerErrorHandler(
         ).toJSON(),
       );
   });
+}
+
+/** Seconds a 429 asks the client to wait: the limiter's own figure when it gave one. */
+function retryAfterOf(err: SyncError): number {
+  const seconds = Number(err.details?.['retryAfterSeconds']);
+  return Number.isFinite(seconds) && seconds >= 1 ? Math.ceil(seconds) : 1;
 }

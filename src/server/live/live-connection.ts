@@ -16,13 +16,22 @@ export class LiveConnection {
   /** Connections with the same key get byte-identical messages, serialized once. */
   audienceKey: string;
 
+  /** A get_pedidos is being answered: repeats are coalesced into that answer. */
+  snapshotPending = false;
+  /** Message budget (token bucket, refilled at `messageRate` per second, bursts of twice that). */
+  private allowance: number;
+  private lastRefill = performance.now();
+  private lastLimitNotice = 0;
+
   constructor(
     readonly socket: WebSocket,
     readonly identity: Identity,
     readonly channel: LiveChannel,
     readable: readonly TableDef[],
     private readonly maxBufferedBytes: number,
+    private readonly messageRate = 10,
   ) {
+    this.allowance = messageRate * 2;
     this.tables = new Set(readable.map((t) => t.name));
     this.audienceKey = this.keyOf();
   }
@@ -36,6 +45,31 @@ export class LiveConnection {
   hears(table: string, storeId: string | null): boolean {
     if (!this.tables.has(table)) return false;
     return this.identity.role === 'admin' || storeId === null || storeId === this.identity.storeId;
+  }
+
+  get open(): boolean {
+    return this.socket.readyState === this.socket.OPEN;
+  }
+
+  /** May one more client message be handled now? Over the rate, messages are dropped. */
+  takeMessage(): boolean {
+    const now = performance.now();
+    this.allowance = Math.min(
+      this.messageRate * 2,
+      this.allowance + ((now - this.lastRefill) / 1000) * this.messageRate,
+    );
+    this.lastRefill = now;
+    if (this.allowance < 1) return false;
+    this.allowance -= 1;
+    return true;
+  }
+
+  /** At most one "rate limited" notice per second, so a flood is not answered by a flood. */
+  shouldNotifyLimit(): boolean {
+    const now = performance.now();
+    if (now - this.lastLimitNotice < 1000) return false;
+    this.lastLimitNotice = now;
+    return true;
   }
 
   send(data: string): SendOutcome {

@@ -4,9 +4,11 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
   clientMessageSchema,
+  comparePositions,
   liveChannels,
   liveCloseCodes,
   type LiveChannel,
+  type LogPosition,
   type ServerMessage,
   type TableDef,
   type TableNames,
@@ -14,6 +16,8 @@ import {
 } from '../../protocol/index.js';
 import type { DeviceRegistry, Identity } from '../auth/index.js';
 import { tokenOf } from '../http/auth-hook.js';
+import type { CostLimiter } from '../http/cost-limiter.js';
+import { costKeyOf } from '../http/fair-share.js';
 import type { Storage, SqlExecutor } from '../storage/index.js';
 import { encodeCursor } from '../sync/cursor.js';
 import { readableTables, type SyncMeta } from '../sync/index.js';
@@ -26,6 +30,12 @@ export type LiveHubOptions = {
   heartbeatMs: number;
   maxBufferedBytes: number;
   maxConnections: number;
+  /** One token's share of the slots: it cannot take every one of `maxConnections`. */
+  maxConnectionsPerToken?: number;
+  /** Client messages per second per connection (bursts of twice as many). */
+  messageRate?: number;
+  /** get_pedidos answers at most this many rows (`truncated: true` past it). */
+  snapshotMaxRows?: number;
 };
 
 export type LiveHubDeps = {
@@ -34,7 +44,12 @@ export type LiveHubDeps = {
   names: TableNames;
   meta: SyncMeta;
   logger: Logger;
+  /** Per-token budget of heavy work, shared with the HTTP routes. */
+  costs?: CostLimiter;
 };
+
+/** Serialized pedido lists kept per store scope, reused while nothing was committed. */
+const snapshotCacheSize = 8;
 
 const paths: Record<string, LiveChannel> = { '/ws': 'global', '/ws/pedidos': 'pedidos' };
 
@@ -70,6 +85,14 @@ export class LiveHub {
   private sent = 0;
   private dropped = 0;
   private cut = 0;
+  private readonly perToken = new Map<string, number>();
+  private reads = 0;
+  /** Snapshot reads run one at a time, so a flood of them cannot take every core from writes. */
+  private snapshotChain: Promise<unknown> = Promise.resolve();
+  private readonly snapshotCache = new Map<
+    string,
+    { head: LogPosition; json: string; truncated: boolean }
+  >();
 
   constructor(
     private readonly deps: LiveHubDeps,
@@ -83,6 +106,7 @@ export class LiveHub {
       (err) => deps.logger.error({ err }, 'live feed: reading the change log failed'),
       () => {
         deps.logger.warn('live feed: the change log went backwards (restored database?)');
+        this.snapshotCache.clear();
         const data = JSON.stringify({
           type: 'refresh_required',
           message: 'Por favor, recarregue os dados',
@@ -125,6 +149,15 @@ export class LiveHub {
             );
             return;
           }
+          const share = this.options.maxConnectionsPerToken ?? Infinity;
+          if ((this.perToken.get(who.tokenHash) ?? 0) >= share) {
+            this.deps.logger.info(
+              { machineId: who.machineId, channel, share },
+              'live: connection refused (token holds its share of slots)',
+            );
+            ws.close(liveCloseCodes.tryAgainLater, `this token already holds ${share} connections`);
+            return;
+          }
           this.accept(ws, who, channel, url);
         }),
       (err: unknown) => {
@@ -136,7 +169,15 @@ export class LiveHub {
 
   private accept(ws: WebSocket, identity: Identity, channel: LiveChannel, url: URL): void {
     const readable = this.readable(identity, channel);
-    const conn = new LiveConnection(ws, identity, channel, readable, this.options.maxBufferedBytes);
+    const conn = new LiveConnection(
+      ws,
+      identity,
+      channel,
+      readable,
+      this.options.maxBufferedBytes,
+      this.options.messageRate,
+    );
+    this.perToken.set(identity.tokenHash, (this.perToken.get(identity.tokenHash) ?? 0) + 1);
     const asked = url.searchParams.get('tables');
     if (asked && channel === 'global') this.subscribe(conn, asked.split(','));
     this.connections.add(conn);
@@ -144,6 +185,9 @@ export class LiveHub {
     ws.on('message', (data, isBinary) => void this.onMessage(conn, data, isBinary));
     ws.on('close', () => {
       this.connections.delete(conn);
+      const left = (this.perToken.get(identity.tokenHash) ?? 1) - 1;
+      if (left > 0) this.perToken.set(identity.tokenHash, left);
+      else this.perToken.delete(identity.tokenHash);
       this.deps.logger.debug({ machineId: identity.machineId, channel }, 'live: disconnected');
     });
     ws.on('error', () => undefined);
@@ -180,6 +224,12 @@ export class LiveHub {
 
   private async onMessage(conn: LiveConnection, data: RawData, isBinary: boolean): Promise<void> {
     conn.alive = true;
+    // Per-connection message rate: past it, messages are dropped (one notice per second).
+    if (!conn.takeMessage()) {
+      if (conn.shouldNotifyLimit())
+        this.error(conn, 'RATE_LIMITED', 'too many messages on this connection; slow down');
+      return;
+    }
     let parsed: unknown;
     try {
       parsed = isBinary ? undefined : JSON.parse(rawText(data));
@@ -201,22 +251,72 @@ export class LiveHub {
         if (conn.channel !== 'global')
           return this.error(conn, 'VALIDATION_FAILED', 'subscribe is for the /ws channel');
         return this.subscribe(conn, message.data.tables);
-      case 'get_pedidos': {
-        const feed = this.pedidos;
-        if (!feed) return this.error(conn, 'UNKNOWN_TABLE', 'this server has no pedidos table');
-        const storeId = conn.identity.role === 'admin' ? null : conn.identity.storeId;
-        const snapshot = await this.deps.storage.read(async (tx) => ({
-          pedidos: await feed.snapshot(tx, storeId),
-          head: await changeLogOf(this.deps.storage).head(tx),
-        }));
-        return void this.send(conn, {
-          type: 'pedidos',
-          pedidos: snapshot.pedidos,
-          cursor: encodeCursor(this.deps.meta.databaseId, snapshot.head),
-          timestamp: now,
-        });
-      }
+      case 'get_pedidos':
+        return this.getPedidos(conn);
     }
+  }
+
+  /**
+   * Answers get_pedidos from a bounded snapshot (PITFALLS #20): repeats while one is
+   * being answered are coalesced into it; snapshots are read one at a time and the
+   * serialized list is reused while nothing was committed; the token's cost budget
+   * is charged the bytes sent; a connection gone before its turn costs nothing.
+   */
+  private async getPedidos(conn: LiveConnection): Promise<void> {
+    const feed = this.pedidos;
+    if (!feed) return this.error(conn, 'UNKNOWN_TABLE', 'this server has no pedidos table');
+    if (conn.snapshotPending) return;
+    const key = costKeyOf(conn.identity);
+    const wait = this.deps.costs?.retryAfterSeconds(key) ?? 0;
+    if (wait > 0) {
+      if (conn.shouldNotifyLimit())
+        this.error(conn, 'RATE_LIMITED', `this token read more than its share; retry in ${wait} s`);
+      return;
+    }
+    conn.snapshotPending = true;
+    const turn = this.snapshotChain.then(async () => {
+      if (!conn.open) return null;
+      const storeId = conn.identity.role === 'admin' ? null : conn.identity.storeId;
+      return this.snapshot(feed, storeId);
+    });
+    this.snapshotChain = turn.catch(() => undefined);
+    try {
+      const snap = await turn;
+      if (!snap || !conn.open) return;
+      const data = `{"type":"pedidos","pedidos":${snap.json},${snap.truncated ? '"truncated":true,' : ''}"cursor":${JSON.stringify(encodeCursor(this.deps.meta.databaseId, snap.head))},"timestamp":"${new Date().toISOString()}"}`;
+      this.deps.costs?.charge(key, data.length);
+      this.deliver(conn, data);
+    } catch (err) {
+      this.deps.logger.error({ err }, 'live: get_pedidos failed');
+      this.error(conn, 'INTERNAL', 'the pedidos list could not be read; retry');
+    } finally {
+      conn.snapshotPending = false;
+    }
+  }
+
+  private async snapshot(
+    feed: PedidosFeed,
+    storeId: string | null,
+  ): Promise<{ head: LogPosition; json: string; truncated: boolean }> {
+    const scope = storeId ?? '*';
+    const max = this.options.snapshotMaxRows ?? 10_000;
+    return this.deps.storage.read(async (tx) => {
+      const head = await changeLogOf(this.deps.storage).head(tx);
+      const cached = this.snapshotCache.get(scope);
+      if (cached && comparePositions(cached.head, head) === 0) return cached;
+      this.reads++;
+      const rows = await feed.snapshot(tx, storeId, max + 1);
+      const entry = {
+        head,
+        json: JSON.stringify(rows.slice(0, max)),
+        truncated: rows.length > max,
+      };
+      this.snapshotCache.delete(scope);
+      this.snapshotCache.set(scope, entry);
+      if (this.snapshotCache.size > snapshotCacheSize)
+        this.snapshotCache.delete(this.snapshotCache.keys().next().value!);
+      return entry;
+    });
   }
 
   private error(conn: LiveConnection, code: string, message: string): void {
@@ -247,6 +347,16 @@ export class LiveHub {
    * them: pedido rows are read in the watcher's snapshot, sending happens after it.
    */
   private async fanOut(changes: WatchedChange[], tx: SqlExecutor): Promise<() => void> {
+    // A committed pedido change (even one that committed after a higher seq, on
+    // PostgreSQL) makes the cached lists of its store stale.
+    const pedidosTable = this.pedidos?.table.name;
+    for (const c of changes)
+      if (c.table !== pedidosTable) continue;
+      else if (c.storeId === null) this.snapshotCache.clear();
+      else {
+        this.snapshotCache.delete(c.storeId);
+        this.snapshotCache.delete('*');
+      }
     if (this.connections.size === 0) return () => undefined;
     const pedidoMessages =
       this.pedidos && [...this.connections].some((c) => c.channel === 'pedidos')
@@ -318,6 +428,11 @@ export class LiveHub {
     } catch (err) {
       this.deps.logger.warn({ err }, 'live: token re-check failed');
     }
+  }
+
+  /** Pedido lists read from the database for get_pedidos (cache hits and dropped work excluded). */
+  get snapshotReads(): number {
+    return this.reads;
   }
 
   stats(): WsStats {

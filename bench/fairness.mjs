@@ -1,0 +1,252 @@
+// Fair sharing between stores (issue 9, finding 5): one abusive client of store A runs each
+// attack while a till of store B, in a loop, pushes one sale and pulls its changes. Reports
+// that till's request latency p50/p99 per attack, beside a no-attack baseline in the same run.
+//
+//   npm run build && node bench/fairness.mjs --dialect sqlite|postgres
+// Options: --seconds 6 (per attack) --pedidos 10000 --only baseline,pedidos,reads,ingest,slots,slowbody
+import { connect } from 'node:net';
+import { clearInterval, setInterval } from 'node:timers';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import {
+  adminToken,
+  createDevice,
+  fmt,
+  freshDatabase,
+  importProject,
+  log,
+  machineLine,
+  makeSale,
+  performance,
+  printTable,
+  request,
+  saleRows,
+  startPdvServer,
+  terminalAgent,
+  uuidv7,
+} from './lib.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    dialect: { type: 'string', default: 'sqlite' },
+    seconds: { type: 'string', default: '6' },
+    pedidos: { type: 'string', default: '10000' },
+    only: { type: 'string', default: 'baseline,pedidos,reads,ingest,slots,slowbody' },
+  },
+});
+const seconds = Number(args.seconds);
+const only = new Set(args.only.split(','));
+
+const pct = (values, p) => {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+const db = await freshDatabase(args.dialect, 'fairness');
+const server = await startPdvServer(db, {
+  PDV_SYNC_WS_MAX_CONNECTIONS: '100',
+  ...JSON.parse(process.env.BENCH_FAIRNESS_ENV ?? '{}'),
+});
+const url = server.url;
+log(`server ${url} (${args.dialect})`);
+
+// Store A: 10,000 pedidos (the abuser's store); store B: the victim till.
+const abuser = await createDevice(url, 'store-a', 'a-abuser');
+const victim = await createDevice(url, 'store-b', 'b-till');
+const seedAgent = terminalAgent();
+for (let i = 0; i < Number(args.pedidos); i += 5000) {
+  const mutations = [];
+  for (let n = i; n < Math.min(Number(args.pedidos), i + 5000); n++)
+    mutations.push({
+      eventId: uuidv7(),
+      table: 'pedidos',
+      op: 'upsert',
+      record: {
+        id: `pa-${n}`,
+        store_id: 'store-a',
+        numero: n,
+        status: 'novo',
+        cliente: `Cliente ${n}`,
+        total: 42.5,
+        observacao: 'x'.repeat(300),
+      },
+    });
+  const res = await request(seedAgent, 'POST', `${url}/api/sync/push`, {
+    headers: { 'x-api-key': adminToken, 'content-type': 'application/json' },
+    body: JSON.stringify({ machineId: 'back-office', mutations }),
+  });
+  if (res.status !== 200) throw new Error(`seed: ${res.status} ${res.text.slice(0, 200)}`);
+}
+seedAgent.destroy();
+log(`seeded ${args.pedidos} pedidos in store A`);
+
+/** The victim till: push one sale, pull its changes, again and again; latencies per request. */
+async function till(stopAt) {
+  const agent = terminalAgent();
+  const terminal = { index: 1, storeId: 'store-b', machineId: 'b-till' };
+  const latencies = [];
+  const statuses = new Map();
+  let cursor = '';
+  let n = 0;
+  while (performance.now() < stopAt) {
+    const sale = makeSale(terminal, n++);
+    const mutations = saleRows(sale).map(([table, record]) => ({
+      eventId: uuidv7(),
+      table,
+      op: 'upsert',
+      record,
+    }));
+    let t0 = performance.now();
+    const push = await request(agent, 'POST', `${url}/api/sync/push`, {
+      headers: { 'x-api-key': victim, 'content-type': 'application/json' },
+      body: JSON.stringify({ machineId: 'b-till', mutations }),
+    });
+    latencies.push(performance.now() - t0);
+    statuses.set(push.status, (statuses.get(push.status) ?? 0) + 1);
+    t0 = performance.now();
+    const pull = await request(
+      agent,
+      'GET',
+      `${url}/api/sync/changes?limit=1000${cursor ? `&since=${encodeURIComponent(cursor)}` : ''}`,
+      { headers: { 'x-api-key': victim, 'accept-encoding': 'gzip' } },
+    );
+    latencies.push(performance.now() - t0);
+    statuses.set(pull.status, (statuses.get(pull.status) ?? 0) + 1);
+    if (pull.status === 200) cursor = JSON.parse(pull.text).cursor;
+    await sleep(20);
+  }
+  agent.destroy();
+  return { latencies, statuses };
+}
+
+const attacks = {
+  baseline: async () => () => undefined,
+  /** 200 get_pedidos frames at once, again every 500 ms, on one connection that reads. */
+  pedidos: async () => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/ws/pedidos?token=${abuser}`);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    ws.on('message', () => undefined);
+    const flood = () => {
+      for (let i = 0; i < 200; i++) ws.send('{"type":"get_pedidos"}');
+    };
+    flood();
+    const timer = setInterval(flood, 500);
+    return () => {
+      clearInterval(timer);
+      ws.terminate();
+    };
+  },
+  /** 60 concurrent GET /api/orders?limit=10000, kept in flight. */
+  reads: async () => {
+    let running = true;
+    const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 60 });
+    const loop = async () => {
+      while (running)
+        await request(agent, 'GET', `${url}/api/orders?limit=10000`, {
+          headers: { 'x-api-key': abuser },
+        }).catch(() => undefined);
+    };
+    const loops = Array.from({ length: 60 }, loop);
+    return async () => {
+      running = false;
+      await Promise.all(loops);
+      agent.destroy();
+    };
+  },
+  /** One agent payload of 30,000 sales, sent again as soon as it is answered. */
+  ingest: async () => {
+    const { agentPayload, agentVenda, windowAt } = await importProject(
+      'dist/testing/ingest-payload.js',
+    );
+    const vendas = Array.from({ length: 30_000 }, (_, i) => agentVenda(i + 1));
+    let running = true;
+    let round = 0;
+    const loop = async () => {
+      while (running) {
+        const payload = agentPayload({ vendas, window: windowAt(round++) });
+        await request(undefined, 'POST', `${url}/api/ingest/v4`, {
+          headers: { 'x-api-key': abuser, 'content-type': 'application/json' },
+          body: JSON.stringify(payload),
+        }).catch(() => undefined);
+      }
+    };
+    const done = loop();
+    return async () => {
+      running = false;
+      await done;
+    };
+  },
+  /** One token opens 200 WebSocket connections (the server has 100 slots). */
+  slots: async () => {
+    const sockets = [];
+    for (let i = 0; i < 200; i++) {
+      const ws = new WebSocket(`${url.replace('http', 'ws')}/ws?token=${abuser}`);
+      ws.on('error', () => undefined);
+      sockets.push(ws);
+    }
+    await sleep(500);
+    // The victim's screen must still get a slot.
+    const mine = new WebSocket(`${url.replace('http', 'ws')}/ws?token=${victim}`);
+    const got = await new Promise((resolve) => {
+      mine.once('message', () => resolve(true));
+      mine.once('close', () => resolve(false));
+      mine.once('error', () => resolve(false));
+    });
+    slotResult = got ? 'victim connected' : 'victim refused';
+    return () => {
+      for (const ws of [...sockets, mine]) ws.terminate();
+    };
+  },
+  /** 100 request bodies trickling in at 1 byte every 500 ms. */
+  slowbody: async () => {
+    const { port, hostname } = new URL(url);
+    const sockets = [];
+    for (let i = 0; i < 100; i++) {
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(
+          `POST /api/sync/push HTTP/1.1\r\nHost: x\r\nx-api-key: ${abuser}\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{`,
+        );
+      });
+      socket.on('error', () => undefined);
+      socket.on('data', () => undefined);
+      sockets.push(socket);
+    }
+    const timer = setInterval(() => {
+      for (const s of sockets) if (!s.destroyed) s.write(' ');
+    }, 500);
+    return () => {
+      clearInterval(timer);
+      for (const s of sockets) s.destroy();
+    };
+  },
+};
+
+let slotResult = '';
+const rows = [];
+for (const name of Object.keys(attacks)) {
+  if (!only.has(name)) continue;
+  log(`attack: ${name}`);
+  const stop = await attacks[name]();
+  await sleep(300);
+  const { latencies, statuses } = await till(performance.now() + seconds * 1000);
+  await stop();
+  await sleep(1000);
+  rows.push([
+    name,
+    String(latencies.length),
+    fmt(pct(latencies, 50), 1),
+    fmt(pct(latencies, 99), 1),
+    fmt(Math.max(...latencies), 0),
+    [...statuses].map(([s, c]) => `${s}×${c}`).join(' ') +
+      (name === 'slots' ? ` (${slotResult})` : ''),
+  ]);
+}
+await server.stop();
+await db.drop();
+printTable(
+  `Victim till (store B) latency per request while store A attacks — ${args.dialect}, ${seconds} s each. ${machineLine()}`,
+  ['attack', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'victim statuses'],
+  rows,
+);

@@ -1,0 +1,125 @@
+import { PassThrough, type Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { SyncError } from '../../protocol/index.js';
+import type { Identity } from '../auth/index.js';
+import type { CostLimiter } from './cost-limiter.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Releases this request's heavy-work turn (cost limiter); idempotent. */
+    costRelease?: () => void;
+    /** The body timeout's timer, cleared once the answer is sent. */
+    bodyTimer?: NodeJS.Timeout;
+  }
+}
+
+/**
+ * Routes whose work grows with the data: list reads, pulls, pushes, reconcile and
+ * ingest. They take a turn from the cost limiter and are charged what they read
+ * (answer bytes) and wrote (body bytes); every other route is a cheap request that
+ * the per-token request rate limit covers.
+ */
+const heavyRoutes = new Set([
+  'GET /api/orders',
+  'GET /api/products',
+  'GET /api/supplies',
+  'GET /api/tables/:table',
+  'GET /api/sync/changes',
+  'POST /api/sync/push',
+  'POST /api/sync',
+  'POST /api/sync/:table',
+  'GET /api/sync/reconcile',
+  'POST /api/sync/reconcile',
+  'POST /api/ingest/v4',
+]);
+
+/** The limiter's key of a caller: its token (two tills of one store have their own shares). */
+export function costKeyOf(identity: Identity): string {
+  return `t:${identity.tokenHash}`;
+}
+
+function routeKey(request: FastifyRequest): string {
+  return `${request.method} ${request.routeOptions.url ?? ''}`;
+}
+
+/**
+ * Wires the cost limiter to the HTTP routes (after authentication): a heavy request
+ * waits for its token's turn (or is answered 429 with `Retry-After` when the token is
+ * in debt), is charged its body bytes and answer bytes, and gives its turn back when
+ * the answer is sent or the client goes away. Register before compression, so the
+ * answer is charged at its uncompressed size (the work done).
+ */
+export function registerCostLimits(app: FastifyInstance, limiter: CostLimiter): void {
+  app.addHook('onRequest', async (request) => {
+    if (!request.identity || !heavyRoutes.has(routeKey(request))) return;
+    const abort = new AbortController();
+    const onClose = () => abort.abort();
+    request.raw.once('close', onClose);
+    try {
+      request.costRelease = await limiter.acquire(costKeyOf(request.identity), abort.signal);
+    } finally {
+      request.raw.off('close', onClose);
+    }
+    const bytes = Number(request.headers['content-length']);
+    if (bytes > 0) limiter.charge(costKeyOf(request.identity), bytes);
+  });
+  app.addHook('onSend', async (request, _reply, payload) => {
+    if (!request.costRelease) return payload;
+    const bytes =
+      typeof payload === 'string'
+        ? Buffer.byteLength(payload)
+        : Buffer.isBuffer(payload)
+          ? payload.length
+          : 0;
+    limiter.charge(costKeyOf(request.identity), bytes);
+    return payload;
+  });
+  const release = async (request: FastifyRequest) => request.costRelease?.();
+  app.addHook('onResponse', release);
+  app.addHook('onRequestAbort', release);
+}
+
+/**
+ * A request body must arrive within `timeoutMs` of the headers: a client trickling
+ * bytes (slowloris) is answered 408 REQUEST_TIMEOUT and its connection closed,
+ * instead of holding a socket and a parser for minutes.
+ */
+export function registerBodyTimeout(app: FastifyInstance, timeoutMs: number): void {
+  const done = async (request: FastifyRequest) => clearTimeout(request.bodyTimer);
+  app.addHook('onResponse', done);
+  app.addHook('onRequestAbort', done);
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    if (request.method === 'GET' || request.method === 'HEAD') return payload;
+    const source = payload as Readable & { receivedEncodedLength?: number };
+    const out = new PassThrough();
+    let received = 0;
+    // Fastify compares this with Content-Length; a decompressing stream before us knows it.
+    Object.defineProperty(out, 'receivedEncodedLength', {
+      get: () => source.receivedEncodedLength ?? received,
+    });
+    // Whoever reads the body hears the timeout; a body nobody read (the answer came
+    // first) must not turn it into an uncaught error.
+    out.on('error', () => undefined);
+    const timer = setTimeout(() => {
+      if (source.readableEnded || out.writableEnded) return;
+      source.unpipe(out);
+      source.resume();
+      out.destroy(
+        new SyncError('REQUEST_TIMEOUT', `the request body did not arrive within ${timeoutMs} ms`, {
+          details: { timeoutMs },
+        }),
+      );
+    }, timeoutMs);
+    timer.unref();
+    request.bodyTimer = timer;
+    source.on('data', (chunk: Buffer) => (received += chunk.length));
+    source.once('end', () => clearTimeout(timer));
+    source.once('close', () => clearTimeout(timer));
+    source.once('error', (err) => {
+      clearTimeout(timer);
+      out.destroy(err);
+    });
+    source.pipe(out);
+    return out;
+  });
+}

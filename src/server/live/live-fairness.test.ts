@@ -1,0 +1,3 @@
+import { fairnessSuite } from '../../testing/fairness-suite.js';
+
+fairnessSuite('sqlite');
