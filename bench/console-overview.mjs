@@ -3,6 +3,7 @@
 // terminal's status report (HTTP) to its new badge on screen (live update).
 // Baseline in the same rounds: the same page with 10 terminals.
 //   node bench/console-overview.mjs [--terminals 1000] [--runs 5] [--updates 20]
+/* global document, performance -- evaluated in the browser page */
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { adminToken, startTestServer } from '../dist/testing/test-server.js';
