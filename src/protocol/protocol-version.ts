@@ -5,5 +5,8 @@
  * 2 — real-time WebSocket channels `/ws` and `/ws/pedidos` (seed 004), `GET /ws/stats`;
  *     the agent's payload v4 at `POST /api/ingest/v4` and its listing `GET /api/ingest/v4`
  *     (seed 001), `agents` in `GET /api/stats`. Additive: v1 clients work.
+ * (console) — status report's optional console fields (outboxBacklog, oldestUnsentAt,
+ *     deadLetterItems, cursorLag, sdkVersion, schemaVersion) and `commands` in its answer;
+ *     role `manager` in `GET /api/session` and `POST /api/admin/devices`. Additive.
  */
 export const protocolVersion = 2;
