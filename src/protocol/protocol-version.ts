@@ -12,5 +12,8 @@
  * (next) — fair sharing: the `pedidos` message may carry `truncated: true` (bounded
  *     snapshot), close code 1013 (token's share of WebSocket slots taken), `error` messages
  *     with code `RATE_LIMITED` on /ws*, HTTP 408 `REQUEST_TIMEOUT`. Additive.
+ * (console) — status report's optional console fields (outboxBacklog, oldestUnsentAt,
+ *     deadLetterItems, cursorLag, sdkVersion, schemaVersion) and `commands` in its answer;
+ *     role `manager` in `GET /api/session` and `POST /api/admin/devices`. Additive.
  */
 export const protocolVersion = 2;

@@ -4,7 +4,6 @@ import { after, before, describe, test } from 'node:test';
 import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { v7 as uuidv7 } from 'uuid';
-import type { SyncManager } from '../../client/index.js';
 import { FaultProxy } from '../../testing/fault-proxy.js';
 import { startServerProcess } from '../../testing/server-process.js';
 import {
@@ -51,8 +50,8 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
     let fx: ServerFixture;
     let browser: Browser;
     let proxy: FaultProxy;
-    let tillA: SyncManager;
-    let tillB: SyncManager;
+    let tillA: ReturnType<ServerFixture['terminal']>;
+    let tillB: ReturnType<ServerFixture['terminal']>;
     let managerB: string;
     const bad = uuidv7();
 
