@@ -15,5 +15,7 @@
  * (console) — status report's optional console fields (outboxBacklog, oldestUnsentAt,
  *     deadLetterItems, cursorLag, sdkVersion, schemaVersion) and `commands` in its answer;
  *     role `manager` in `GET /api/session` and `POST /api/admin/devices`. Additive.
+ * (ops) — `x-pdv-sync-epoch` on every answer and `GET /api/sync/epoch` (restore epoch,
+ *     contract C3). Additive.
  */
 export const protocolVersion = 2;
