@@ -100,6 +100,46 @@ export const tableRows = {
     };
   },
 
+  /** The rows of `ids` that exist, with their versions, in one query. */
+  async loadMany(
+    ctx: PushContext,
+    table: TableDef,
+    ids: readonly string[],
+  ): Promise<Map<string, Existing>> {
+    const out = new Map<string, Existing>();
+    if (ids.length === 0) return out;
+    const rows = await ctx.tx.all<Row>(
+      `SELECT t.*, c.seq AS _sync_seq, c.updated_at AS _sync_updated_at
+         FROM ${q(table.name)} t LEFT JOIN _sync_changes c ON c.table_name = ? AND c.row_id = t.id
+        WHERE t.id IN (${ids.map(() => '?').join(', ')})`,
+      [table.name, ...ids],
+    );
+    for (const row of rows)
+      out.set(String(row['id']), {
+        row: decodeRow(ctx.storage, table, row),
+        version: Number(row['_sync_seq'] ?? 0),
+        updatedAt: (row['_sync_updated_at'] as string | null) ?? null,
+      });
+    return out;
+  },
+
+  /** The current versions of `ids`, in one query. */
+  async versions(
+    ctx: PushContext,
+    table: TableDef,
+    ids: readonly string[],
+  ): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (ids.length === 0) return out;
+    const rows = await ctx.tx.all<{ row_id: string; seq: number }>(
+      `SELECT row_id, seq FROM _sync_changes
+        WHERE table_name = ? AND row_id IN (${ids.map(() => '?').join(', ')})`,
+      [table.name, ...ids],
+    );
+    for (const r of rows) out.set(String(r.row_id), Number(r.seq));
+    return out;
+  },
+
   async version(ctx: PushContext, table: TableDef, id: string): Promise<number> {
     const rows = await ctx.tx.all<{ seq: number }>(
       `SELECT seq FROM _sync_changes WHERE table_name = ? AND row_id = ?`,
