@@ -33,7 +33,8 @@ const rows = Number(args.rows);
 const cases = ['pedidos new', 'pedidos changed', 'produtos new', 'produtos changed'];
 
 function mutations(table, ids, round) {
-  const at = new Date(Date.now() - 60_000 + round * 1000).toISOString();
+  // Later than the server's own write time of round 0, so changes apply (not stale).
+  const at = new Date(Date.now() + round * 1000).toISOString();
   return ids.map((id, i) => ({
     eventId: uuidv7(),
     table,
