@@ -45,7 +45,9 @@ export async function buildApp(
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-pdv-sync-protocol', String(protocolVersion));
   });
-  registerErrorHandler(app, ctx.config.bodyLimitBytes, ctx.storage.capabilities.classifyError);
+  registerErrorHandler(app, ctx.config.bodyLimitBytes, (err) =>
+    ctx.storage.capabilities.classifyError(err),
+  );
   // Before the auth hook: preflights carry no token, and error answers need the CORS headers too.
   const origins = ctx.config.corsOrigins;
   if (origins.length > 0)
