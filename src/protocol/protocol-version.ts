@@ -17,5 +17,10 @@
  *     role `manager` in `GET /api/session` and `POST /api/admin/devices`. Additive.
  * (ops) — `x-pdv-sync-epoch` on every answer and `GET /api/sync/epoch` (restore epoch,
  *     contract C3). Additive.
+ * (push) — push and the per-table form validate each mutation alone (a malformed one is
+ *     `rejected` at its position, code MUTATION_INVALID; only the envelope can fail the request);
+ *     optional `Mutation.group` and the schema's `parent` relation make sale groups
+ *     all-or-nothing (GROUP_REJECTED); idempotency keys per (store, eventId); schema
+ *     `writeRoles` (WRITE_FORBIDDEN). Additive for well-formed clients.
  */
 export const protocolVersion = 2;

@@ -75,7 +75,9 @@ export async function buildApp(
     // The epoch (contract C3): a client seeing it change after a restore re-sends what the backup lacks.
     reply.header(epochHeader, ctx.meta.databaseId);
   });
-  registerErrorHandler(app, ctx.config.bodyLimitBytes, ctx.storage.capabilities.classifyError);
+  registerErrorHandler(app, ctx.config.bodyLimitBytes, (err) =>
+    ctx.storage.capabilities.classifyError(err),
+  );
   // Before the auth hook: preflights carry no token, and error answers need the CORS headers too.
   const origins = ctx.config.corsOrigins;
   if (origins.length > 0)

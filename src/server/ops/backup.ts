@@ -183,8 +183,9 @@ async function postgresBackup(target: DatabaseTarget, tmp: string): Promise<Back
       `SELECT value FROM _sync_meta WHERE key = 'database_id'`,
     );
     if (!id.rows[0]) throw failed(`schema ${schema} holds no pdv-sync server database`);
+    // The PostgreSQL log orders by (xid, tx_seq); tx_seq alone still grows with every change.
     const head = await client.query<{ seq: string | null }>(
-      `SELECT MAX(seq) AS seq FROM _sync_changes`,
+      `SELECT MAX(tx_seq) AS seq FROM _sync_changes`,
     );
     info = {
       format: 'pdv-sync-backup',

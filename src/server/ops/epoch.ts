@@ -22,14 +22,6 @@ export async function readEpoch(tx: SqlExecutor): Promise<EpochResponse | null> 
   return { databaseId: id, restoredFrom };
 }
 
-/** The change log's head: the highest seq committed (0 when empty). */
-export async function headSeq(tx: SqlExecutor): Promise<number> {
-  const rows = await tx.all<{ seq: number | string | null }>(
-    `SELECT MAX(seq) AS seq FROM _sync_changes`,
-  );
-  return Number(rows[0]?.seq ?? 0);
-}
-
 /** Gives a restored database its new epoch and records the backup it came from. */
 export async function startNewEpoch(tx: SqlExecutor, from: RestoredFrom): Promise<string> {
   const fresh = randomUUID().slice(0, 8);

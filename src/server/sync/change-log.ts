@@ -280,6 +280,46 @@ export class ChangeLog {
     };
   }
 
+  /** The rows of `ids` that exist, each with its version and last change time, in one query. */
+  async rowsWithVersions(
+    tx: SqlExecutor,
+    table: TableDef,
+    ids: readonly string[],
+  ): Promise<Map<string, { row: Row; version: number; updatedAt: string | null }>> {
+    const out = new Map<string, { row: Row; version: number; updatedAt: string | null }>();
+    if (ids.length === 0) return out;
+    const rows = await tx.all<Row>(
+      `SELECT t.*, c.${this.sql.seq} AS _sync_seq, c.updated_at AS _sync_updated_at
+         FROM ${q(table.name)} t LEFT JOIN _sync_changes c ON c.table_name = ? AND c.row_id = t.id
+        WHERE t.id IN (${ids.map(() => '?').join(', ')})`,
+      [table.name, ...ids],
+    );
+    for (const row of rows)
+      out.set(String(row['id']), {
+        row,
+        version: Number(row['_sync_seq'] ?? 0),
+        updatedAt: (row['_sync_updated_at'] as string | null) ?? null,
+      });
+    return out;
+  }
+
+  /** The versions of `ids` that have a log entry, in one query. */
+  async versions(
+    tx: SqlExecutor,
+    table: TableDef,
+    ids: readonly string[],
+  ): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (ids.length === 0) return out;
+    const rows = await tx.all<{ row_id: string; seq: number }>(
+      `SELECT row_id, ${this.sql.seq} AS seq FROM _sync_changes
+        WHERE table_name = ? AND row_id IN (${ids.map(() => '?').join(', ')})`,
+      [table.name, ...ids],
+    );
+    for (const r of rows) out.set(String(r.row_id), Number(r.seq));
+    return out;
+  }
+
   /** The version of a row (0 when the log has no entry for it). */
   async version(tx: SqlExecutor, table: TableDef, id: string): Promise<number> {
     const rows = await tx.all<{ seq: number }>(

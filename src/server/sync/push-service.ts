@@ -4,6 +4,7 @@ import type { Storage } from '../storage/index.js';
 import type { ConflictLog } from './conflict-log.js';
 import { applyEvent, insertNewEvents } from './push/apply-events.js';
 import { applyMutable } from './push/apply-mutable.js';
+import { applyMutableBatch } from './push/apply-mutable-batch.js';
 import type { Prepared, PushContext } from './push/context.js';
 import { decodeMutation, type Refused } from './push/decode.js';
 import { Groups, rejectGroupmates } from './push/groups.js';
@@ -114,7 +115,13 @@ export class PushService {
       mine.filter((p) => p.table.kind === 'event'),
       results,
     );
-    for (const p of [...slow, ...mine.filter((x) => x.table.kind !== 'event')])
+    const slowMutable = await applyMutableBatch(
+      ctx,
+      mine.filter((x) => x.table.kind !== 'event'),
+      results,
+    );
+    // The per-row path in request order: a row written twice keeps its order.
+    for (const p of [...slow, ...slowMutable].sort((a, b) => a.index - b.index))
       results[p.index] = await this.applyOne(ctx, p);
     await idempotencyKeys.answerDuplicates(
       ctx,

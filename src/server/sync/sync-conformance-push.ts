@@ -233,7 +233,7 @@ export function registerPushConformanceTests(dialect: DialectName): void {
       assert.ok((await pushRaw(b1, 'b1', taken.mutations)).every((r) => r.status === 'applied'));
       const clash = sale('A');
       clash.mutations[0] = {
-        ...(clash.mutations[0]),
+        ...clash.mutations[0],
         record: { store_id: 'A', id: taken.venda, data_hora: '2026-11-30T12:00:00Z', total: 1 },
       };
       for (const m of clash.mutations.slice(1)) m.record['venda_id'] = taken.venda;
@@ -369,8 +369,7 @@ export function registerPushConformanceTests(dialect: DialectName): void {
               const [at, which] = spec.broken;
               // Without a label only the parent relation ties a sale: it needs the row's identity.
               const chosen = breakers[which];
-              const breaker =
-                chosen.keepsIdentity || spec.labelled ? chosen : (breakers[0]);
+              const breaker = chosen.keepsIdentity || spec.labelled ? chosen : breakers[0];
               mutations[at] = breaker.apply(s.mutations[at]);
             }
             return {

@@ -81,6 +81,26 @@ export const idempotencyKeys = {
     );
   },
 
+  /** `settle(…, 'applied', version)` for many keys: one statement per chunk. */
+  async settleMany(
+    ctx: PushContext,
+    outcomes: readonly { eventId: string; version: number }[],
+  ): Promise<void> {
+    for (let i = 0; i < outcomes.length; i += claimChunk) {
+      const chunk = outcomes.slice(i, i + claimChunk);
+      await ctx.tx.run(
+        `UPDATE _sync_events SET status = 'applied',
+           version = CASE event_id ${chunk.map(() => 'WHEN ? THEN CAST(? AS BIGINT)').join(' ')} END
+         WHERE store_id = ? AND event_id IN (${chunk.map(() => '?').join(', ')})`,
+        [
+          ...chunk.flatMap((o) => [o.eventId, o.version]),
+          scopeOf(ctx),
+          ...chunk.map((o) => o.eventId),
+        ],
+      );
+    }
+  },
+
   /**
    * Mutations whose eventId was seen before: no second effect, the first result
    * is returned (or the rejection of an earlier copy in this same batch).

@@ -89,6 +89,27 @@ export const tableRows = {
     return found && { ...found, row: decodeRow(ctx.storage, table, found.row) };
   },
 
+  /** The rows of `ids` that exist, with their versions, in one query. */
+  async loadMany(
+    ctx: PushContext,
+    table: TableDef,
+    ids: readonly string[],
+  ): Promise<Map<string, Existing>> {
+    const found = await changeLogOf(ctx.storage).rowsWithVersions(ctx.tx, table, ids);
+    const out = new Map<string, Existing>();
+    for (const [id, e] of found) out.set(id, { ...e, row: decodeRow(ctx.storage, table, e.row) });
+    return out;
+  },
+
+  /** The current versions of `ids`, in one query. */
+  versions(
+    ctx: PushContext,
+    table: TableDef,
+    ids: readonly string[],
+  ): Promise<Map<string, number>> {
+    return changeLogOf(ctx.storage).versions(ctx.tx, table, ids);
+  },
+
   version(ctx: PushContext, table: TableDef, id: string): Promise<number> {
     return changeLogOf(ctx.storage).version(ctx.tx, table, id);
   },

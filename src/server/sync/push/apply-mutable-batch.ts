@@ -1,0 +1,139 @@
+import { validateRecord, type PushResult, type TableDef } from '../../../protocol/index.js';
+import { judge, withClientTime } from './conflict-policy.js';
+import type { Existing, Prepared, PushContext } from './context.js';
+import { idempotencyKeys } from './idempotency.js';
+import { applied } from './results.js';
+import { isForeign } from './scope.js';
+import { tableRows } from './table-rows.js';
+
+/** Ids per `IN (…)` look-up and rows per fast chunk. */
+const chunkSize = 500;
+
+/**
+ * The set-based path of mutable tables, for the common case: a new row, or an update the
+ * terminal made on the row's current version. Rows are loaded per chunk with one query,
+ * new rows inserted with one multi-row INSERT per column set, versions read and
+ * idempotency outcomes recorded per chunk; only the UPDATEs stay one statement per row.
+ * Everything else (deletes, counters, conflicts, another store's id, a repeated id, a
+ * row the database refuses) returns to the per-row path, which judges and answers it.
+ */
+export async function applyMutableBatch(
+  ctx: PushContext,
+  batch: readonly Prepared[],
+  results: PushResult[],
+): Promise<Prepared[]> {
+  const slow: Prepared[] = [];
+  const byTable = new Map<TableDef, Prepared[]>();
+  const seen = new Map<string, number>();
+  for (const p of batch) {
+    const key = `${p.table.name}\u0000${p.id}`;
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+  }
+  for (const p of batch) {
+    // A row written twice in one batch keeps request order on the per-row path.
+    if (
+      p.mutation.op === 'delete' ||
+      p.mutation.deltas ||
+      (seen.get(`${p.table.name}\u0000${p.id}`) ?? 0) > 1
+    ) {
+      slow.push(p);
+      continue;
+    }
+    const list = byTable.get(p.table) ?? [];
+    list.push(p);
+    byTable.set(p.table, list);
+  }
+  for (const [table, list] of byTable)
+    for (let i = 0; i < list.length; i += chunkSize)
+      slow.push(...(await applyChunk(ctx, table, list.slice(i, i + chunkSize), results)));
+  return slow;
+}
+
+async function applyChunk(
+  ctx: PushContext,
+  table: TableDef,
+  chunk: readonly Prepared[],
+  results: PushResult[],
+): Promise<Prepared[]> {
+  const slow: Prepared[] = [];
+  const existing = await tableRows.loadMany(
+    ctx,
+    table,
+    chunk.map((p) => p.id),
+  );
+  const inserts: { p: Prepared; values: Record<string, unknown> }[] = [];
+  const updates: { p: Prepared; values: Record<string, unknown> }[] = [];
+  for (const p of chunk) {
+    const row = existing.get(p.id);
+    if (!row) {
+      if (validateRecord(table, p.values, { partial: false }).ok)
+        inserts.push({ p, values: withClientTime(table, p) });
+      else slow.push(p);
+    } else if (fastUpdate(ctx, table, p, row))
+      updates.push({ p, values: withClientTime(table, p) });
+    else slow.push(p);
+  }
+  if (inserts.length === 0 && updates.length === 0) return slow;
+  let done: Prepared[];
+  try {
+    done = await ctx.storage.savepoint(ctx.tx, async () => {
+      const written: Prepared[] = [];
+      const groups = new Map<string, typeof inserts>();
+      for (const x of inserts) {
+        const key = Object.keys(x.values).join(',');
+        const g = groups.get(key) ?? [];
+        g.push(x);
+        groups.set(key, g);
+      }
+      for (const g of groups.values()) {
+        const cols = Object.keys(g[0]?.values ?? {});
+        const perChunk = Math.max(1, Math.floor(ctx.storage.capabilities.maxParams / cols.length));
+        for (let i = 0; i < g.length; i += perChunk) {
+          const part = g.slice(i, i + perChunk);
+          const inserted = await tableRows.insertNew(
+            ctx,
+            table,
+            cols,
+            part.map((x) => x.values),
+          );
+          // Inserted meanwhile by another transaction: the per-row path judges it.
+          for (const x of part) (inserted.has(x.p.id) ? written : slow).push(x.p);
+        }
+      }
+      for (const x of updates) {
+        await tableRows.update(ctx, table, x.p.id, x.values, {});
+        written.push(x.p);
+      }
+      return written;
+    });
+  } catch (err) {
+    if (ctx.storage.capabilities.classifyError(err) !== 'bad-data') throw err;
+    // A value the engine refused: the per-row path finds which row, and rejects it alone.
+    return [...slow, ...inserts.map((x) => x.p), ...updates.map((x) => x.p)];
+  }
+  const versions = await tableRows.versions(
+    ctx,
+    table,
+    done.map((p) => p.id),
+  );
+  const settled: { eventId: string; version: number }[] = [];
+  for (const p of done) {
+    const version = versions.get(p.id) ?? 0;
+    results[p.index] = applied(p, version);
+    settled.push({ eventId: p.mutation.eventId, version });
+  }
+  await idempotencyKeys.settleMany(ctx, settled);
+  return slow;
+}
+
+/** An update the per-row path would apply as is: own store, same store, current version. */
+function fastUpdate(ctx: PushContext, table: TableDef, p: Prepared, row: Existing): boolean {
+  if (isForeign(ctx.identity, table, row)) return false;
+  if (
+    table.storeColumn &&
+    p.values[table.storeColumn] !== undefined &&
+    p.values[table.storeColumn] !== row.row[table.storeColumn]
+  )
+    return false;
+  return judge(ctx.identity, p, row) === 'apply';
+}
