@@ -16,3 +16,4 @@ export * from './sqlite-table-ddl.js';
 export * from './agent-payload.js';
 export * from './live.js';
 export * from './ingest.js';
+export * from './coercion.js';

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { coercionCases } from '../testing/coercion-cases.js';
+import { coerceValue, unstorableText } from './coercion.js';
+
+describe('the coercion rule', () => {
+  for (const c of coercionCases)
+    it(`${c.type} ${c.column} ${JSON.stringify(c.input) ?? String(c.input)}: ${c.why}`, () => {
+      const got = coerceValue(c.type, c.column, c.input, c.options);
+      if ('error' in c.expect) {
+        assert.equal(got.ok, false, `expected a refusal, got ${JSON.stringify(got)}`);
+        assert.match(got.ok ? '' : got.message, new RegExp(`column ${c.column}`));
+      } else assert.deepEqual(got, { ok: true, value: c.expect.value });
+    });
+
+  it('never throws and always names the column when it refuses', () => {
+    const types = ['text', 'integer', 'number', 'decimal', 'boolean', 'timestamp', 'json'] as const;
+    fc.assert(
+      fc.property(fc.constantFrom(...types), fc.anything(), (type, input) => {
+        const got = coerceValue(type, 'col_x', input);
+        if (!got.ok) assert.match(got.message, /^column col_x /);
+      }),
+    );
+  });
+
+  it('every accepted string is storable on both engines', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        const got = coerceValue('text', 'nome', s);
+        assert.equal(got.ok, unstorableText(s) === null);
+      }),
+    );
+  });
+});

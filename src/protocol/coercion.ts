@@ -1,0 +1,275 @@
+/**
+ * The one coercion rule: how a value that arrives on the wire (or is bound by a POS app into
+ * its local SQLite) becomes the value of a typed column. The server's validation and the
+ * terminal's write-time checks follow it, so a value accepted on one side is accepted on the
+ * other, and a value refused is refused with the column named on both. Cases and their
+ * expected outcomes live in one table shared by the server and SDK tests.
+ *
+ * - text: strings are kept; a safe integer becomes its decimal text (`1` → `"1"`); for id-like
+ *   columns (`id`, `store_id`, `*_id`) the text SQLite stores for a JavaScript number bound to
+ *   a TEXT column (`"1.0"`) means the integer text `"1"`. Anything else is ambiguous.
+ * - integer: a safe integer, or a string of digits (optional `-`) within the safe range.
+ * - number: a finite number, or a numeric string. Counter deltas and results are bounded.
+ * - decimal: exact money as canonical decimal text with at most `scale` decimals.
+ * - boolean: true/false, 0/1, "true"/"false", "0"/"1".
+ * - timestamp: ISO 8601 with an offset, epoch milliseconds, or a naive local time read in the
+ *   store's time zone (never the process's); always returned as ISO UTC with `Z`.
+ * - Strings anywhere (json included) may not hold NUL or a lone UTF-16 surrogate: PostgreSQL
+ *   refuses them and SQLite would store them, so both engines refuse them alike.
+ */
+
+export type CoercibleType =
+  'text' | 'integer' | 'number' | 'decimal' | 'boolean' | 'timestamp' | 'json';
+
+export type Coerced = { ok: true; value: unknown } | { ok: false; message: string };
+
+export type CoerceOptions = {
+  /** IANA time zone naive timestamps are read in (the store's); default UTC. */
+  timeZone?: string;
+  /** Decimals a `decimal` column keeps; default 2. */
+  scale?: number;
+  /** The column is a counter: its values (and deltas) must stay within ±maxCounterMagnitude. */
+  counter?: boolean;
+};
+
+/** Counters beyond this lose integer precision in a double: refuse them instead of rounding. */
+export const maxCounterMagnitude = 1e15;
+
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why a string cannot be stored identically on both engines, or null when it can. */
+export function unstorableText(value: string): string | null {
+  if (value.includes('\u0000')) return 'contains a NUL character';
+  if (loneSurrogate.test(value)) return 'contains a lone UTF-16 surrogate';
+  return null;
+}
+
+/** Same check through a JSON value: the first offending string (key or value), or null. */
+export function unstorableJson(value: unknown, depth = 0): string | null {
+  if (depth > 64) return 'nests too deep';
+  if (typeof value === 'string') return unstorableText(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? null : 'holds a non-finite number';
+  if (value === null || typeof value !== 'object') return null;
+  for (const [k, v] of Object.entries(value)) {
+    const bad = unstorableText(k) ?? unstorableJson(v, depth + 1);
+    if (bad) return bad;
+  }
+  return null;
+}
+
+/** `id`, `store_id` and `*_id`: columns whose numbers are identifiers, never quantities. */
+export function isIdLikeColumn(name: string): boolean {
+  return name === 'id' || name.endsWith('_id');
+}
+
+const integerText = /^-?\d{1,16}$/;
+const numericText = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+const sqliteRealOfInteger = /^-?\d{1,16}\.0$/;
+const naiveTimestamp =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?$/;
+const offsetTimestamp = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+function fail(column: string, what: string): Coerced {
+  return { ok: false, message: `column ${column} ${what}` };
+}
+
+/** Coerces `value` for a column of `type` named `column`; `null` passes (required-ness is the caller's). */
+export function coerceValue(
+  type: CoercibleType,
+  column: string,
+  value: unknown,
+  options: CoerceOptions = {},
+): Coerced {
+  if (value === null || value === undefined) return { ok: true, value: null };
+  switch (type) {
+    case 'text':
+      return coerceText(column, value);
+    case 'integer':
+      return coerceInteger(column, value, options);
+    case 'number':
+      return coerceNumber(column, value, options);
+    case 'decimal':
+      return coerceDecimal(column, value, options.scale ?? 2);
+    case 'boolean':
+      return coerceBoolean(column, value);
+    case 'timestamp':
+      return coerceTimestamp(column, value, options.timeZone ?? 'UTC');
+    case 'json': {
+      const bad = unstorableJson(value);
+      return bad ? fail(column, bad) : { ok: true, value };
+    }
+  }
+}
+
+function coerceText(column: string, value: unknown): Coerced {
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value)) return { ok: true, value: String(value) };
+    return fail(column, 'must be a string (a number that is not an integer is ambiguous)');
+  }
+  if (typeof value !== 'string') return fail(column, 'must be a string');
+  const bad = unstorableText(value);
+  if (bad) return fail(column, bad);
+  if (isIdLikeColumn(column) && sqliteRealOfInteger.test(value)) {
+    const n = Number(value);
+    if (Number.isSafeInteger(n)) return { ok: true, value: String(n) };
+  }
+  return { ok: true, value };
+}
+
+function withinCounter(column: string, n: number, options: CoerceOptions): Coerced {
+  return options.counter && Math.abs(n) > maxCounterMagnitude
+    ? fail(column, `is out of range (at most ${maxCounterMagnitude} in magnitude)`)
+    : { ok: true, value: n };
+}
+
+function coerceInteger(column: string, value: unknown, options: CoerceOptions): Coerced {
+  if (typeof value === 'number')
+    return Number.isSafeInteger(value)
+      ? withinCounter(column, value, options)
+      : fail(column, 'must be an integer');
+  if (typeof value === 'string' && integerText.test(value)) {
+    const n = Number(value);
+    if (Number.isSafeInteger(n)) return withinCounter(column, n, options);
+  }
+  return fail(column, 'must be an integer');
+}
+
+function coerceNumber(column: string, value: unknown, options: CoerceOptions): Coerced {
+  if (typeof value === 'number')
+    return Number.isFinite(value)
+      ? withinCounter(column, value, options)
+      : fail(column, 'must be a finite number');
+  if (typeof value === 'string' && numericText.test(value)) {
+    const n = Number(value);
+    if (Number.isFinite(n)) return withinCounter(column, n, options);
+  }
+  return fail(column, 'must be a finite number');
+}
+
+const decimalText = /^(-?)(\d{1,18})(?:\.(\d+))?$/;
+
+/** Exact decimal text with at most `scale` decimals, normalised (`"1.50"` → `"1.5"`, `"-0"` → `"0"`). */
+function coerceDecimal(column: string, value: unknown, scale: number): Coerced {
+  let text: string;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return fail(column, 'must be a decimal number');
+    // The shortest text that round-trips: 0.1 + 0.2 arrives as 0.30000000000000004 and is refused.
+    text = String(value);
+    if (/e/i.test(text)) return fail(column, 'must be a decimal number without exponent');
+  } else if (typeof value === 'string') text = value.trim();
+  else return fail(column, 'must be a decimal number');
+  const m = decimalText.exec(text);
+  if (!m) return fail(column, 'must be a decimal number');
+  const [, sign, intPart, fracRaw = ''] = m;
+  const frac = fracRaw.replace(/0+$/, '');
+  if (frac.length > scale) return fail(column, `has more than ${scale} decimal places`);
+  const int = intPart.replace(/^0+(?=\d)/, '');
+  const zero = /^0*$/.test(int) && frac === '';
+  return { ok: true, value: `${zero ? '' : sign}${int}${frac ? `.${frac}` : ''}` };
+}
+
+function coerceBoolean(column: string, value: unknown): Coerced {
+  if (typeof value === 'boolean') return { ok: true, value };
+  if (value === 0 || value === '0' || value === 'false') return { ok: true, value: false };
+  if (value === 1 || value === '1' || value === 'true') return { ok: true, value: true };
+  return fail(column, 'must be a boolean');
+}
+
+function validYear(date: Date): boolean {
+  const y = date.getUTCFullYear();
+  return !Number.isNaN(date.getTime()) && y >= 1 && y < 10000;
+}
+
+function coerceTimestamp(column: string, value: unknown, timeZone: string): Coerced {
+  const bad = fail(column, 'must be an ISO 8601 timestamp or epoch milliseconds');
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) return bad;
+    const date = new Date(value);
+    return validYear(date) ? { ok: true, value: date.toISOString() } : bad;
+  }
+  if (typeof value !== 'string') return bad;
+  if (offsetTimestamp.test(value)) {
+    const date = new Date(value.replace(' ', 'T'));
+    return validYear(date) ? { ok: true, value: date.toISOString() } : bad;
+  }
+  const m = naiveTimestamp.exec(value);
+  if (!m) return bad;
+  const [y, mo, d, h = '0', mi = '0', s = '0', frac = '0'] = m.slice(1);
+  const parts = [y, mo, d, h, mi, s].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const ms = Number(frac.padEnd(3, '0').slice(0, 3));
+  const date = zonedToUtc(parts, ms, timeZone);
+  if (!date) return fail(column, `cannot be read in time zone ${timeZone}`);
+  // Reject calendar overflow (2026-02-31) instead of rolling into the next month.
+  const wallClock = new Date(
+    Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5]),
+  );
+  if (
+    wallClock.getUTCMonth() !== parts[1] - 1 ||
+    wallClock.getUTCDate() !== parts[2] ||
+    parts[3] > 23 ||
+    parts[4] > 59 ||
+    parts[5] > 59
+  )
+    return bad;
+  return validYear(date) ? { ok: true, value: date.toISOString() } : bad;
+}
+
+const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/** Offset of `timeZone` from UTC at instant `utcMs`, in milliseconds (DST-aware). */
+function zoneOffsetMs(utcMs: number, timeZone: string): number | null {
+  let fmt = offsetFormatters.get(timeZone);
+  if (!fmt) {
+    try {
+      fmt = new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+      });
+    } catch {
+      return null;
+    }
+    offsetFormatters.set(timeZone, fmt);
+  }
+  const p = Object.fromEntries(fmt.formatToParts(new Date(utcMs)).map((x) => [x.type, x.value]));
+  const asUtc = Date.UTC(
+    Number(p['year']),
+    Number(p['month']) - 1,
+    Number(p['day']),
+    Number(p['hour']),
+    Number(p['minute']),
+    Number(p['second']),
+  );
+  return asUtc - Math.floor(utcMs / 1000) * 1000;
+}
+
+/** The instant at which the wall clock of `timeZone` shows `parts`. */
+function zonedToUtc(
+  parts: [number, number, number, number, number, number],
+  ms: number,
+  timeZone: string,
+): Date | null {
+  const naive = Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5]);
+  const first = zoneOffsetMs(naive, timeZone);
+  if (first === null) return null;
+  // Two passes settle the offset around DST changes.
+  const second = zoneOffsetMs(naive - first, timeZone) ?? first;
+  return new Date(naive - second + ms);
+}
+
+/** True when `timeZone` is an IANA zone this runtime knows. */
+export function isKnownTimeZone(timeZone: string): boolean {
+  return zoneOffsetMs(Date.UTC(2026, 0, 1), timeZone) !== null;
+}
