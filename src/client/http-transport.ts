@@ -25,6 +25,8 @@ export type TransportOptions = {
  */
 export class HttpTransport {
   private readonly policy: RetryPolicy;
+  /** The server's epoch (`x-pdv-sync-epoch`) on its latest answer; null until a server sends one. */
+  lastEpoch: string | null = null;
 
   constructor(private readonly options: TransportOptions) {
     this.policy = retry(handleWhen(isTransient), {
@@ -79,6 +81,8 @@ export class HttpTransport {
       } catch (err) {
         throw new NetworkError(`${method} ${path}: ${(err as Error).message}`, { cause: err });
       }
+      const epoch = res.headers.get('x-pdv-sync-epoch');
+      if (epoch) this.lastEpoch = epoch;
       try {
         text = await res.text();
       } catch (err) {

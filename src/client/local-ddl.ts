@@ -6,7 +6,7 @@ import {
 } from '../protocol/index.js';
 
 /** Bump when the triggers change: a till's database built by an older SDK gets them rebuilt on open. */
-export const localDdlVersion = '3';
+export const localDdlVersion = '4';
 
 export const bookkeepingDdl = [
   `CREATE TABLE IF NOT EXISTS _pdv_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
@@ -81,6 +81,8 @@ function recordJson(table: TableDef, row: 'NEW' | 'OLD'): string {
       c.type === 'json' ? `CASE WHEN json_valid(${ref}) THEN json(${ref}) ELSE ${ref} END` : ref;
     if (c.type === 'text' && isIdColumn(c.name)) value = idValueSql(ref);
     if (c.name === table.storeColumn) value = `COALESCE(${value}, ${tillStoreSql})`;
+    if (c.type === 'timestamp')
+      value = `CASE WHEN ${epochMsSql(ref)} THEN strftime('%Y-%m-%dT%H:%M:%fZ', CAST(CAST(${ref} AS REAL) AS INTEGER) / 1000.0, 'unixepoch') ELSE ${ref} END`;
     if (c.type === 'boolean')
       value = `CASE WHEN ${ref} IN (1, '1', 'true') THEN json('true') WHEN ${ref} IN (0, '0', 'false') THEN json('false') ELSE ${ref} END`;
     return `'${c.name}', ${value}`;
@@ -99,6 +101,11 @@ export function idValueSql(ref: string): string {
     WHEN typeof(${ref}) = 'text' AND ${ref} GLOB '-*[0-9].0' AND substr(${ref}, 2, length(${ref}) - 3) NOT GLOB '*[^0-9]*' AND length(${ref}) BETWEEN 4 AND 19 THEN substr(${ref}, 1, length(${ref}) - 2)
     WHEN typeof(${ref}) IN ('integer', 'real') AND ${ref} = CAST(${ref} AS INTEGER) THEN CAST(CAST(${ref} AS INTEGER) AS TEXT)
     ELSE ${ref} END`;
+}
+
+/** Epoch milliseconds (a JS `Date.now()` bound to a TEXT column arrives as `'1764504000000.0'`). */
+function epochMsSql(ref: string): string {
+  return `typeof(${ref}) = 'text' AND length(${ref}) BETWEEN 10 AND 17 AND (${ref} NOT GLOB '*[^0-9]*' OR (${ref} GLOB '*.0' AND substr(${ref}, 1, length(${ref}) - 2) NOT GLOB '*[^0-9]*'))`;
 }
 
 const tillStoreSql = `(SELECT value FROM _pdv_meta WHERE key = 'store_id')`;
@@ -132,16 +139,24 @@ export function rowChecks(table: TableDef, row: string): RowCheck[] {
     if (c.type === 'text' && isIdColumn(c.name))
       checks.push({
         column: c.name,
-        failsSql: `length(${idValueSql(ref)}) > 128`,
+        // '9.00719925474099e+15': a JS number beyond 2^53 bound to TEXT, its digits already lost.
+        failsSql: `length(${idValueSql(ref)}) > 128 OR (typeof(${ref}) = 'text' AND ${ref} GLOB '*[0-9]e[+-][0-9]*' AND ${ref} NOT GLOB '*[^0-9.e+-]*')`,
         pt: 'tem mais de 128 caracteres',
         en: 'is longer than 128 characters',
+      });
+    if (c.type === 'json')
+      checks.push({
+        column: c.name,
+        failsSql: `typeof(${ref}) = 'text' AND lower(${ref}) LIKE '%\\u0000%'`,
+        pt: 'contém caractere NUL (\\u0000)',
+        en: 'contains a NUL character (\\u0000)',
       });
     if (c.type === 'integer')
       checks.push({
         column: c.name,
-        failsSql: `${ref} IS NOT NULL AND (typeof(${ref}) <> 'integer' OR abs(${ref}) > 9007199254740991)`,
-        pt: 'deve ser um número inteiro',
-        en: 'must be an integer',
+        failsSql: `${ref} IS NOT NULL AND (typeof(${ref}) <> 'integer' OR abs(${ref}) > ${c.counter ? '1e15' : '9007199254740991'})`,
+        pt: c.counter ? 'deve ser um número inteiro até 1e15' : 'deve ser um número inteiro',
+        en: c.counter ? 'must be an integer up to 1e15' : 'must be an integer',
       });
     if (c.type === 'number')
       checks.push({
@@ -160,7 +175,7 @@ export function rowChecks(table: TableDef, row: string): RowCheck[] {
     if (c.type === 'timestamp')
       checks.push({
         column: c.name,
-        failsSql: `${ref} IS NOT NULL AND (typeof(${ref}) <> 'text' OR ${ref} NOT GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9][T ][0-2][0-9]:[0-5][0-9]*' OR julianday(${ref}) IS NULL)`,
+        failsSql: `${ref} IS NOT NULL AND NOT (${epochMsSql(ref)}) AND (typeof(${ref}) <> 'text' OR ${ref} NOT GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9][T ][0-2][0-9]:[0-5][0-9]*' OR julianday(${ref}) IS NULL OR date(substr(${ref}, 1, 10)) IS NOT substr(${ref}, 1, 10))`,
         pt: 'deve ser data e hora ISO 8601 (AAAA-MM-DDTHH:MM:SS)',
         en: 'must be an ISO 8601 date and time (YYYY-MM-DDTHH:MM:SS)',
       });

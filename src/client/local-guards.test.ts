@@ -44,7 +44,14 @@ const breakage = fc.oneof(
     .filter((s) => Number.isNaN(Number(s)) && !/^\s*$/.test(s))
     .map((s) => ({ column: 'total', apply: (v: Venda) => ({ ...v, total: s }) })),
   fc
-    .constantFrom('ontem', 'yesterday', '30/11/2026', '1764500000000', '2026-13-45T99:99:99Z')
+    .constantFrom(
+      'ontem',
+      'yesterday',
+      '30/11/2026',
+      '1764500000000.5',
+      '2026-13-45T99:99:99Z',
+      '2026-02-31 10:00:00',
+    )
     .map((s) => ({ column: 'data_hora', apply: (v: Venda) => ({ ...v, data_hora: s }) })),
   fc
     .oneof(

@@ -259,6 +259,47 @@ export class LocalStore {
     })();
   }
 
+  /**
+   * Puts delivered entries back at the head of the outbox, with their own event ids (the server
+   * answers `duplicate` for those it still has), oldest first: all of them, or those delivered
+   * at or after `since`. Returns how many.
+   */
+  requeueDelivered(since: string | null): number {
+    return this.db.transaction(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT * FROM _pdv_delivered WHERE delivered_at >= ? AND event_id NOT IN (SELECT event_id FROM _pdv_outbox)
+           ORDER BY created_at, event_id`,
+        )
+        .all(since ?? '') as Record<string, unknown>[];
+      const min = (
+        this.db.prepare(`SELECT MIN(seq) AS m FROM _pdv_outbox`).get() as {
+          m: number | null;
+        }
+      ).m;
+      // Ahead of what is still pending: these writes happened before it.
+      let seq = (min ?? 1) - rows.length;
+      const insert = this.db.prepare(
+        `INSERT INTO _pdv_outbox (seq, event_id, table_name, row_id, op, record, base_version, deltas, created_at, txn)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const r of rows)
+        insert.run(
+          seq++,
+          r['event_id'],
+          r['table_name'],
+          r['row_id'],
+          r['op'],
+          r['record'],
+          r['base_version'] ?? null,
+          r['deltas'] ?? null,
+          r['created_at'],
+          r['txn'] ?? null,
+        );
+      return rows.length;
+    })();
+  }
+
   /** Forgets delivered entries older than the retention. */
   purgeDelivered(olderThan: string): number {
     return this.prepareCached(`DELETE FROM _pdv_delivered WHERE delivered_at < ?`).run(olderThan)

@@ -1,5 +1,25 @@
+import {
+  SyncError,
+  type Mismatch,
+  type ReconcileResponse,
+  type TableSummary,
+} from '../protocol/index.js';
+import type { SyncOptionsInput } from './client-options.js';
 import { LiveLink, type LiveState } from './live-link.js';
 import { SyncManager, type SyncSummary } from './sync-manager.js';
+
+/** What to do when a reconcile finds the till's tables differ from the server's. */
+export type DivergenceStrategy = 'log' | 'refresh_mismatched';
+
+export type ReconcileSettings = {
+  /** Reconcile every `reconcileInterval` ms while started. */
+  autoReconcile: boolean;
+  reconcileInterval: number;
+  /** `log` (default): warn with the mismatches; `refresh_mismatched`: also re-pull only those tables. */
+  divergenceStrategy: DivergenceStrategy;
+  /** The summary to compare (default: the till's own row counts of every pulled table). */
+  getClientSummary?: () => Promise<Record<string, TableSummary>> | Record<string, TableSummary>;
+};
 
 /**
  * Automatic sync: `start()` syncs now, then every `intervalMs`
@@ -14,6 +34,13 @@ import { SyncManager, type SyncSummary } from './sync-manager.js';
  * client.start();
  */
 export class SyncClient extends SyncManager {
+  /** Automatic reconciliation (`initSyncClient` sets it from its options). */
+  reconcileSettings: ReconcileSettings = {
+    autoReconcile: false,
+    reconcileInterval: 60_000,
+    divergenceStrategy: 'log',
+  };
+  private reconcileTimer: NodeJS.Timeout | null = null;
   private timer: NodeJS.Timeout | null = null;
   private link: LiveLink | null = null;
   private inFlight: Promise<SyncSummary> | null = null;
@@ -24,6 +51,11 @@ export class SyncClient extends SyncManager {
     if (this.timer) return;
     void this.requestSync();
     this.timer = setInterval(() => void this.requestSync(), this.options.intervalMs);
+    if (this.reconcileSettings.autoReconcile)
+      this.reconcileTimer = setInterval(
+        () => void this.reconcileNow().catch(() => undefined),
+        this.reconcileSettings.reconcileInterval,
+      );
     if (this.options.live) {
       this.link = new LiveLink({
         serverUrl: this.options.serverUrl,
@@ -95,7 +127,44 @@ export class SyncClient extends SyncManager {
     return run;
   }
 
+  /**
+   * Compares the till's summary with the server's; mismatches are logged and, with
+   * `refresh_mismatched`, only the divergent tables are pulled again from zero.
+   */
+  async reconcileNow(): Promise<ReconcileResponse & { refreshed: string[] }> {
+    await this.prepare();
+    const summary = await this.reconcileSettings.getClientSummary?.();
+    const res = await this.engine.reconcile(summary);
+    const refreshed: string[] = [];
+    if (!res.isConsistent) {
+      this.logger.warn(
+        { mismatches: res.mismatches },
+        'reconcile: the till differs from the server',
+      );
+      if (this.reconcileSettings.divergenceStrategy === 'refresh_mismatched') {
+        const defs = uniqueTables(res.mismatches, (n) => this.store.table(n));
+        await this.exclusive(() => this.engine.refreshTables(defs));
+        refreshed.push(...defs.map((d) => d.name));
+      }
+    }
+    return { ...res, refreshed };
+  }
+
+  /**
+   * The table's rows as the till holds them, deletes (tombstones) applied, after a sync when
+   * the server is reachable (offline: the local rows).
+   */
+  async fetch(table: string): Promise<Record<string, unknown>[]> {
+    await this.prepare().catch(() => undefined);
+    const def = this.store.table(table);
+    if (!def) throw new SyncError('UNKNOWN_TABLE', `table ${table} is not in the sync schema`);
+    await this.syncNow();
+    return this.store.rows(def);
+  }
+
   async stop(): Promise<void> {
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    this.reconcileTimer = null;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.link?.stop();
@@ -103,4 +172,62 @@ export class SyncClient extends SyncManager {
     await this.inFlight?.catch(() => undefined);
     await this.close();
   }
+}
+
+function uniqueTables<T extends { name: string }>(
+  mismatches: Mismatch[],
+  lookup: (name: string) => T | undefined,
+): T[] {
+  const out = new Map<string, T>();
+  for (const m of mismatches) {
+    const def = lookup(m.table);
+    if (def) out.set(def.name, def);
+  }
+  return [...out.values()];
+}
+
+/** The options of the front ends' `initSyncClient` (the SDK's own names are accepted too). */
+export type InitSyncClientOptions = SyncOptionsInput & {
+  serverUrl?: string;
+  /** The till's local database (default `./pdv.db`, or PDV_SYNC_DB). */
+  dbPath?: string;
+  /** Start syncing at once (default true). */
+  autoSync?: boolean;
+  /** Sync period in ms (default 5000). */
+  syncInterval?: number;
+  autoReconcile?: boolean;
+  /** Reconcile period in ms (default 60000). */
+  reconcileInterval?: number;
+  divergenceStrategy?: DivergenceStrategy;
+  getClientSummary?: ReconcileSettings['getClientSummary'];
+};
+
+/**
+ * The front ends' entry point: a `SyncClient` with automatic sync and, with `autoReconcile`,
+ * periodic reconciliation (`refresh_mismatched` re-pulls only the divergent tables). The token
+ * comes from `token` or PDV_SYNC_TOKEN / NEXT_PUBLIC_SYNC_API_KEY.
+ */
+export function initSyncClient(options: InitSyncClientOptions = {}): SyncClient {
+  const {
+    dbPath,
+    autoSync = true,
+    syncInterval,
+    autoReconcile = false,
+    reconcileInterval = 60_000,
+    divergenceStrategy = 'log',
+    getClientSummary,
+    ...sdk
+  } = options;
+  const client = new SyncClient(dbPath ?? process.env['PDV_SYNC_DB'] ?? './pdv.db', {
+    ...sdk,
+    ...(syncInterval !== undefined ? { intervalMs: syncInterval } : {}),
+  });
+  client.reconcileSettings = {
+    autoReconcile,
+    reconcileInterval,
+    divergenceStrategy,
+    ...(getClientSummary ? { getClientSummary } : {}),
+  };
+  if (autoSync) client.start();
+  return client;
 }

@@ -11,12 +11,19 @@ import {
   type SessionResponse,
   type SyncSchema,
   type TableDef,
+  type TableSummary,
 } from '../protocol/index.js';
 import type { SyncOptions } from './client-options.js';
 import type { HttpTransport } from './http-transport.js';
 import type { LocalStore, OutboxEntry } from './local-store.js';
 import { SyncHttpError } from './sync-http-error.js';
 import type { Progress, SyncStatus } from './sync-status.js';
+
+/** `GET /api/sync/epoch` (contract C3). */
+export type EpochResponse = {
+  databaseId: string;
+  restoredFrom: null | { databaseId: string; takenAt: string; headSeq: number };
+};
 
 export type TableCounts = { pushed: number; pulled: number; conflicts: number; rejected: number };
 export type PushOutcome = {
@@ -228,9 +235,29 @@ export class SyncEngine {
     return outcome;
   }
 
-  private async pullGroup(group: TableDef[], outcome: PullOutcome): Promise<void> {
+  /**
+   * Re-pulls these tables alone from zero (reconcile's `refresh_mismatched`): their local rows
+   * (but those with pending edits) are dropped and fetched again; other tables are untouched.
+   */
+  async refreshTables(tables: TableDef[]): Promise<PullOutcome> {
+    const outcome: PullOutcome = { pulled: 0, tables: new Map() };
+    for (const t of tables) {
+      if (t.direction === 'up') continue;
+      const key = `cursor:refresh:${t.name}`;
+      this.rebootstrap([t], key);
+      await this.pullGroup([t], outcome, key);
+      this.store.setMeta(key, null);
+    }
+    return outcome;
+  }
+
+  private async pullGroup(
+    group: TableDef[],
+    outcome: PullOutcome,
+    cursorKey?: string,
+  ): Promise<void> {
     const names = group.map((t) => t.name);
-    const key = `cursor:${names.join(',')}`;
+    const key = cursorKey ?? `cursor:${names.join(',')}`;
     const fetchPage = (since: string | undefined, withTotal: boolean) => {
       const request = this.transport.get<ChangesResponse>('/api/sync/changes', {
         since,
@@ -306,16 +333,55 @@ export class SyncEngine {
     });
   }
 
-  /** Compares local row counts of pulled tables with the server's view of this store. */
-  async reconcile(): Promise<ReconcileResponse> {
+  /**
+   * Contract C3: when the server's answers show another epoch than the one this till last
+   * saw, the server was restored from a backup. Ask it from when it is missing data, put back
+   * in the outbox what this till delivered since then (5 minutes of margin; everything kept
+   * when the server cannot say), re-bootstrap every pull group, then remember the new epoch.
+   * Returns true when it did so (the caller pushes and pulls again).
+   */
+  async checkEpoch(): Promise<boolean> {
+    const seen = this.transport.lastEpoch;
+    if (!seen) return false;
+    const known = this.store.getMeta('server_epoch');
+    if (known === seen) return false;
+    if (known === null) {
+      this.store.setMeta('server_epoch', seen);
+      return false;
+    }
+    let info: EpochResponse | null = null;
+    try {
+      info = await this.transport.get<EpochResponse>('/api/sync/epoch');
+    } catch (err) {
+      if (!(err instanceof SyncHttpError) || err.httpStatus !== 404) throw err;
+    }
+    const takenAt = info?.restoredFrom?.takenAt ? Date.parse(info.restoredFrom.takenAt) : NaN;
+    const since = Number.isFinite(takenAt) ? new Date(takenAt - 5 * 60_000).toISOString() : null;
+    const requeued = this.store.requeueDelivered(since);
     const readable = (this.store.schema?.tables ?? []).filter((t) => t.direction !== 'up');
-    const clientSummary: Record<string, { count: number }> = {};
-    for (const t of readable)
-      clientSummary[t.name] = {
-        count: (
-          this.store.db.prepare(`SELECT COUNT(*) AS n FROM "${t.name}"`).get() as { n: number }
-        ).n,
-      };
+    const first = readable.filter((t) => this.options.priorityTables.includes(t.name));
+    const rest = readable.filter((t) => !first.includes(t));
+    for (const group of [first, rest])
+      if (group.length) this.rebootstrap(group, `cursor:${group.map((t) => t.name).join(',')}`);
+    this.store.setMeta('server_epoch', info?.databaseId ?? seen);
+    this.logger.warn(
+      { from: known, to: info?.databaseId ?? seen, since, requeued },
+      'the server was restored from a backup: re-sending what it lost and pulling again from zero',
+    );
+    return true;
+  }
+
+  /** Compares local row counts of pulled tables with the server's view of this store. */
+  async reconcile(summary?: Record<string, TableSummary>): Promise<ReconcileResponse> {
+    const readable = (this.store.schema?.tables ?? []).filter((t) => t.direction !== 'up');
+    const clientSummary: Record<string, TableSummary> = { ...summary };
+    if (!summary)
+      for (const t of readable)
+        clientSummary[t.name] = {
+          count: (
+            this.store.db.prepare(`SELECT COUNT(*) AS n FROM "${t.name}"`).get() as { n: number }
+          ).n,
+        };
     return this.transport.post<ReconcileResponse>('/api/sync/reconcile', {
       machineId: this.machine,
       clientSummary,

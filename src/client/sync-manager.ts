@@ -6,7 +6,7 @@ import { resolveSyncOptions, type SyncOptions, type SyncOptionsInput } from './c
 import { HttpTransport } from './http-transport.js';
 import { LocalStore, encodeLocal } from './local-store.js';
 import { quoteLocal as q } from './local-ddl.js';
-import { SyncEngine, type TableCounts } from './sync-engine.js';
+import { SyncEngine, type PushOutcome, type TableCounts } from './sync-engine.js';
 import { isTransient } from './sync-http-error.js';
 import { SyncStatus, type Progress, type StatusSnapshot } from './sync-status.js';
 
@@ -211,8 +211,15 @@ export class SyncManager implements AsyncDisposable {
   /** Push the outbox, pull every table, reconcile, and report this terminal's health to the server. */
   async syncAllTables(): Promise<SyncSummary> {
     const result = await this.run(async () => {
-      const pushed = await this.engine.push();
-      const pulled = await this.engine.pull();
+      // A restored server is noticed on any answer (contract C3): re-send, then push and pull again.
+      await this.engine.checkEpoch();
+      let pushed = await this.engine.push();
+      if (await this.engine.checkEpoch()) pushed = mergePush(pushed, await this.engine.push());
+      let pulled = await this.engine.pull();
+      if (await this.engine.checkEpoch()) {
+        pushed = mergePush(pushed, await this.engine.push());
+        pulled = await this.engine.pull();
+      }
       const tables = new Map(pushed.tables);
       for (const [name, c] of pulled.tables)
         tables.set(name, {
@@ -346,6 +353,40 @@ export class SyncManager implements AsyncDisposable {
     return promise;
   }
 
+  /** Runs work while no sync runs (and holds later syncs until it is done). */
+  protected exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const previous = this.running?.catch(() => undefined) ?? Promise.resolve();
+    const run = previous.then(work);
+    const marker = run.then(
+      () => this.idleSummary(),
+      () => this.idleSummary(),
+    );
+    this.running = marker;
+    void marker.finally(() => {
+      if (this.running === marker) this.running = null;
+    });
+    return run;
+  }
+
+  private idleSummary(): SyncSummary & {
+    conflictList: MutationResult[];
+    rejectedList: MutationResult[];
+  } {
+    return {
+      summary: {
+        status: this.status.current.state,
+        pushed: 0,
+        pulled: 0,
+        conflicts: 0,
+        rejected: 0,
+        durationMs: 0,
+      },
+      tables: {},
+      conflictList: [],
+      rejectedList: [],
+    };
+  }
+
   async close(): Promise<void> {
     await this.running?.catch(() => undefined);
     this.store.close();
@@ -355,6 +396,25 @@ export class SyncManager implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+function mergePush(a: PushOutcome, b: PushOutcome): PushOutcome {
+  const tables = new Map(a.tables);
+  for (const [name, c] of b.tables) {
+    const t = tables.get(name) ?? { pushed: 0, pulled: 0, conflicts: 0, rejected: 0 };
+    tables.set(name, {
+      pushed: t.pushed + c.pushed,
+      pulled: t.pulled,
+      conflicts: t.conflicts + c.conflicts,
+      rejected: t.rejected + c.rejected,
+    });
+  }
+  return {
+    pushed: a.pushed + b.pushed,
+    conflicts: [...a.conflicts, ...b.conflicts],
+    rejected: [...a.rejected, ...b.rejected],
+    tables,
+  };
 }
 
 /** Seed 000's `sync_all_tables()`: one full sync with options from the environment. */
