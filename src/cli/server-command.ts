@@ -36,6 +36,11 @@ export function serverCommand(program: Command): void {
     )
     .option('--pg-schema <name>', 'PostgreSQL schema for the server tables')
     .option('--cors-origins <list>', 'browser origins allowed to call the API: comma list or *')
+    .option(
+      '--ingest-verify-sync-id [mode]',
+      "compare agents' sync_id with the content hash: warn (default), refuse or off",
+    )
+    .option('--ingest-max-sales <n>', 'most sales in one agent payload (default 10000)')
     .action(async (opts: Record<string, string | undefined>) => {
       const config = loadServerConfig({
         db: opts['db'],
@@ -58,6 +63,12 @@ export function serverCommand(program: Command): void {
         wsMaxBufferedBytes: opts['wsMaxBufferedBytes'],
         wsMaxConnections: opts['wsMaxConnections'],
         corsOrigins: opts['corsOrigins'],
+        // A bare --ingest-verify-sync-id verifies and warns; `refuse` must be named.
+        ingestVerifySyncId:
+          (opts['ingestVerifySyncId'] as string | boolean | undefined) === true
+            ? 'warn'
+            : opts['ingestVerifySyncId'],
+        ingestMaxSales: opts['ingestMaxSales'],
       });
       const server = await createServer(config);
       // Handlers first: a SIGTERM right after the ready line must drain, not kill.

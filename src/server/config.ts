@@ -119,7 +119,8 @@ const settings = {
   },
   corsOrigins: {
     flag: '--cors-origins',
-    env: ['PDV_SYNC_CORS_ORIGINS'],
+    // CORS_ORIGINS: the name front ends' existing .env files already use.
+    env: ['PDV_SYNC_CORS_ORIGINS', 'CORS_ORIGINS'],
     // Browser apps on other origins (Vite dev server, Tauri): a comma list, or `*`. Default: same-origin only.
     rule: z
       .string()
@@ -130,6 +131,21 @@ const settings = {
           .map((o) => o.trim())
           .filter(Boolean),
       ),
+  },
+  ingestVerifySyncId: {
+    flag: '--ingest-verify-sync-id',
+    env: ['PDV_SYNC_INGEST_VERIFY_SYNC_ID'],
+    // An agent's sync_id is its idempotency key as sent. `warn` compares it with pdv-sync's
+    // own content hash and records a warning on a mismatch (other agents hash differently);
+    // `refuse` answers 422 SYNC_ID_MISMATCH instead; `off` does not compare.
+    rule: z.enum(['off', 'warn', 'refuse']).default('warn'),
+  },
+  ingestMaxSales: {
+    flag: '--ingest-max-sales',
+    env: ['PDV_SYNC_INGEST_MAX_SALES'],
+    // Sales per agent payload: one payload is one transaction holding the store's writer.
+    // A 10-minute window of a busy store is a few hundred; a day of catch-up a few thousand.
+    rule: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   },
   pgSchema: {
     flag: '--pg-schema',

@@ -17,6 +17,7 @@ function concreteUrl(route: RouteInfo, machineId: string): string {
     if (name === 'table') return 'produtos';
     if (name === 'id') return 'prod-auth-1';
     if (name === 'machineId') return machineId;
+    if (name === 'syncId') return 'sync-auth-1';
     throw new Error(`routes-auth: no value for path parameter :${name} in ${route.url}`);
   });
 }

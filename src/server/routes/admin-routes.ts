@@ -11,6 +11,12 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/api/admin/devices', adminOnly, async (request, reply): Promise<AddDeviceResponse> => {
     const body = parseRequest(addDeviceRequestSchema, request.body, 'body');
     const token = await ctx.devices.add(body.storeId, body.machineId);
+    if (body.idPontoVenda !== undefined)
+      await ctx.ingest.bindStore(
+        body.storeId,
+        { idPontoVenda: body.idPontoVenda, idFilial: body.idFilial ?? null },
+        'admin',
+      );
     request.log.info({ storeId: body.storeId, machineId: body.machineId }, 'device token created');
     void reply.status(201);
     return { token, storeId: body.storeId, machineId: body.machineId };

@@ -109,4 +109,6 @@ export const bookkeepingTables = [
   '_sync_terminal_status',
   '_sync_ingests',
   '_sync_ingest_stores',
+  '_sync_ingest_bodies',
+  '_sync_ingest_bindings',
 ] as const;
