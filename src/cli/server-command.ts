@@ -41,6 +41,10 @@ export function serverCommand(program: Command): void {
       "compare agents' sync_id with the content hash: warn (default), refuse or off",
     )
     .option('--ingest-max-sales <n>', 'most sales in one agent payload (default 10000)')
+    .option(
+      '--api-secret-key-store <storeId>',
+      'store that requests with the shared API_SECRET_KEY act for (device rights)',
+    )
     .action(async (opts: Record<string, string | undefined>) => {
       const config = loadServerConfig({
         db: opts['db'],
@@ -69,6 +73,7 @@ export function serverCommand(program: Command): void {
             ? 'warn'
             : opts['ingestVerifySyncId'],
         ingestMaxSales: opts['ingestMaxSales'],
+        apiSecretKeyStore: opts['apiSecretKeyStore'],
       });
       const server = await createServer(config);
       // Handlers first: a SIGTERM right after the ready line must drain, not kill.

@@ -4,6 +4,8 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { protocolVersion, SyncError } from '../protocol/index.js';
 import { hashToken } from './auth/index.js';
+import { externalAuthenticators } from './auth/external-auth.js';
+import { registerSharedKeyMachine } from './auth/shared-key.js';
 import { registerAuth, tokenOf } from './http/auth-hook.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { maskTokenInUrl } from './logger.js';
@@ -83,7 +85,8 @@ export async function buildApp(
     // Level 1: most of the size gain for a fraction of the CPU on large pulls.
     zlibOptions: { level: 1 },
   });
-  registerAuth(app, ctx.devices);
+  registerAuth(app, ctx.devices, externalAuthenticators(ctx));
+  registerSharedKeyMachine(app);
   syncRoutes(app, ctx);
   tableRoutes(app, ctx);
   reconcileRoutes(app, ctx);

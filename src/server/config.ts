@@ -132,6 +132,23 @@ const settings = {
           .filter(Boolean),
       ),
   },
+  apiSecretKey: {
+    flag: '--api-secret-key',
+    // API_SECRET_KEY: the name front ends' existing .env files use (a migration credential).
+    env: ['PDV_SYNC_API_SECRET_KEY', 'API_SECRET_KEY'],
+    rule: z.string().min(16, 'at least 16 characters').optional(),
+  },
+  apiSecretKeyStore: {
+    flag: '--api-secret-key-store',
+    env: ['PDV_SYNC_API_SECRET_KEY_STORE'],
+    // The one store requests with the shared key act for (device rights only).
+    rule: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9_.-]+$/)
+      .optional(),
+  },
   ingestVerifySyncId: {
     flag: '--ingest-verify-sync-id',
     env: ['PDV_SYNC_INGEST_VERIFY_SYNC_ID'],

@@ -24,8 +24,15 @@ export function tokenOf(request: { headers: IncomingHttpHeaders }): string | nul
   return null;
 }
 
+/** A credential other than a device or admin token (shared key, JWT): null when not its kind. */
+export type Authenticator = (token: string) => Promise<Identity | null>;
+
 /** Every route authenticates unless it is declared public; admin routes refuse device tokens. */
-export function registerAuth(app: FastifyInstance, devices: DeviceRegistry): void {
+export function registerAuth(
+  app: FastifyInstance,
+  devices: DeviceRegistry,
+  others: Authenticator[] = [],
+): void {
   app.decorateRequest('identity', null as never);
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
@@ -33,7 +40,8 @@ export function registerAuth(app: FastifyInstance, devices: DeviceRegistry): voi
     const token = tokenOf(request);
     if (!token)
       throw new SyncError('UNAUTHORIZED', 'missing token: send x-api-key or Authorization: Bearer');
-    const identity = await devices.authenticate(token);
+    let identity = await devices.authenticate(token);
+    for (const other of others) identity ??= await other(token);
     if (!identity) throw new SyncError('UNAUTHORIZED', 'unknown or revoked token');
     if (config.admin && identity.role !== 'admin')
       throw new SyncError('FORBIDDEN', 'this route needs the admin token');

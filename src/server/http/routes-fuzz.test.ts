@@ -884,13 +884,26 @@ const models: Record<string, Model> = {
     outcomes: ({ role, body }) => {
       const p = syncEventSchema.safeParse(body);
       if (!p.success) return [E('VALIDATION_FAILED')];
+      const machineId = p.data.machineId ?? (role === 'admin' ? 'admin' : deviceMachine);
+      if (role === 'device' && machineId !== deviceMachine) return [E('MACHINE_MISMATCH')];
       const m = /^(.+)_(created|updated|deleted)$/.exec(p.data.type);
       const table = m?.[1] ? names.entityNames().get(m[1]) : undefined;
       if (!m || !table) return [E('UNKNOWN_EVENT_TYPE')];
-      const machineId = p.data.machineId ?? (role === 'admin' ? 'admin' : deviceMachine);
-      if (role === 'device' && machineId !== deviceMachine) return [E('MACHINE_MISMATCH')];
-      const id = p.data.data['id'] ?? (m[2] === 'created' ? 'generated' : undefined);
-      if (!valid(rowIdSchema, id)) return [E('VALIDATION_FAILED')];
+      // data: one row or a list; the id from data.id or <entity>Id beside it.
+      const rows = Array.isArray(p.data.data) ? p.data.data : [p.data.data];
+      if (rows.length > maxBatch) return [E('BATCH_TOO_LARGE')];
+      const side = (['id', `${m[1]}_id`] as const)
+        .map((k) => (p.data as Record<string, unknown>)[k])
+        .find((v) => v !== undefined && v !== null);
+      const bad = rows.some((r) => {
+        const id =
+          r['id'] ??
+          (rows.length === 1 ? side : undefined) ??
+          (m[2] === 'created' ? 'generated' : undefined);
+        return !valid(rowIdSchema, id);
+      });
+      // A camelCase <entity>Id the oracle does not derive may also name the row.
+      if (bad) return [E('VALIDATION_FAILED'), ...ok(), ...rejectionCodes.map(E)];
       if (role === 'device' && table.direction === 'down') return [E('DIRECTION_FORBIDDEN')];
       if (table.kind === 'event' && m[2] === 'deleted') return [E('EVENT_IMMUTABLE')];
       return [...ok(), ...rejectionCodes.map(E)];

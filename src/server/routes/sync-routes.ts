@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import {
   changesQuerySchema,
-  eventActions,
   pushRequestSchema,
   SyncError,
   syncEventSchema,
@@ -18,6 +16,7 @@ import { checkMachine } from '../http/auth-hook.js';
 import { parseRequest } from '../http/validate.js';
 import type { ServerContext } from '../server-context.js';
 import { readableTables } from '../sync/index.js';
+import { normalizeSingleEvent, singleEventAnswer, withoutNoOps } from '../sync/single-event.js';
 
 function summarize(results: MutationResult[]): PushResponse['summary'] {
   const summary = { applied: 0, duplicate: 0, conflict: 0, rejected: 0 };
@@ -60,54 +59,22 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post('/api/sync', async (request, reply): Promise<SyncEventResponse> => {
     const body = parseRequest(syncEventSchema, request.body, 'body');
-    const match = /^(.+)_(created|updated|deleted)$/.exec(body.type);
-    const entities = ctx.names.entityNames();
-    const table = match?.[1] ? entities.get(match[1]) : undefined;
-    if (!match || !table)
-      throw new SyncError('UNKNOWN_EVENT_TYPE', `unknown event type ${body.type}`, {
-        details: {
-          accepted: [...entities.keys()].flatMap((e) => eventActions.map((a) => `${e}_${a}`)),
-        },
-      });
     const machineId = body.machineId ?? request.identity.machineId;
     checkMachine(request.identity, machineId);
-    const record = { ...body.data };
-    if (record['id'] === undefined && match[2] === 'created') record['id'] = uuidv7();
-    const parsedRecord = parseRequest(
-      z
-        .object({
-          id: z.union([z.string().min(1).max(128), z.number().int().safe().transform(String)]),
-        })
-        .catchall(z.unknown()),
-      record,
-      'data',
+    // The forms front ends send (single-event.ts): entity singulars, data lists, <entity>Id.
+    const event = normalizeSingleEvent(
+      ctx.names,
+      request.identity,
+      machineId,
+      body,
+      ctx.config.maxBatch,
     );
-    const mutation: Mutation = {
-      eventId: body.event_id,
-      table: table.name,
-      op: match[2] === 'deleted' ? 'delete' : 'upsert',
-      record: parsedRecord,
-      updatedAt: new Date(body.timestamp).toISOString(),
-    };
-    const [result] = await ctx.push.push(request.identity, machineId, [mutation]);
-    ctx.activity.note(request.identity, 'push', 1);
-    if (!result || result.status === 'rejected') {
-      const code = result?.reason?.code ?? 'INTERNAL';
-      const message = result?.reason?.message ?? 'no result';
-      void reply.status(422);
-      return {
-        success: false,
-        synced_at: new Date().toISOString(),
-        status: 'rejected',
-        ...{ code, message },
-      };
-    }
-    return {
-      success: true,
-      synced_at: new Date().toISOString(),
-      status: result.status,
-      id: String(parsedRecord.id),
-    };
+    const { apply, unchanged } = await withoutNoOps(ctx.storage, request.identity, event);
+    const results = apply.length > 0 ? await ctx.push.push(request.identity, machineId, apply) : [];
+    ctx.activity.note(request.identity, 'push', results.length);
+    const answer = singleEventAnswer(event, results, unchanged);
+    void reply.status(answer.status);
+    return answer.body;
   });
 
   app.post<{ Params: { table: string } }>(
