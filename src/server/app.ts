@@ -11,7 +11,9 @@ import { registerErrorHandler } from './http/error-handler.js';
 import { maskTokenInUrl } from './logger.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { liveRoutes } from './routes/live-routes.js';
+import { crudRoutes } from './routes/crud-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
+import { pedidosV1Routes } from './routes/pedidos-v1-routes.js';
 import { reconcileRoutes } from './routes/reconcile-routes.js';
 import { syncRoutes } from './routes/sync-routes.js';
 import { tableRoutes } from './routes/table-routes.js';
@@ -92,6 +94,8 @@ export async function buildApp(
   reconcileRoutes(app, ctx);
   terminalRoutes(app, ctx);
   ingestRoutes(app, ctx);
+  pedidosV1Routes(app, ctx);
+  crudRoutes(app, ctx);
   adminRoutes(app, ctx);
   liveRoutes(app, ctx);
   return { app, routes };

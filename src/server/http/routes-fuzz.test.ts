@@ -834,7 +834,100 @@ function terminalModels(status: z.ZodObject, session: z.ZodObject): Record<strin
   };
 }
 
+/**
+ * The back-office CRUD (`/api/products`, `/api/orders`, `/api/supplies`) and the pedidos
+ * screens' `/api/v1/pedidos`: writes through the push path, so every refusal of a push may
+ * come back, plus 404 for a row out of reach. The oracle checks the codes stay in that set.
+ */
+function resourceModels(
+  base: string,
+  tableName: string,
+  reply: { one: z.ZodType; list?: z.ZodType; deleted: z.ZodType },
+  withCreatePut: { put: boolean },
+): Record<string, Model> {
+  const writeOutcomes = [
+    ...ok(),
+    ...ok(201),
+    E('VALIDATION_FAILED'),
+    E('RECORD_INVALID'),
+    E('NOT_FOUND'),
+    E('CONFLICT'),
+    ...rejectionCodes.map(E),
+  ];
+  const body = (p: Record<string, string>) =>
+    writeBodyFor(JSON.stringify([tableName, p['id'] ?? 'r1']));
+  const out: Record<string, Model> = {
+    [`POST ${base}`]: { body, outcomes: () => writeOutcomes, reply: reply.one },
+    [`PATCH ${base}/:id`]: { body, outcomes: () => writeOutcomes, reply: reply.one },
+    [`DELETE ${base}/:id`]: {
+      outcomes: () => [
+        ...ok(),
+        E('VALIDATION_FAILED'),
+        E('NOT_FOUND'),
+        E('CONFLICT'),
+        ...rejectionCodes.map(E),
+      ],
+      reply: reply.deleted,
+    },
+  };
+  if (withCreatePut.put)
+    out[`PUT ${base}/:id`] = { body, outcomes: () => writeOutcomes, reply: reply.one };
+  if (reply.list) {
+    out[`GET ${base}/:id`] = {
+      outcomes: () => [...ok(), E('VALIDATION_FAILED'), E('NOT_FOUND')],
+      reply: reply.one,
+      check: (seen, r) => {
+        if (seen.role === 'device')
+          assert.equal(
+            (r as Record<string, unknown>)['store_id'],
+            deviceStore,
+            'a device read another store',
+          );
+      },
+    };
+    out[`GET ${base}`] = {
+      query: listQuery,
+      outcomes: (s) => (valid(listQuery, s.query) ? ok() : [E('VALIDATION_FAILED')]),
+      reply: reply.list,
+      check: (seen, r) =>
+        storeRowsOnly(seen, names.resolve(tableName), r as Record<string, Json>[]),
+    };
+  }
+  return out;
+}
+const crudReply = (key: string) =>
+  z.object({ success: z.literal(true), [key]: z.record(z.string(), z.unknown()).nullable() });
+const crudDeleted = z.object({ success: z.literal(true), id: z.string(), status: z.string() });
+
 const models: Record<string, Model> = {
+  ...resourceModels(
+    '/api/products',
+    'produtos',
+    { one: crudReply('product'), deleted: crudDeleted },
+    { put: true },
+  ),
+  ...resourceModels(
+    '/api/orders',
+    'pedidos',
+    { one: crudReply('order'), deleted: crudDeleted },
+    { put: true },
+  ),
+  ...resourceModels(
+    '/api/supplies',
+    'estoque',
+    { one: crudReply('supply'), deleted: crudDeleted },
+    { put: true },
+  ),
+  ...resourceModels(
+    '/api/v1/pedidos',
+    'pedidos',
+    {
+      one: z.record(z.string(), z.unknown()),
+      list: z.array(z.record(z.string(), z.unknown())),
+      deleted: z.object({ success: z.literal(true), id: z.union([z.string(), z.number()]) }),
+    },
+    { put: false },
+  ),
   'POST /api/sync/push': {
     body: () => gen(pushRequestSchema),
     outcomes: ({ role, body }) => {
