@@ -149,6 +149,61 @@ const settings = {
       .regex(/^[A-Za-z0-9_.-]+$/)
       .optional(),
   },
+  jwtJwksUrl: {
+    flag: '--jwt-jwks-url',
+    env: ['PDV_SYNC_JWT_JWKS_URL'],
+    // Bring your own identity provider: its JWKS (any OIDC issuer). FIREBASE_PROJECT_ID sets it for Firebase.
+    rule: z.url().optional(),
+  },
+  jwtIssuer: {
+    flag: '--jwt-issuer',
+    env: ['PDV_SYNC_JWT_ISSUER'],
+    rule: z.string().min(1).optional(),
+  },
+  jwtAudience: {
+    flag: '--jwt-audience',
+    env: ['PDV_SYNC_JWT_AUDIENCE'],
+    rule: z.string().min(1).optional(),
+  },
+  firebaseProjectId: {
+    flag: '--firebase-project-id',
+    env: ['PDV_SYNC_FIREBASE_PROJECT_ID', 'FIREBASE_PROJECT_ID'],
+    rule: z.string().min(1).optional(),
+  },
+  jwtStoreClaim: {
+    flag: '--jwt-store-claim',
+    env: ['PDV_SYNC_JWT_STORE_CLAIM'],
+    rule: z.string().min(1).default('store_id'),
+  },
+  jwtRoleClaim: {
+    flag: '--jwt-role-claim',
+    env: ['PDV_SYNC_JWT_ROLE_CLAIM'],
+    rule: z.string().min(1).default('role'),
+  },
+  jwtMachineClaim: {
+    flag: '--jwt-machine-claim',
+    env: ['PDV_SYNC_JWT_MACHINE_CLAIM'],
+    rule: z.string().min(1).default('sub'),
+  },
+  jwtStores: {
+    flag: '--jwt-stores',
+    env: ['PDV_SYNC_JWT_STORES'],
+    // The stores identity-provider tokens may name: a comma list, or `*`. Empty: none.
+    rule: z
+      .string()
+      .default('')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean),
+      ),
+  },
+  jwtAdminRole: {
+    flag: '--jwt-admin-role',
+    env: ['PDV_SYNC_JWT_ADMIN_ROLE'],
+    rule: z.string().min(1).optional(),
+  },
   ingestVerifySyncId: {
     flag: '--ingest-verify-sync-id',
     env: ['PDV_SYNC_INGEST_VERIFY_SYNC_ID'],
