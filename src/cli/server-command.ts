@@ -56,6 +56,15 @@ export function serverCommand(program: Command): void {
     )
     .option('--pg-schema <name>', 'PostgreSQL schema for the server tables')
     .option('--cors-origins <list>', 'browser origins allowed to call the API: comma list or *')
+    .option(
+      '--ingest-verify-sync-id [mode]',
+      "compare agents' sync_id with the content hash: warn (default), refuse or off",
+    )
+    .option('--ingest-max-sales <n>', 'most sales in one agent payload (default 10000)')
+    .option(
+      '--api-secret-key-store <storeId>',
+      'store that requests with the shared API_SECRET_KEY act for (device rights)',
+    )
     .action(async (opts: Record<string, string | undefined>) => {
       const config = loadServerConfig({
         db: opts['db'],
@@ -78,6 +87,13 @@ export function serverCommand(program: Command): void {
         wsMaxBufferedBytes: opts['wsMaxBufferedBytes'],
         wsMaxConnections: opts['wsMaxConnections'],
         corsOrigins: opts['corsOrigins'],
+        // A bare --ingest-verify-sync-id verifies and warns; `refuse` must be named.
+        ingestVerifySyncId:
+          (opts['ingestVerifySyncId'] as string | boolean | undefined) === true
+            ? 'warn'
+            : opts['ingestVerifySyncId'],
+        ingestMaxSales: opts['ingestMaxSales'],
+        apiSecretKeyStore: opts['apiSecretKeyStore'],
       });
       const failed = (err: unknown): never => {
         const line = describeStartupFailure(err, { dbUrl: config.db, port: config.port });

@@ -22,6 +22,24 @@ export const addDeviceRequestSchema = z
       .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : -')
       .optional(),
     role: z.enum(tokenRoles).optional(),
+    /**
+     * For a sync agent's token: the store's ids in the agent's source systems (the payload's
+     * `store.id_ponto_venda` / `store.id_filial`). A payload naming others is refused (403);
+     * left out, the store's first payload binds them.
+     */
+    idPontoVenda: z
+      .number()
+      .int()
+      .min(Number.MIN_SAFE_INTEGER)
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional(),
+    idFilial: z
+      .number()
+      .int()
+      .min(Number.MIN_SAFE_INTEGER)
+      .max(Number.MAX_SAFE_INTEGER)
+      .nullable()
+      .optional(),
   })
   .refine((d) => d.machineId !== undefined || d.role === 'manager', {
     path: ['machineId'],

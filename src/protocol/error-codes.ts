@@ -140,6 +140,13 @@ export const errorCatalogue = {
     remedy:
       "Add `?store=<storeId>` (e.g. to replay a dead-lettered payload), or post with the store's agent device token.",
   },
+  AGENT_STORE_MISMATCH: {
+    status: 403,
+    cause:
+      "An agent payload's `store` block (`id_ponto_venda`, `id_filial`) names another store than the one the token's store is configured with (set with its agent token, or bound by its first payload).",
+    remedy:
+      "Check the agent's `STORE_ID_PONTO_VENDA` / `STORE_ID_FILIAL`, or that it uses this store's token; `details` gives both.",
+  },
   // agent
   AGENT_SOURCE_UNAVAILABLE: {
     status: 503,

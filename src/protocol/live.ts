@@ -70,7 +70,8 @@ export const changesMessageSchema = z.object({
 export const pedidoUpdateMessageSchema = z.object({
   type: z.literal('pedido_update'),
   action: z.enum(liveActions),
-  pedido_id: z.string(),
+  /** A number when the schema declares the table's `id` integer (seed 004 compares `pedido.id === msg.pedido_id`). */
+  pedido_id: z.union([z.string(), z.number().int()]),
   /** The pedido as committed; null for a delete. */
   data: z.record(z.string(), z.unknown()).nullable(),
   version: z.number().int(),
@@ -84,7 +85,8 @@ export const pedidoUpdateMessageSchema = z.object({
 
 export const statusUpdateMessageSchema = z.object({
   type: z.literal('status_update'),
-  pedido_id: z.string(),
+  /** A number when the schema declares the table's `id` integer (seed 004 compares `pedido.id === msg.pedido_id`). */
+  pedido_id: z.union([z.string(), z.number().int()]),
   status_field: z.string(),
   new_value: z.unknown(),
   version: z.number().int(),

@@ -22,5 +22,9 @@
  *     optional `Mutation.group` and the schema's `parent` relation make sale groups
  *     all-or-nothing (GROUP_REJECTED); idempotency keys per (store, eventId); schema
  *     `writeRoles` (WRITE_FORBIDDEN). Additive for well-formed clients.
+ * (interop) — ingest accepts any v4 agent: `sync_id` an opaque key (verification a setting),
+ *     optional fields with fallbacks, numbers as text, unknown fields kept
+ *     (`GET /api/ingest/v4/:syncId`), store ids bound (403 AGENT_STORE_MISMATCH), answer's
+ *     optional `notStored` and `warnings`, 413 beyond `--ingest-max-sales`. Additive.
  */
 export const protocolVersion = 2;

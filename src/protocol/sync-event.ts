@@ -3,16 +3,35 @@ import { eventIdSchema } from './record.js';
 
 export const eventActions = ['created', 'updated', 'deleted'] as const;
 
-/** Seed 003's single event: `POST /api/sync` with `type` = `<entity>_created|_updated|_deleted`. */
-export const syncEventSchema = z.object({
+const eventData = z.record(z.string(), z.unknown());
+
+/**
+ * A single event: `POST /api/sync` with `type` = `<entity>_created|_updated|_deleted`, as
+ * front ends already in the field send it (`{type, productId, data}`):
+ * - `event_id` optional: without it, a `timestamp` makes type + timestamp + content the
+ *   idempotency key; without either, a retry is harmless (an upsert that changes nothing
+ *   writes nothing);
+ * - `data` an object or a list of objects (one row each);
+ * - the row id from `data.id`, else from `<entity>Id` (`productId`, `produtoId`,
+ *   `notaFiscalId`) or `<entity>_id` beside `data`; a `_created` event without one gets a
+ *   UUIDv7;
+ * - unknown keys beside these are ignored.
+ */
+export const syncEventSchema = z.looseObject({
   type: z.string().min(1).max(80),
-  /** Client time in epoch milliseconds or ISO 8601. */
-  timestamp: z.union([
-    z.number().int().nonnegative().max(253_402_300_799_999, 'epoch milliseconds before year 10000'),
-    z.iso.datetime({ offset: true }),
-  ]),
-  data: z.record(z.string(), z.unknown()),
-  event_id: eventIdSchema,
+  /** Client time in epoch milliseconds or ISO 8601; optional. */
+  timestamp: z
+    .union([
+      z
+        .number()
+        .int()
+        .nonnegative()
+        .max(253_402_300_799_999, 'epoch milliseconds before year 10000'),
+      z.iso.datetime({ offset: true }),
+    ])
+    .optional(),
+  data: z.union([eventData, z.array(eventData).min(1)]).default({}),
+  event_id: eventIdSchema.optional(),
   machineId: z.string().min(1).max(128).optional(),
 });
 export type SyncEvent = z.infer<typeof syncEventSchema>;
@@ -26,5 +45,9 @@ export const syncEventResponseSchema = z.object({
   /** For a rejected event (HTTP 422): the stable error code and its message. */
   code: z.string().optional(),
   message: z.string().optional(),
+  /** For a list in `data`: every row's id and status, in order. */
+  results: z
+    .array(z.object({ id: z.string(), status: z.string(), code: z.string().optional() }))
+    .optional(),
 });
 export type SyncEventResponse = z.infer<typeof syncEventResponseSchema>;

@@ -197,7 +197,8 @@ export function applyList(
 
 /** A `pedido_update`: applied unless older than what is known of the pedido. */
 export function applyPedidoUpdate(state: PedidosState, message: PedidoUpdateMessage): PedidosState {
-  const id = message.pedido_id;
+  // Integer ids arrive as JSON numbers; rows are keyed by their text.
+  const id = String(message.pedido_id);
   const position = positionOf(state, message.cursor);
   if (!isNews(state, id, message.version, position)) return state;
   const rows = new Map(state.rows);
@@ -221,11 +222,11 @@ export function applyPedidoUpdate(state: PedidosState, message: PedidoUpdateMess
 
 /** A `status_update`: changes one field of a known pedido, unless older than it. */
 export function applyStatusUpdate(state: PedidosState, message: StatusUpdateMessage): PedidosState {
-  const entry = state.rows.get(message.pedido_id);
+  const entry = state.rows.get(String(message.pedido_id));
   const position = positionOf(state, message.cursor);
-  if (!entry || !isNews(state, message.pedido_id, message.version, position)) return state;
+  if (!entry || !isNews(state, String(message.pedido_id), message.version, position)) return state;
   const rows = new Map(state.rows);
-  rows.set(message.pedido_id, {
+  rows.set(String(message.pedido_id), {
     pedido: { ...entry.pedido, [message.status_field]: message.new_value },
     version: message.version,
     ...(position ? { position } : {}),

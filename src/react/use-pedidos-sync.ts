@@ -160,7 +160,7 @@ export function usePedidosSync(options: UsePedidosSyncOptions): UsePedidosSyncRe
             version: message.version,
           });
           latest.current.onPedidoUpdate?.(
-            stateRef.current.rows.get(message.pedido_id)?.pedido ?? null,
+            stateRef.current.rows.get(String(message.pedido_id))?.pedido ?? null,
             message,
           );
         }

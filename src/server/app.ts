@@ -4,6 +4,8 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { epochHeader, protocolVersion, SyncError } from '../protocol/index.js';
 import { hashToken } from './auth/index.js';
+import { externalAuthenticators } from './auth/external-auth.js';
+import { registerSharedKeyMachine } from './auth/shared-key.js';
 import { registerAuth, tokenOf } from './http/auth-hook.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { registerBodyTimeout, registerCostLimits } from './http/fair-share.js';
@@ -14,7 +16,9 @@ import { adminRoutes } from './routes/admin-routes.js';
 import { liveRoutes } from './routes/live-routes.js';
 import { metricsRoutes } from './metrics/metrics-routes.js';
 import { consoleRoutes } from './console/console-routes.js';
+import { crudRoutes } from './routes/crud-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
+import { pedidosV1Routes } from './routes/pedidos-v1-routes.js';
 import { reconcileRoutes } from './routes/reconcile-routes.js';
 import { syncRoutes } from './routes/sync-routes.js';
 import { tableRoutes } from './routes/table-routes.js';
@@ -115,7 +119,11 @@ export async function buildApp(
     // Level 1: most of the size gain for a fraction of the CPU on large pulls.
     zlibOptions: { level: 1 },
   });
-  registerAuth(app, ctx.devices, { metricsToken: ctx.config.metricsToken });
+  registerAuth(app, ctx.devices, {
+    metricsToken: ctx.config.metricsToken,
+    others: externalAuthenticators(ctx),
+  });
+  registerSharedKeyMachine(app);
   registerTextGuard(app);
   registerCostLimits(app, ctx.costs);
   registerBodyTimeout(app, ctx.config.bodyTimeoutMs);
@@ -124,6 +132,8 @@ export async function buildApp(
   reconcileRoutes(app, ctx);
   terminalRoutes(app, ctx);
   ingestRoutes(app, ctx);
+  pedidosV1Routes(app, ctx);
+  crudRoutes(app, ctx);
   adminRoutes(app, ctx);
   liveRoutes(app, ctx);
   epochRoutes(app, ctx);

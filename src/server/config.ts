@@ -180,7 +180,8 @@ const settings = {
   },
   corsOrigins: {
     flag: '--cors-origins',
-    env: ['PDV_SYNC_CORS_ORIGINS'],
+    // CORS_ORIGINS: the name front ends' existing .env files already use.
+    env: ['PDV_SYNC_CORS_ORIGINS', 'CORS_ORIGINS'],
     // Browser apps on other origins (Vite dev server, Tauri): a comma list, or `*`. Default: same-origin only.
     rule: z
       .string()
@@ -234,6 +235,93 @@ const settings = {
     flag: '--alert-check-seconds',
     env: ['PDV_SYNC_ALERT_CHECK_SECONDS'],
     rule: z.coerce.number().positive().default(30),
+  },
+  apiSecretKey: {
+    flag: '--api-secret-key',
+    // API_SECRET_KEY: the name front ends' existing .env files use (a migration credential).
+    env: ['PDV_SYNC_API_SECRET_KEY', 'API_SECRET_KEY'],
+    rule: z.string().min(16, 'at least 16 characters').optional(),
+  },
+  apiSecretKeyStore: {
+    flag: '--api-secret-key-store',
+    env: ['PDV_SYNC_API_SECRET_KEY_STORE'],
+    // The one store requests with the shared key act for (device rights only).
+    rule: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9_.-]+$/)
+      .optional(),
+  },
+  jwtJwksUrl: {
+    flag: '--jwt-jwks-url',
+    env: ['PDV_SYNC_JWT_JWKS_URL'],
+    // Bring your own identity provider: its JWKS (any OIDC issuer). FIREBASE_PROJECT_ID sets it for Firebase.
+    rule: z.url().optional(),
+  },
+  jwtIssuer: {
+    flag: '--jwt-issuer',
+    env: ['PDV_SYNC_JWT_ISSUER'],
+    rule: z.string().min(1).optional(),
+  },
+  jwtAudience: {
+    flag: '--jwt-audience',
+    env: ['PDV_SYNC_JWT_AUDIENCE'],
+    rule: z.string().min(1).optional(),
+  },
+  firebaseProjectId: {
+    flag: '--firebase-project-id',
+    env: ['PDV_SYNC_FIREBASE_PROJECT_ID', 'FIREBASE_PROJECT_ID'],
+    rule: z.string().min(1).optional(),
+  },
+  jwtStoreClaim: {
+    flag: '--jwt-store-claim',
+    env: ['PDV_SYNC_JWT_STORE_CLAIM'],
+    rule: z.string().min(1).default('store_id'),
+  },
+  jwtRoleClaim: {
+    flag: '--jwt-role-claim',
+    env: ['PDV_SYNC_JWT_ROLE_CLAIM'],
+    rule: z.string().min(1).default('role'),
+  },
+  jwtMachineClaim: {
+    flag: '--jwt-machine-claim',
+    env: ['PDV_SYNC_JWT_MACHINE_CLAIM'],
+    rule: z.string().min(1).default('sub'),
+  },
+  jwtStores: {
+    flag: '--jwt-stores',
+    env: ['PDV_SYNC_JWT_STORES'],
+    // The stores identity-provider tokens may name: a comma list, or `*`. Empty: none.
+    rule: z
+      .string()
+      .default('')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean),
+      ),
+  },
+  jwtAdminRole: {
+    flag: '--jwt-admin-role',
+    env: ['PDV_SYNC_JWT_ADMIN_ROLE'],
+    rule: z.string().min(1).optional(),
+  },
+  ingestVerifySyncId: {
+    flag: '--ingest-verify-sync-id',
+    env: ['PDV_SYNC_INGEST_VERIFY_SYNC_ID'],
+    // An agent's sync_id is its idempotency key as sent. `warn` compares it with pdv-sync's
+    // own content hash and records a warning on a mismatch (other agents hash differently);
+    // `refuse` answers 422 SYNC_ID_MISMATCH instead; `off` does not compare.
+    rule: z.enum(['off', 'warn', 'refuse']).default('warn'),
+  },
+  ingestMaxSales: {
+    flag: '--ingest-max-sales',
+    env: ['PDV_SYNC_INGEST_MAX_SALES'],
+    // Sales per agent payload: one payload is one transaction holding the store's writer.
+    // A 10-minute window of a busy store is a few hundred; a day of catch-up a few thousand.
+    rule: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   },
   pgSchema: {
     flag: '--pg-schema',

@@ -96,7 +96,11 @@ export async function createServer(
     feed: new ChangeFeed(storage, meta),
     activity: new Activity(),
     reconciler: new Reconciler(storage, names),
-    ingest: new IngestService(storage, names),
+    ingest: new IngestService(storage, names, {
+      verifySyncId: config.ingestVerifySyncId,
+      maxSales: config.ingestMaxSales,
+      bodyRetentionDays: config.eventKeyRetentionDays,
+    }),
     startedAt: new Date(),
     live,
     metrics: new ServerMetrics({

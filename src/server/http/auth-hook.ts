@@ -28,13 +28,17 @@ export function tokenOf(request: { headers: IncomingHttpHeaders }): string | nul
   return null;
 }
 
+/** A credential other than a device or admin token (shared key, JWT): null when not its kind. */
+export type Authenticator = (token: string) => Promise<Identity | null>;
+
 /** Every route authenticates unless it is declared public; admin routes refuse device tokens. */
 export function registerAuth(
   app: FastifyInstance,
   devices: DeviceRegistry,
-  options: { metricsToken?: string | undefined } = {},
+  options: { metricsToken?: string | undefined; others?: Authenticator[] } = {},
 ): void {
   const metricsHash = options.metricsToken ? hashToken(options.metricsToken) : null;
+  const others = options.others ?? [];
   app.decorateRequest('identity', null as never);
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
@@ -44,7 +48,8 @@ export function registerAuth(
       throw new SyncError('UNAUTHORIZED', 'missing token: send x-api-key or Authorization: Bearer');
     // The scraper's token identifies nobody: routes that accept it never read request.identity.
     if (config.metrics && metricsHash !== null && hashToken(token) === metricsHash) return;
-    const identity = await devices.authenticate(token);
+    let identity = await devices.authenticate(token);
+    for (const other of others) identity ??= await other(token);
     if (!identity) throw new SyncError('UNAUTHORIZED', 'unknown or revoked token');
     if (
       config.admin &&

@@ -18,6 +18,7 @@ function concreteUrl(route: RouteInfo, machineId: string): string {
     if (name === 'id') return 'prod-auth-1';
     if (name === 'machineId') return machineId;
     if (name === 'deadLetterId') return '1';
+    if (name === 'syncId') return 'sync-auth-1';
     throw new Error(`routes-auth: no value for path parameter :${name} in ${route.url}`);
   });
 }

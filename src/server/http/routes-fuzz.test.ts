@@ -9,6 +9,7 @@ import {
   addDeviceResponseSchema,
   epochResponseSchema,
   wsStatsSchema,
+  agentPayloadIngestSchema,
   agentPayloadSchema,
   agentSyncId,
   changesQuerySchema,
@@ -49,6 +50,7 @@ import type { RouteInfo } from '../index.js';
 import { adminToken, startTestServer, type TestServer } from '../../testing/test-server.js';
 import { zodArbitrary } from '../../testing/zod-arbitrary.js';
 import { findTextIssues, guardsBody } from './text-guard.js';
+import { findBadText } from '../ingest/payload-text.js';
 
 /**
  * Every registered route is fuzzed with requests generated from its own zod
@@ -132,6 +134,20 @@ const idPool = ['r1', 'r2', 'r3', 'r4', '7'] as const;
     },
     { eventId: 'seed-6', table: 'clientes', op: 'upsert', record: { id: 'r2', nome: 'y' } },
   ]);
+}
+{
+  // An agent payload whose body GET /api/ingest/v4/:syncId can read back.
+  const res = await ts.request(deviceToken, {
+    method: 'POST',
+    url: '/api/ingest/v4',
+    payload: {
+      schema_version: '4.0.0',
+      store: { id_ponto_venda: 1 },
+      window: { from: '2024-05-20T10:00:00-03:00', to: '2024-05-20T10:10:00-03:00' },
+      integrity: { sync_id: 'sync-fuzz-1' },
+    },
+  });
+  assert.equal(res.statusCode, 200, res.body);
 }
 const firstPage = await ts.request(adminToken, { method: 'GET', url: '/api/sync/changes?limit=2' });
 const realCursor = firstPage.json<{ cursor: string }>().cursor;
@@ -684,6 +700,10 @@ const paramArbs: Record<string, fc.Arbitrary<string>> = {
     fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }),
   ),
   deadLetterId: mostly(fc.nat().map(String), fc.string({ maxLength: 20 })),
+  syncId: fc.oneof(
+    fc.constantFrom('sync-fuzz-1', 'a'.repeat(64)),
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 140 }),
+  ),
   machineId: fc.oneof(
     fc.constantFrom(otherMachine, 'never-registered'),
     zodArbitrary(addDeviceRequestSchema.shape.machineId).map(String),
@@ -819,7 +839,100 @@ function terminalModels(status: z.ZodObject, session: z.ZodObject): Record<strin
   };
 }
 
+/**
+ * The back-office CRUD (`/api/products`, `/api/orders`, `/api/supplies`) and the pedidos
+ * screens' `/api/v1/pedidos`: writes through the push path, so every refusal of a push may
+ * come back, plus 404 for a row out of reach. The oracle checks the codes stay in that set.
+ */
+function resourceModels(
+  base: string,
+  tableName: string,
+  reply: { one: z.ZodType; list?: z.ZodType; deleted: z.ZodType },
+  withCreatePut: { put: boolean },
+): Record<string, Model> {
+  const writeOutcomes = [
+    ...ok(),
+    ...ok(201),
+    E('VALIDATION_FAILED'),
+    E('RECORD_INVALID'),
+    E('NOT_FOUND'),
+    E('CONFLICT'),
+    ...rejectionCodes.map(E),
+  ];
+  const body = (p: Record<string, string>) =>
+    writeBodyFor(JSON.stringify([tableName, p['id'] ?? 'r1']));
+  const out: Record<string, Model> = {
+    [`POST ${base}`]: { body, outcomes: () => writeOutcomes, reply: reply.one },
+    [`PATCH ${base}/:id`]: { body, outcomes: () => writeOutcomes, reply: reply.one },
+    [`DELETE ${base}/:id`]: {
+      outcomes: () => [
+        ...ok(),
+        E('VALIDATION_FAILED'),
+        E('NOT_FOUND'),
+        E('CONFLICT'),
+        ...rejectionCodes.map(E),
+      ],
+      reply: reply.deleted,
+    },
+  };
+  if (withCreatePut.put)
+    out[`PUT ${base}/:id`] = { body, outcomes: () => writeOutcomes, reply: reply.one };
+  if (reply.list) {
+    out[`GET ${base}/:id`] = {
+      outcomes: () => [...ok(), E('VALIDATION_FAILED'), E('NOT_FOUND')],
+      reply: reply.one,
+      check: (seen, r) => {
+        if (seen.role === 'device')
+          assert.equal(
+            (r as Record<string, unknown>)['store_id'],
+            deviceStore,
+            'a device read another store',
+          );
+      },
+    };
+    out[`GET ${base}`] = {
+      query: listQuery,
+      outcomes: (s) => (valid(listQuery, s.query) ? ok() : [E('VALIDATION_FAILED')]),
+      reply: reply.list,
+      check: (seen, r) =>
+        storeRowsOnly(seen, names.resolve(tableName), r as Record<string, Json>[]),
+    };
+  }
+  return out;
+}
+const crudReply = (key: string) =>
+  z.object({ success: z.literal(true), [key]: z.record(z.string(), z.unknown()).nullable() });
+const crudDeleted = z.object({ success: z.literal(true), id: z.string(), status: z.string() });
+
 const models: Record<string, Model> = {
+  ...resourceModels(
+    '/api/products',
+    'produtos',
+    { one: crudReply('product'), deleted: crudDeleted },
+    { put: true },
+  ),
+  ...resourceModels(
+    '/api/orders',
+    'pedidos',
+    { one: crudReply('order'), deleted: crudDeleted },
+    { put: true },
+  ),
+  ...resourceModels(
+    '/api/supplies',
+    'estoque',
+    { one: crudReply('supply'), deleted: crudDeleted },
+    { put: true },
+  ),
+  ...resourceModels(
+    '/api/v1/pedidos',
+    'pedidos',
+    {
+      one: z.record(z.string(), z.unknown()),
+      list: z.array(z.record(z.string(), z.unknown())),
+      deleted: z.object({ success: z.literal(true), id: z.union([z.string(), z.number()]) }),
+    },
+    { put: false },
+  ),
   'POST /api/sync/push': {
     body: () => gen(pushRequestSchema),
     outcomes: ({ role, body }) => {
@@ -870,13 +983,26 @@ const models: Record<string, Model> = {
     outcomes: ({ role, body }) => {
       const p = syncEventSchema.safeParse(body);
       if (!p.success) return [E('VALIDATION_FAILED')];
+      const machineId = p.data.machineId ?? (role === 'admin' ? 'admin' : deviceMachine);
+      if (role === 'device' && machineId !== deviceMachine) return [E('MACHINE_MISMATCH')];
       const m = /^(.+)_(created|updated|deleted)$/.exec(p.data.type);
       const table = m?.[1] ? names.entityNames().get(m[1]) : undefined;
       if (!m || !table) return [E('UNKNOWN_EVENT_TYPE')];
-      const machineId = p.data.machineId ?? (role === 'admin' ? 'admin' : deviceMachine);
-      if (role === 'device' && machineId !== deviceMachine) return [E('MACHINE_MISMATCH')];
-      const id = p.data.data['id'] ?? (m[2] === 'created' ? 'generated' : undefined);
-      if (!valid(rowIdSchema, id)) return [E('VALIDATION_FAILED')];
+      // data: one row or a list; the id from data.id or <entity>Id beside it.
+      const rows = Array.isArray(p.data.data) ? p.data.data : [p.data.data];
+      if (rows.length > maxBatch) return [E('BATCH_TOO_LARGE')];
+      const side = (['id', `${m[1]}_id`] as const)
+        .map((k) => (p.data as Record<string, unknown>)[k])
+        .find((v) => v !== undefined && v !== null);
+      const bad = rows.some((r) => {
+        const id =
+          r['id'] ??
+          (rows.length === 1 ? side : undefined) ??
+          (m[2] === 'created' ? 'generated' : undefined);
+        return !valid(rowIdSchema, id);
+      });
+      // A camelCase <entity>Id the oracle does not derive may also name the row.
+      if (bad) return [E('VALIDATION_FAILED'), ...ok(), ...rejectionCodes.map(E)];
       if (role === 'device' && table.direction === 'down') return [E('DIRECTION_FORBIDDEN')];
       if (table.kind === 'event' && m[2] === 'deleted') return [E('EVENT_IMMUTABLE')];
       return [...ok(), ...rejectionCodes.map(E)];
@@ -987,26 +1113,38 @@ const models: Record<string, Model> = {
     outcomes: ({ role, query, body }) => {
       const q = ingestQuerySchema.safeParse(query);
       if (!q.success) return [E('VALIDATION_FAILED')];
-      const p = agentPayloadSchema.safeParse(body);
-      if (!p.success) return [E('VALIDATION_FAILED')];
+      // Any v4 agent: the lenient schema; text no database stores is a 400 naming its field.
+      const p = agentPayloadIngestSchema.safeParse(body);
+      if (!p.success || findBadText(body)) return [E('VALIDATION_FAILED')];
       if (role === 'admin' && q.data.store === undefined) return [E('STORE_REQUIRED')];
       if (role === 'device' && q.data.store !== undefined && q.data.store !== deviceStore)
         return [E('SCOPE_VIOLATION')];
-      const claimed = p.data.integrity.sync_id;
-      if (agentSyncId(p.data) !== claimed && agentSyncId(body as AgentPayload) !== claimed)
-        return [E('SYNC_ID_MISMATCH')];
+      // The store's source ids are bound by its first payload: others are refused (403).
       // Rows the tables cannot hold (a date outside years 1–9999 in UTC) refuse the payload.
-      return [...ok(), E('VALIDATION_FAILED')];
+      // A sync_id that is not the content hash is a warning, not a refusal.
+      return [...ok(), E('VALIDATION_FAILED'), E('AGENT_STORE_MISMATCH')];
     },
     reply: ingestResponseSchema,
     check: (seen, reply) => {
       const r = reply as z.infer<typeof ingestResponseSchema>;
-      const body = agentPayloadSchema.parse(seen.body);
+      const body = agentPayloadIngestSchema.parse(seen.body);
       assert.equal(r.syncId, body.integrity.sync_id);
-      assert.equal(r.vendas, body.vendas.length);
-      assert.equal(r.turnos, body.turnos.length);
+      assert.ok(r.vendas <= body.vendas.length);
+      assert.ok(r.turnos <= body.turnos.length);
       assert.ok(r.quebras.length <= body.turnos.filter((t) => t.fechado).length);
     },
+  },
+  'GET /api/ingest/v4/:syncId': {
+    query: ingestQuerySchema,
+    outcomes: ({ role, query, params }) => {
+      const q = ingestQuerySchema.safeParse(query);
+      if (!q.success || (params['syncId'] ?? '').length > 128) return [E('VALIDATION_FAILED')];
+      if (role === 'admin' && q.data.store === undefined) return [E('STORE_REQUIRED')];
+      if (role === 'device' && q.data.store !== undefined && q.data.store !== deviceStore)
+        return [E('SCOPE_VIOLATION')];
+      return [...ok(), E('NOT_FOUND')];
+    },
+    reply: z.record(z.string(), z.unknown()),
   },
   'GET /api/ingest/v4': {
     query: ingestListQuerySchema,
@@ -1320,6 +1458,19 @@ for (const route of routes) {
   const model = models[key];
   if (!model) continue;
   void test(`fuzz ${key} (${runs} runs)`, async () => {
+    // Reads of one row need a row: earlier routes may have deleted the seeded ones.
+    if (key === 'GET /api/v1/pedidos/:id') {
+      await ts.request(deviceToken, {
+        method: 'POST',
+        url: '/api/v1/pedidos',
+        payload: { id: 'pv1-fuzz', status: 'aberto' },
+      });
+      await ts.request(deviceToken, {
+        method: 'POST',
+        url: '/api/v1/pedidos',
+        payload: { id: 'r1', status: 'aberto' },
+      });
+    }
     await fc.assert(
       fc.asyncProperty(requestArb(route, model), (req) => exercise(route, model, req)),
       {

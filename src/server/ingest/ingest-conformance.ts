@@ -95,7 +95,7 @@ export function registerIngestTests(dialect: DialectName): void {
     void test('a payload is stored as turnos, sangrias, vendas, itens and pagamentos of the token’s store', async () => {
       const payload = agentPayload({
         window: windowAt(0),
-        store: { id_ponto_venda: 1, id_filial: 3 },
+        store: { id_ponto_venda: 1, id_filial: 1 },
         turnos: [agentTurno('T-1')],
         vendas: [
           agentVenda(999, {
@@ -201,7 +201,7 @@ export function registerIngestTests(dialect: DialectName): void {
         machineId: 'agent-loja-a',
         eventType: 'mixed',
         idPontoVenda: 1,
-        idFilial: 3,
+        idFilial: 1,
         windowFrom: '2024-05-20T13:00:00.000Z',
         windowTo: '2024-05-20T13:10:00.000Z',
         vendas: 2,
@@ -454,7 +454,12 @@ export function registerIngestTests(dialect: DialectName): void {
       const token = await ts.device(store, 'agent-bad');
       const good = agentPayload({ window: windowAt(0), vendas: [agentVenda(1)] });
       const cases: [string, unknown, string][] = [
-        ['missing vendas', { ...good, vendas: undefined }, 'body.vendas'],
+        ['vendas not a list', { ...good, vendas: 'none' }, 'body.vendas'],
+        [
+          'a sale without its total',
+          { ...good, vendas: [{ ...agentVenda(1), total: undefined }] },
+          'body.vendas.0.total',
+        ],
         ['wrong version', { ...good, schema_version: '3.0.0' }, 'body.schema_version'],
         [
           'a total that is text',
@@ -504,31 +509,65 @@ export function registerIngestTests(dialect: DialectName): void {
       assert.deepEqual(list.ingests, []);
     });
 
-    void test('a sync_id that does not match the payload is refused; nothing is stored', async () => {
+    void test('a sync_id that is not the content hash is kept as sent, with a warning; refused only when asked', async () => {
       const store = 'loja-mismatch';
       const token = await ts.device(store, 'agent-mismatch');
       const payload = agentPayload({ window: windowAt(0), vendas: [agentVenda(1)] });
-      // Changed after signing: the total of the sale.
-      const tampered = {
-        ...payload,
-        vendas: [{ ...payload.vendas[0], total: 1 }],
-      } as AgentPayload;
-      const res = await post(token, tampered);
-      assert.equal(res.statusCode, 422, res.body);
-      const error = res.json<ErrorReply>();
-      assert.equal(error.code, 'SYNC_ID_MISMATCH');
-      assert.equal(error.details?.['expected'], agentSyncId(tampered));
-      assert.equal(error.details?.['received'], payload.integrity.sync_id);
-      // A well-formed but made-up id.
-      const madeUp = await post(token, {
-        ...payload,
-        integrity: { ...payload.integrity, sync_id: 'a'.repeat(64) },
-      });
-      assert.equal(madeUp.statusCode, 422, madeUp.body);
-      assert.equal((await rows('vendas', store)).length, 0);
-      assert.deepEqual((await listing(token)).ingests, []);
-      // The untouched payload goes in.
-      assert.equal((await ingest(token, payload)).status, 'stored');
+      // Another agent's id: not our hash of this content.
+      const foreign = { ...payload, integrity: { ...payload.integrity, sync_id: 'a'.repeat(64) } };
+      const first = await ingest(token, foreign);
+      assert.equal(first.status, 'stored');
+      assert.equal(first.syncId, 'a'.repeat(64));
+      assert.match(first.warnings?.[0] ?? '', /^SYNC_ID_UNVERIFIED: .*expected [0-9a-f]{64}/);
+      // The key as sent is the idempotency key: the same id again is a duplicate, answered alike.
+      const again = await ingest(token, foreign);
+      assert.deepEqual(again, { ...first, status: 'duplicate' });
+      assert.equal((await rows('vendas', store)).length, 1);
+      const [listed] = (await listing(token)).ingests;
+      assert.ok(listed?.warnings.some((w) => w.startsWith('SYNC_ID_UNVERIFIED')));
+
+      // With --ingest-verify-sync-id=refuse, the old strict check.
+      const strict = await startTestServer(dialect, { ingestVerifySyncId: 'refuse' });
+      try {
+        const strictToken = await strict.device(store, 'agent-mismatch');
+        const tampered = {
+          ...payload,
+          vendas: [{ ...payload.vendas[0], total: 1 }],
+        } as AgentPayload;
+        const res = await strict.request(strictToken, {
+          method: 'POST',
+          url: '/api/ingest/v4',
+          payload: tampered,
+        });
+        assert.equal(res.statusCode, 422, res.body);
+        const error = res.json<ErrorReply>();
+        assert.equal(error.code, 'SYNC_ID_MISMATCH');
+        assert.equal(error.details?.['expected'], agentSyncId(tampered));
+        assert.equal(error.details?.['received'], payload.integrity.sync_id);
+        const ok = await strict.request(strictToken, {
+          method: 'POST',
+          url: '/api/ingest/v4',
+          payload: payload,
+        });
+        assert.equal(ok.statusCode, 200, ok.body);
+        assert.equal(ok.json<IngestResponse>().warnings, undefined);
+      } finally {
+        await strict.close();
+      }
+      // With off: no comparison, no warning.
+      const off = await startTestServer(dialect, { ingestVerifySyncId: 'off' });
+      try {
+        const offToken = await off.device(store, 'agent-mismatch');
+        const res = await off.request(offToken, {
+          method: 'POST',
+          url: '/api/ingest/v4',
+          payload: foreign,
+        });
+        assert.equal(res.statusCode, 200, res.body);
+        assert.equal(res.json<IngestResponse>().warnings, undefined);
+      } finally {
+        await off.close();
+      }
     });
 
     void test('sync_id may be computed over the payload as sent or with its defaults filled in', async () => {
@@ -586,8 +625,8 @@ export function registerIngestTests(dialect: DialectName): void {
         headers: { 'content-type': 'application/json' },
         payload: json.replace(payload.integrity.sync_id, 'b'.repeat(64)),
       });
-      assert.equal(wrong.statusCode, 422, wrong.body);
-      assert.equal(wrong.json<ErrorReply>().code, 'SYNC_ID_MISMATCH');
+      assert.equal(wrong.statusCode, 200, wrong.body);
+      assert.match(wrong.json<IngestResponse>().warnings?.[0] ?? '', /^SYNC_ID_UNVERIFIED/);
     });
 
     void test('the admin token must name the store; a device may not name another', async () => {

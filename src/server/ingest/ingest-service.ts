@@ -4,7 +4,9 @@ import {
   columnsOf,
   SyncError,
   type AgentPayload,
+  type AgentPayloadIngest,
   type IngestListQuery,
+  type IngestNotStored,
   type IngestListResponse,
   type IngestRecord,
   type IngestResponse,
@@ -23,6 +25,26 @@ import {
   type IngestTable,
   type PayloadRows,
 } from './payload-rows.js';
+import { findBadText } from './payload-text.js';
+
+export type IngestOptions = {
+  /** Compare `integrity.sync_id` with the content hash: warn (default), refuse, off. */
+  verifySyncId: 'off' | 'warn' | 'refuse';
+  /** Most sales in one payload (413 beyond). */
+  maxSales: number;
+  /** Days a payload's body is kept (the ingest keys' retention). */
+  bodyRetentionDays: number;
+};
+
+const defaultOptions: IngestOptions = {
+  verifySyncId: 'warn',
+  maxSales: 10_000,
+  bodyRetentionDays: 90,
+};
+
+type BodyRow = { not_stored: string; server_warnings: string };
+type BindingRow = { id_ponto_venda: number | string; id_filial: number | string | null };
+type StoreIds = { idPontoVenda: number; idFilial: number | null };
 
 /** Ids per `IN (…)` lookup. */
 const idChunk = 500;
@@ -73,10 +95,14 @@ export class IngestService {
   /** Tables and columns the sync schema lacks for agent payloads; empty when it has them all. */
   readonly missing: string[];
 
+  private readonly options: IngestOptions;
+
   constructor(
     private readonly storage: Storage,
     private readonly names: TableNames,
+    options: Partial<IngestOptions> = {},
   ) {
+    this.options = { ...defaultOptions, ...options };
     this.missing = missingIngestColumns(names);
     this.tables =
       this.missing.length === 0
@@ -106,32 +132,107 @@ export class IngestService {
   }
 
   /**
-   * Checks `integrity.sync_id` against the payload. The id is computed over the payload as
-   * sent; the parsed form (defaults filled in, unknown keys dropped) is accepted too, so an
-   * agent that hashes its typed object before serializing it matches either way.
+   * Refusals that need no database: a string no engine stores (400 naming the field) and
+   * more sales than one payload may carry (413 with the limit). Run on the body as sent,
+   * before the schema, so an oversized payload costs no parsing.
    */
-  checkSyncId(raw: unknown, payload: AgentPayload): void {
+  checkBody(body: unknown): void {
+    const vendas = (body as { vendas?: unknown } | null)?.vendas;
+    if (Array.isArray(vendas) && vendas.length > this.options.maxSales)
+      throw new SyncError(
+        'BATCH_TOO_LARGE',
+        `the payload carries ${vendas.length} sales; at most ${this.options.maxSales} are accepted in one payload: send shorter windows`,
+        { details: { limit: this.options.maxSales, received: vendas.length } },
+      );
+    const bad = findBadText(body);
+    if (bad) throw invalid([bad]);
+  }
+
+  /**
+   * `integrity.sync_id` is the agent's idempotency key as sent: other agents hash their
+   * payload their own way (PITFALLS #21). Comparing it with our canonical hash is a setting;
+   * a mismatch is a warning (default) or, with `refuse`, 422 SYNC_ID_MISMATCH. The id is
+   * computed over the payload as sent and over the parsed form (defaults filled in), so an
+   * agent that hashes its typed object before serializing it matches either way. Returns
+   * the warnings to record.
+   */
+  checkSyncId(raw: unknown, payload: AgentPayloadIngest): string[] {
+    if (this.options.verifySyncId === 'off') return [];
     const claimed = payload.integrity.sync_id;
-    if (agentSyncId(payload) === claimed) return;
-    let asSent: string;
+    let parsed: string | null = null;
+    try {
+      parsed = agentSyncId(payload as unknown as AgentPayload);
+    } catch {
+      // Unknown keys nested deeper than the canonicalizer's recursion: no parsed id.
+    }
+    if (parsed === claimed) return [];
+    let asSent = parsed;
     try {
       asSent = agentSyncId(raw as AgentPayload);
     } catch {
-      // Keys the schema drops may nest deeper than the canonicalizer's recursion: that body's id is the parsed one.
-      asSent = agentSyncId(payload);
+      // The same: the body as sent cannot be hashed either.
     }
-    if (asSent === claimed) return;
+    if (asSent === claimed) return [];
+    if (this.options.verifySyncId === 'refuse')
+      throw new SyncError(
+        'SYNC_ID_MISMATCH',
+        'integrity.sync_id is not the SHA-256 of the canonical payload: the payload changed after its id was computed',
+        { details: { expected: asSent, received: claimed } },
+      );
+    return [
+      `SYNC_ID_UNVERIFIED: integrity.sync_id is not the SHA-256 of the payload's canonical JSON (expected ${asSent ?? 'no hash: too deep'}); kept as the idempotency key as sent`,
+    ];
+  }
+
+  /**
+   * Sets the source-system ids of a store's agent (the admin, when it creates the agent's
+   * token): a later payload naming other ids is refused with 403.
+   */
+  async bindStore(storeId: string, ids: StoreIds, by: string): Promise<void> {
+    const now = new Date().toISOString();
+    await this.storage.transaction(async (tx) => {
+      await tx.run(`DELETE FROM _sync_ingest_bindings WHERE store_id = ?`, [storeId]);
+      await tx.run(
+        `INSERT INTO _sync_ingest_bindings (store_id, id_ponto_venda, id_filial, bound_by, bound_at)
+         VALUES (?, ?, ?, ?, ?)`,
+        [storeId, ids.idPontoVenda, ids.idFilial, by, now],
+      );
+    });
+  }
+
+  /** The source-system ids a store is configured with, or null before its first payload. */
+  async storeBinding(storeId: string, tx?: SqlExecutor): Promise<StoreIds | null> {
+    const read = (ex: SqlExecutor) =>
+      ex.all<BindingRow>(
+        `SELECT id_ponto_venda, id_filial FROM _sync_ingest_bindings WHERE store_id = ?`,
+        [storeId],
+      );
+    const [row] = tx ? await read(tx) : await this.storage.read(read);
+    if (!row) return null;
+    return {
+      idPontoVenda: Number(row.id_ponto_venda),
+      idFilial: row.id_filial === null ? null : Number(row.id_filial),
+    };
+  }
+
+  /** 403 when the payload's store block names other source ids than the store's. */
+  private checkBinding(storeId: string, bound: StoreIds | null, sent: StoreIds): void {
+    if (!bound) return;
+    const filialDiffers =
+      bound.idFilial !== null && sent.idFilial !== null && bound.idFilial !== sent.idFilial;
+    if (bound.idPontoVenda === sent.idPontoVenda && !filialDiffers) return;
     throw new SyncError(
-      'SYNC_ID_MISMATCH',
-      'integrity.sync_id is not the SHA-256 of the canonical payload: the payload changed after its id was computed',
-      { details: { expected: asSent, received: claimed } },
+      'AGENT_STORE_MISMATCH',
+      `this payload is for id_ponto_venda ${sent.idPontoVenda}${sent.idFilial === null ? '' : ` / id_filial ${sent.idFilial}`}, but store ${storeId} is id_ponto_venda ${bound.idPontoVenda}${bound.idFilial === null ? '' : ` / id_filial ${bound.idFilial}`}: check the agent's store ids and token`,
+      { details: { storeId, configured: bound, received: sent } },
     );
   }
 
   async ingest(
     identity: Identity,
     storeId: string,
-    payload: AgentPayload,
+    payload: AgentPayloadIngest,
+    extra: { body?: unknown; warnings?: string[] } = {},
   ): Promise<IngestResponse> {
     const tables = this.tables;
     if (!tables)
@@ -140,20 +241,48 @@ export class IngestService {
         `the sync schema lacks what agent payloads are stored into: ${this.missing.join(', ')}`,
       );
     const syncId = payload.integrity.sync_id;
-    const answer = (status: IngestResponse['status'], row: IngestRow): IngestResponse => ({
-      syncId,
-      status,
-      vendas: Number(row.vendas),
-      turnos: Number(row.turnos),
-      quebras: JSON.parse(row.quebras) as IngestResponse['quebras'],
-    });
-    // The common resend, answered without mapping the payload again (the transaction re-checks).
-    const [seen] = await this.storage.read((tx) =>
-      tx.all<IngestRow>(`SELECT * FROM _sync_ingests WHERE store_id = ? AND sync_id = ?`, [
-        storeId,
+    const sentIds: StoreIds = {
+      idPontoVenda: payload.store.id_ponto_venda,
+      idFilial: payload.store.id_filial,
+    };
+    const answer = (
+      status: IngestResponse['status'],
+      row: IngestRow,
+      body: BodyRow | undefined,
+    ): IngestResponse => {
+      const out: IngestResponse = {
         syncId,
-      ]),
-    );
+        status,
+        vendas: Number(row.vendas),
+        turnos: Number(row.turnos),
+        quebras: JSON.parse(row.quebras) as IngestResponse['quebras'],
+      };
+      const notStored = body ? (JSON.parse(body.not_stored) as IngestNotStored[]) : [];
+      const warnings = body ? (JSON.parse(body.server_warnings) as string[]) : [];
+      if (notStored.length > 0) out.notStored = notStored;
+      if (warnings.length > 0) out.warnings = warnings;
+      return out;
+    };
+    const firstAnswer = async (ex: SqlExecutor) => {
+      const [first] = await ex.all<
+        IngestRow & { not_stored: string | null; server_warnings: string | null }
+      >(
+        `SELECT i.*, b.not_stored, b.server_warnings FROM _sync_ingests i
+         LEFT JOIN _sync_ingest_bodies b ON b.store_id = i.store_id AND b.sync_id = i.sync_id
+         WHERE i.store_id = ? AND i.sync_id = ?`,
+        [storeId, syncId],
+      );
+      if (!first) return null;
+      const body =
+        first.not_stored === null || first.server_warnings === null
+          ? undefined
+          : { not_stored: first.not_stored, server_warnings: first.server_warnings };
+      return answer('duplicate', first, body);
+    };
+    // A payload for another store is refused before anything, resends included.
+    this.checkBinding(storeId, await this.storeBinding(storeId), sentIds);
+    // The common resend, answered without mapping the payload again (the transaction re-checks).
+    const seen = await this.storage.read(firstAnswer);
     if (seen) {
       await this.storage.transaction((tx) =>
         tx.run(`UPDATE _sync_ingest_stores SET last_seen_at = ? WHERE store_id = ?`, [
@@ -161,7 +290,7 @@ export class IngestService {
           storeId,
         ]),
       );
-      return answer('duplicate', seen);
+      return seen;
     }
     const windowFrom = isoInstant(payload.window.from, 'body.window.from');
     const windowTo = isoInstant(payload.window.to, 'body.window.to');
@@ -170,6 +299,8 @@ export class IngestService {
     const mapped = payloadRows(this.names, storeId, payload);
     if ('issues' in mapped) throw invalid(mapped.issues);
     const now = new Date().toISOString();
+    const bodyText = bodyTextOf(extra.body ?? payload);
+    const serverWarnings = extra.warnings ?? [];
 
     return this.storage.transaction(async (tx) => {
       // The store's lock: ingests of one store run one at a time, so "newest window" is exact.
@@ -182,12 +313,29 @@ export class IngestService {
         `UPDATE _sync_ingest_stores SET last_seen_at = ?, machine_id = ? WHERE store_id = ?`,
         [now, identity.machineId, storeId],
       );
+      // Under the lock: the first payload of a store binds its ids; a concurrent one is checked.
+      const bound = await this.storeBinding(storeId, tx);
+      this.checkBinding(storeId, bound, sentIds);
+      if (!bound)
+        await tx.run(
+          `INSERT INTO _sync_ingest_bindings (store_id, id_ponto_venda, id_filial, bound_by, bound_at)
+           VALUES (?, ?, ?, ?, ?)`,
+          [storeId, sentIds.idPontoVenda, sentIds.idFilial, 'first-payload', now],
+        );
+      else if (bound.idFilial === null && sentIds.idFilial !== null)
+        await tx.run(`UPDATE _sync_ingest_bindings SET id_filial = ? WHERE store_id = ?`, [
+          sentIds.idFilial,
+          storeId,
+        ]);
       const [store] = await tx.all<{ latest_window_to: string | null }>(
         `SELECT latest_window_to FROM _sync_ingest_stores WHERE store_id = ?`,
         [storeId],
       );
       const latest = store?.latest_window_to ?? null;
       const late = latest !== null && Date.parse(windowTo) < Date.parse(latest);
+      const dup = await firstAnswer(tx);
+      if (dup) return dup;
+      const notStored = await this.write(tx, storeId, tables, mapped, late);
       const row: IngestRow = {
         store_id: storeId,
         sync_id: syncId,
@@ -197,76 +345,177 @@ export class IngestService {
         id_filial: payload.store.id_filial,
         window_from: windowFrom,
         window_to: windowTo,
-        vendas: payload.vendas.length,
-        turnos: payload.turnos.length,
-        warnings: JSON.stringify([...payload.integrity.warnings, ...mapped.notes]),
-        quebras: JSON.stringify(mapped.quebras),
+        vendas: mapped.vendaIds.length - notStored.filter((n) => n.kind === 'venda').length,
+        turnos: mapped.rows.turnos.length - notStored.filter((n) => n.kind === 'turno').length,
+        warnings: JSON.stringify([
+          ...payload.integrity.warnings,
+          ...mapped.notes,
+          ...serverWarnings,
+          ...notStored.map((n) => `NOT_STORED: ${n.kind} ${n.canal} ${n.sourceId}: ${n.reason}`),
+        ]),
+        quebras: JSON.stringify(
+          mapped.quebras.filter(
+            (q) =>
+              !notStored.some(
+                (n) => n.kind === 'turno' && n.canal === q.canal && n.sourceId === q.id_turno,
+              ),
+          ),
+        ),
         late: late ? 1 : 0,
         received_at: now,
       };
       const cols = Object.keys(row);
-      const claimed = await tx.all(
-        `INSERT INTO _sync_ingests (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})
-         ON CONFLICT (store_id, sync_id) DO NOTHING RETURNING sync_id`,
+      // The key goes in with the rows: the same transaction, so a resend sees both or neither.
+      await tx.run(
+        `INSERT INTO _sync_ingests (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
         cols.map((c) => row[c as keyof IngestRow]),
       );
-      if (claimed.length === 0) {
-        const [first] = await tx.all<IngestRow>(
-          `SELECT * FROM _sync_ingests WHERE store_id = ? AND sync_id = ?`,
-          [storeId, syncId],
-        );
-        if (!first) throw new SyncError('INTERNAL', `ingest ${syncId} vanished`);
-        return answer('duplicate', first);
-      }
-      await this.write(tx, tables, mapped, late);
+      const bodyRow: BodyRow = {
+        not_stored: JSON.stringify(notStored),
+        server_warnings: JSON.stringify(serverWarnings),
+      };
+      // A key expired and sent again replaces its old body.
+      await tx.run(`DELETE FROM _sync_ingest_bodies WHERE store_id = ? AND sync_id = ?`, [
+        storeId,
+        syncId,
+      ]);
+      await tx.run(
+        `INSERT INTO _sync_ingest_bodies (store_id, sync_id, body, not_stored, server_warnings, received_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+        [storeId, syncId, bodyText, bodyRow.not_stored, bodyRow.server_warnings, now],
+      );
+      // Bodies age out with the ingest keys (indexed by store and time: cheap per ingest).
+      await tx.run(`DELETE FROM _sync_ingest_bodies WHERE store_id = ? AND received_at < ?`, [
+        storeId,
+        new Date(Date.parse(now) - this.options.bodyRetentionDays * 86_400_000).toISOString(),
+      ]);
       await tx.run(
         `UPDATE _sync_ingest_stores SET ingests = ingests + 1, last_ingest_at = ?,
            latest_window_to = ? WHERE store_id = ?`,
         [now, late && latest !== null ? latest : windowTo, storeId],
       );
-      return answer('stored', row);
+      return answer('stored', row, bodyRow);
     });
   }
 
-  private async write(
-    tx: SqlExecutor,
-    tables: Record<IngestTable, TableDef>,
-    mapped: PayloadRows,
-    late: boolean,
-  ): Promise<void> {
-    // Late: a venda already stored keeps the lines a newer window gave it, none added back.
-    let keptVendas = new Set<string>();
-    for (const name of ingestTables) {
-      const rows =
-        late && (name === 'itens_venda' || name === 'pagamentos')
-          ? mapped.rows[name].filter((r) => !keptVendas.has(String(r['venda_id'])))
-          : mapped.rows[name];
-      const existed = await this.upsert(
-        tx,
-        tables[name],
-        rows,
-        late ? 'insert-missing' : 'replace',
-      );
-      if (name === 'vendas') keptVendas = existed;
-    }
-    if (!late) {
-      await this.removeLines(tx, 'itens_venda', mapped.vendaIds, mapped.rows.itens_venda);
-      await this.removeLines(tx, 'pagamentos', mapped.vendaIds, mapped.rows.pagamentos);
-    }
+  /** The payload of one ingest as its agent sent it (unknown fields included), or null. */
+  async body(storeId: string, syncId: string): Promise<unknown> {
+    const [row] = await this.storage.read((tx) =>
+      tx.all<{ body: string }>(
+        `SELECT body FROM _sync_ingest_bodies WHERE store_id = ? AND sync_id = ?`,
+        [storeId, syncId],
+      ),
+    );
+    return row ? (JSON.parse(row.body) as unknown) : null;
   }
 
   /**
-   * New rows go in with multi-row INSERTs; an existing row is updated only where a value
-   * differs, so a resent unchanged sale makes no change-log entry. No `ON CONFLICT` on sync
-   * tables: in SQLite it would override the capture triggers' own conflict clause. Returns
-   * the ids that were already there.
+   * Writes the mapped rows; returns what could not be stored. An id that exists as another
+   * store's row (planted by a push, or a store renamed) is never overwritten, moved or
+   * deleted: the venda (with its lines), turno or sangria it belongs to is skipped whole
+   * and reported, and every other one of the payload is stored.
    */
-  private async upsert(
+  private async write(
+    tx: SqlExecutor,
+    storeId: string,
+    tables: Record<IngestTable, TableDef>,
+    mapped: PayloadRows,
+    late: boolean,
+  ): Promise<IngestNotStored[]> {
+    const existing = {} as Record<IngestTable, Map<string, Record<string, unknown>>>;
+    for (const name of ingestTables)
+      existing[name] = await this.existing(tx, tables[name], mapped.rows[name]);
+    const foreign = (name: IngestTable, id: unknown) => {
+      const old = existing[name].get(String(id));
+      return old !== undefined && old['store_id'] !== storeId;
+    };
+    const notStored: IngestNotStored[] = [];
+    const skip = new Set<string>();
+    const refuse = (
+      kind: IngestNotStored['kind'],
+      row: Record<string, unknown>,
+      sourceId: unknown,
+      table: string,
+      id: unknown,
+    ) => {
+      notStored.push({
+        kind,
+        canal: (typeof row['canal'] === 'string'
+          ? row['canal']
+          : 'HIPER_CAIXA') as IngestNotStored['canal'],
+        sourceId: String(sourceId),
+        code: 'SCOPE_VIOLATION',
+        reason: `row id ${String(id)} of ${table} belongs to another store; it was left as it is`,
+      });
+    };
+    for (const t of mapped.rows.turnos)
+      if (foreign('turnos', t['id'])) {
+        skip.add(String(t['id']));
+        refuse('turno', t, t['id_turno'], 'turnos', t['id']);
+      }
+    for (const sg of mapped.rows.sangrias)
+      if (foreign('sangrias', sg['id'])) {
+        skip.add(String(sg['id']));
+        const canal = String(sg['id']).split(':')[2];
+        refuse(
+          'sangria',
+          { canal },
+          String(sg['id']).split(':').slice(3).join(':'),
+          'sangrias',
+          sg['id'],
+        );
+      }
+    // A sale is stored whole or not at all: a foreign line keeps its venda out too.
+    const foreignLine = new Map<string, [string, unknown]>();
+    for (const name of ['itens_venda', 'pagamentos'] as const)
+      for (const line of mapped.rows[name])
+        if (foreign(name, line['id']))
+          foreignLine.set(String(line['venda_id']), [name, line['id']]);
+    for (const v of mapped.rows.vendas) {
+      const id = String(v['id']);
+      const line = foreignLine.get(id);
+      if (foreign('vendas', id)) refuse('venda', v, v['id_operacao'], 'vendas', id);
+      else if (line) refuse('venda', v, v['id_operacao'], line[0], line[1]);
+      else continue;
+      skip.add(id);
+    }
+    const own = (name: IngestTable): Record<string, unknown>[] =>
+      mapped.rows[name].filter(
+        (r) =>
+          !skip.has(String(r['id'])) &&
+          !((name === 'itens_venda' || name === 'pagamentos') && skip.has(String(r['venda_id']))),
+      );
+
+    // Late: a venda already stored keeps the lines a newer window gave it, none added back.
+    const keptVendas = new Set(existing.vendas.keys());
+    for (const name of ingestTables) {
+      const rows =
+        late && (name === 'itens_venda' || name === 'pagamentos')
+          ? own(name).filter((r) => !keptVendas.has(String(r['venda_id'])))
+          : own(name);
+      await this.upsert(
+        tx,
+        storeId,
+        tables[name],
+        rows,
+        existing[name],
+        late ? 'insert-missing' : 'replace',
+      );
+    }
+    if (!late) {
+      const vendaIds = mapped.vendaIds.filter((id) => !skip.has(id));
+      await this.removeLines(tx, storeId, 'itens_venda', vendaIds, own('itens_venda'));
+      await this.removeLines(tx, storeId, 'pagamentos', vendaIds, own('pagamentos'));
+    }
+    return notStored;
+  }
+
+  /** The rows already stored under the ids of `rows`, whatever their store. */
+  private async existing(
     tx: SqlExecutor,
     table: TableDef,
     rows: Record<string, unknown>[],
-    mode: 'replace' | 'insert-missing',
-  ): Promise<Set<string>> {
+  ): Promise<Map<string, Record<string, unknown>>> {
     const existing = new Map<string, Record<string, unknown>>();
     const ids = rows.map((r) => String(r['id'])).sort();
     for (let i = 0; i < ids.length; i += idChunk) {
@@ -275,26 +524,48 @@ export class IngestService {
         `SELECT * FROM ${q(table.name)} WHERE id IN (${chunk.map(() => '?').join(', ')})`,
         chunk,
       );
-      for (const r of found) existing.set(String(r['id']), decodeRow(this.storage, table, r));
+      for (const r of found) {
+        const decoded = decodeRow(this.storage, table, r);
+        const id = String(r['id']);
+        // Should ids ever be per store, the store's own row is the one that counts.
+        if (!existing.has(id) || decoded['store_id'] === rows[0]?.['store_id'])
+          existing.set(id, decoded);
+      }
     }
+    return existing;
+  }
+
+  /**
+   * New rows go in with multi-row INSERTs; an existing row is updated only where a value
+   * differs, so a resent unchanged sale makes no change-log entry. No `ON CONFLICT` on sync
+   * tables: in SQLite it would override the capture triggers' own conflict clause. Every
+   * UPDATE names the store: another store's row is never written.
+   */
+  private async upsert(
+    tx: SqlExecutor,
+    storeId: string,
+    table: TableDef,
+    rows: Record<string, unknown>[],
+    existing: Map<string, Record<string, unknown>>,
+    mode: 'replace' | 'insert-missing',
+  ): Promise<void> {
     const fresh = rows.filter((r) => !existing.has(String(r['id'])));
     await this.insert(tx, table, fresh);
-    if (mode === 'insert-missing') return new Set(existing.keys());
+    if (mode === 'insert-missing') return;
     for (const row of rows) {
       const old = existing.get(String(row['id']));
-      if (!old) continue;
+      if (!old || old['store_id'] !== storeId) continue;
       // A closed shift stays closed, whatever a later payload says.
       if (table.name === 'turnos' && old['fechado'] === true && row['fechado'] !== true) continue;
       const changed = Object.keys(row).filter(
-        (c) => c !== 'id' && !isDeepStrictEqual(old[c], row[c]),
+        (c) => c !== 'id' && c !== 'store_id' && !isDeepStrictEqual(old[c], row[c]),
       );
       if (changed.length === 0) continue;
       await tx.run(
-        `UPDATE ${q(table.name)} SET ${changed.map((c) => `${q(c)} = ?`).join(', ')} WHERE id = ?`,
-        [...changed.map((c) => this.encode(table, c, row[c])), row['id']],
+        `UPDATE ${q(table.name)} SET ${changed.map((c) => `${q(c)} = ?`).join(', ')} WHERE id = ? AND store_id = ?`,
+        [...changed.map((c) => this.encode(table, c, row[c])), row['id'], storeId],
       );
     }
-    return new Set(existing.keys());
   }
 
   private async insert(
@@ -321,9 +592,10 @@ export class IngestService {
     return this.storage.encode(def.type, value);
   }
 
-  /** A sale read again whole with fewer lines: the lines no longer at the source go. */
+  /** A sale read again whole with fewer lines: the lines no longer at the source go (this store's only). */
   private async removeLines(
     tx: SqlExecutor,
+    storeId: string,
     table: 'itens_venda' | 'pagamentos',
     vendaIds: string[],
     lines: Record<string, unknown>[],
@@ -335,16 +607,16 @@ export class IngestService {
     const flush = async () => {
       if (vendas.length === 0) return;
       await tx.run(
-        `DELETE FROM ${q(table)} WHERE venda_id IN (${vendas.map(() => '?').join(', ')})${
+        `DELETE FROM ${q(table)} WHERE store_id = ? AND venda_id IN (${vendas.map(() => '?').join(', ')})${
           keep.length ? ` AND id NOT IN (${keep.map(() => '?').join(', ')})` : ''
         }`,
-        [...vendas, ...keep],
+        [storeId, ...vendas, ...keep],
       );
       vendas = [];
       keep = [];
     };
     for (const [venda, ids] of byVenda) {
-      if (vendas.length + keep.length + 1 + ids.length > this.storage.capabilities.maxParams)
+      if (vendas.length + keep.length + 2 + ids.length > this.storage.capabilities.maxParams)
         await flush();
       vendas.push(venda);
       keep.push(...ids);
@@ -422,4 +694,13 @@ function isoInstant(value: string, path: string): string {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw invalid([{ path, message: 'not a valid date and time' }]);
   return new Date(ms).toISOString();
+}
+
+/** The body as the agent sent it, as JSON text; one too deep to serialize keeps its parsed form. */
+function bodyTextOf(body: unknown): string {
+  try {
+    return JSON.stringify(body);
+  } catch {
+    return JSON.stringify({ unserializable: true });
+  }
 }

@@ -104,13 +104,28 @@ void test('a repeated venda or turno is stored once (the last one) and noted', (
   ]);
 });
 
-void test('NUL characters are removed from text; the default schema has every ingest column', () => {
-  const rows = payloadRows(
+void test('a NUL or lone surrogate is refused naming its field; the default schema has every ingest column', () => {
+  for (const [bad, message] of [
+    ['Ma\u0000ria', 'contains a NUL character'],
+    ['Ma\uD800ria', 'contains a lone UTF-16 surrogate'],
+    ['Maria\uDC00', 'contains a lone UTF-16 surrogate'],
+  ] as const) {
+    // Set after signing: the canonical hash itself refuses a lone surrogate.
+    const payload = agentPayload({ vendas: [agentVenda(1)] });
+    const rows = payloadRows(names, 'loja-1', {
+      ...payload,
+      vendas: [{ ...agentVenda(1), operador: bad }],
+    });
+    assert.ok('issues' in rows, bad);
+    assert.deepEqual(rows.issues, [{ path: 'body.vendas.0.operador', message }]);
+  }
+  // A well-formed pair (an emoji) is text like any other.
+  const ok = payloadRows(
     names,
     'loja-1',
-    agentPayload({ vendas: [agentVenda(1, { operador: 'Ma\u0000ria' })] }),
+    agentPayload({ vendas: [agentVenda(1, { operador: 'Maria 😀' })] }),
   );
-  assert.ok(!('issues' in rows));
-  assert.equal(rows.rows.vendas[0]?.['operador'], 'Maria');
+  assert.ok(!('issues' in ok));
+  assert.equal(ok.rows.vendas[0]?.['operador'], 'Maria 😀');
   assert.deepEqual(missingIngestColumns(names), []);
 });

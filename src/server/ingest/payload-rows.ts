@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
+import { findBadText } from './payload-text.js';
 import {
   columnsOf,
   validateRecord,
   type AgentChannel,
-  type AgentPayload,
-  type AgentTurno,
+  type AgentPayloadIngest,
   type TableDef,
   type TableNames,
 } from '../../protocol/index.js';
@@ -97,21 +97,18 @@ function sha256(value: string, hexDigits: number): string {
   return createHash('sha256').update(value).digest('hex').slice(0, hexDigits);
 }
 
+type TurnoTotals = {
+  fechado: boolean;
+  totais_sistema: { total: number };
+  fechamento_declarado: { total: number } | null;
+};
+
 /** Declared minus system total, in cents precision; null while the shift is open or undeclared. */
-export function quebraOf(turno: AgentTurno): number | null {
+export function quebraOf(turno: TurnoTotals): number | null {
   if (!turno.fechado || !turno.fechamento_declarado) return null;
   const diff = turno.fechamento_declarado.total - turno.totais_sistema.total;
   if (!Number.isFinite(diff)) return null;
   return Math.round(diff * 100) / 100 + 0;
-}
-
-/** PostgreSQL cannot store NUL in text or jsonb; a NUL in a product name is never meaningful. */
-function withoutNul<T>(value: T): T {
-  if (typeof value === 'string') return value.replaceAll('\u0000', '') as T;
-  if (Array.isArray(value)) return value.map(withoutNul) as T;
-  if (value && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNul(v)])) as T;
-  return value;
 }
 
 /** Keeps the last of each key, in first-seen order; counts what was dropped. */
@@ -145,9 +142,11 @@ export function missingIngestColumns(names: TableNames): string[] {
 export function payloadRows(
   names: TableNames,
   storeId: string,
-  raw: AgentPayload,
+  payload: AgentPayloadIngest,
 ): PayloadRows | { issues: RowIssue[] } {
-  const payload = withoutNul(raw);
+  // Refused, not cleaned: a NUL or lone surrogate changes the meaning of what it sits in.
+  const bad = findBadText(payload);
+  if (bad) return { issues: [bad] };
   const out: PayloadRows = {
     rows: { turnos: [], sangrias: [], vendas: [], itens_venda: [], pagamentos: [] },
     vendaIds: [],
@@ -217,7 +216,8 @@ export function payloadRows(
       canal: v.canal,
       id_operacao: v.id_operacao,
       id_turno: v.id_turno ?? null,
-      data_hora: v.data_hora,
+      // The document's example carries no time of sale: the window's end bounds it.
+      data_hora: v.data_hora ?? payload.window.to,
       total: v.total,
       desconto: v.desconto ?? null,
       operador: v.operador ?? null,

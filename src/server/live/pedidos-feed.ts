@@ -46,7 +46,7 @@ export class PedidosFeed {
         message: {
           type: 'pedido_update',
           action: c.action,
-          pedido_id: c.id,
+          pedido_id: this.wireId(c.id),
           data,
           version: c.version,
           cursor: cursorOf(c),
@@ -63,7 +63,7 @@ export class PedidosFeed {
           storeId: c.storeId,
           message: {
             type: 'status_update',
-            pedido_id: c.id,
+            pedido_id: this.wireId(c.id),
             status_field: 'status',
             new_value: status,
             version: c.version,
@@ -73,6 +73,12 @@ export class PedidosFeed {
         });
     }
     return out;
+  }
+
+  /** Ids travel as the schema declares them: a JSON number for an integer id, else text. */
+  private wireId(id: string): string | number {
+    const integer = this.table.columns.some((c) => c.name === 'id' && c.type === 'integer');
+    return integer && /^-?\d{1,15}$/.test(id) ? Number(id) : id;
   }
 
   /** Every pedido a store (or the admin, `null`) may read, for `get_pedidos`. */

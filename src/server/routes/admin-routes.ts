@@ -32,6 +32,12 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const role = body.role ?? 'device';
       const machineId = body.machineId ?? `gerente-${randomBytes(4).toString('hex')}`;
       const token = await ctx.devices.add(body.storeId, machineId, role);
+      if (body.idPontoVenda !== undefined)
+        await ctx.ingest.bindStore(
+          body.storeId,
+          { idPontoVenda: body.idPontoVenda, idFilial: body.idFilial ?? null },
+          'admin',
+        );
       await ctx.terminals.note(
         request.identity.machineId,
         body.storeId,
@@ -74,7 +80,9 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
     // The store reserved for `pdv-sync reliability` stays out of the figures.
     const devices = (await ctx.devices.list()).filter((d) => d.store_id !== checksStoreId);
     const tables = await ctx.storage.read(async (tx) => {
-      const byTable = await changeLogOf(ctx.storage).countsByTable(tx, { excludeStore: checksStoreId });
+      const byTable = await changeLogOf(ctx.storage).countsByTable(tx, {
+        excludeStore: checksStoreId,
+      });
       const out = [];
       for (const t of ctx.names.tables) {
         const [count] = t.storeColumn

@@ -13,13 +13,8 @@ import {
 import { checkMachine } from '../http/auth-hook.js';
 import { parseRequest } from '../http/validate.js';
 import type { ServerContext } from '../server-context.js';
-import {
-  eventMutation,
-  eventTarget,
-  readableTables,
-  summarize,
-  tableFormMutations,
-} from '../sync/index.js';
+import { readableTables, summarize, tableFormMutations } from '../sync/index.js';
+import { normalizeSingleEvent, singleEventAnswer, withoutNoOps } from '../sync/single-event.js';
 
 function checkBatch(ctx: ServerContext, body: unknown, field: string): void {
   const list = (body as Record<string, unknown> | null)?.[field];
@@ -56,28 +51,22 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post('/api/sync', async (request, reply): Promise<SyncEventResponse> => {
     const body = parseRequest(syncEventSchema, request.body, 'body');
-    const target = eventTarget(ctx.names, body.type);
     const machineId = body.machineId ?? request.identity.machineId;
     checkMachine(request.identity, machineId);
-    const mutation = eventMutation(target, body);
-    const [result] = await ctx.push.push(request.identity, machineId, [mutation]);
-    ctx.activity.note(request.identity, 'push', 1);
-    if (!result || result.status === 'rejected') {
-      void reply.status(422);
-      return {
-        success: false,
-        synced_at: new Date().toISOString(),
-        status: 'rejected',
-        code: result?.reason?.code ?? 'INTERNAL',
-        message: result?.reason?.message ?? 'no result',
-      };
-    }
-    return {
-      success: true,
-      synced_at: new Date().toISOString(),
-      status: result.status,
-      id: String(mutation.record.id),
-    };
+    // The forms front ends send (single-event.ts): entity singulars, data lists, <entity>Id.
+    const event = normalizeSingleEvent(
+      ctx.names,
+      request.identity,
+      machineId,
+      body,
+      ctx.config.maxBatch,
+    );
+    const { apply, unchanged } = await withoutNoOps(ctx.storage, request.identity, event);
+    const results = apply.length > 0 ? await ctx.push.push(request.identity, machineId, apply) : [];
+    ctx.activity.note(request.identity, 'push', results.length);
+    const answer = singleEventAnswer(event, results, unchanged);
+    void reply.status(answer.status);
+    return answer.body;
   });
 
   app.post<{ Params: { table: string } }>(

@@ -66,6 +66,17 @@ export function sharedBookkeepingDdl(t: { autoId: string; bigint: string }): str
     `CREATE TABLE IF NOT EXISTS _sync_ingest_stores (
      store_id TEXT PRIMARY KEY, machine_id TEXT NOT NULL, ingests ${t.bigint} NOT NULL DEFAULT 0,
      latest_window_to TEXT, last_ingest_at TEXT, last_seen_at TEXT NOT NULL)`,
+    // Agent payloads as sent (unknown fields kept) and what their first answer said beyond
+    // the counts, so a resend is answered like the first; purged with the ingest keys' age.
+    `CREATE TABLE IF NOT EXISTS _sync_ingest_bodies (
+     store_id TEXT NOT NULL, sync_id TEXT NOT NULL, body TEXT NOT NULL, not_stored TEXT NOT NULL,
+     server_warnings TEXT NOT NULL, received_at TEXT NOT NULL, PRIMARY KEY (store_id, sync_id))`,
+    `CREATE INDEX IF NOT EXISTS _sync_ingest_bodies_store ON _sync_ingest_bodies (store_id, received_at)`,
+    // A store's ids in its agent's source systems (seed 001's store block): set with its
+    // agent token or bound by its first payload; a payload naming other ids is refused.
+    `CREATE TABLE IF NOT EXISTS _sync_ingest_bindings (
+     store_id TEXT PRIMARY KEY, id_ponto_venda ${t.bigint} NOT NULL, id_filial ${t.bigint},
+     bound_by TEXT NOT NULL, bound_at TEXT NOT NULL)`,
   ];
 }
 

@@ -158,4 +158,6 @@ export const bookkeepingTables = [
   '_sync_terminal_commands',
   '_sync_console_audit',
   '_sync_alerts',
+  '_sync_ingest_bodies',
+  '_sync_ingest_bindings',
 ] as const;

@@ -1,7 +1,7 @@
 export { PushService, type PushOptions } from './push-service.js';
 export { summarize } from './push/results.js';
 export { idempotencyKeys } from './push/idempotency.js';
-export { eventMutation, eventTarget, tableFormMutations } from './push/forms.js';
+export { tableFormMutations } from './push/forms.js';
 export { ChangeFeed, readableTables } from './change-feed.js';
 export { ConflictLog, type StoredConflict } from './conflict-log.js';
 export { SyncMeta } from './sync-meta.js';

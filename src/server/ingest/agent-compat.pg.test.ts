@@ -1,0 +1,3 @@
+import { registerIngestCompatTests } from '../../testing/ingest-compat-suite.js';
+
+registerIngestCompatTests('postgres');
