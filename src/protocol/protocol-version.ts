@@ -5,26 +5,27 @@
  * 2 — real-time WebSocket channels `/ws` and `/ws/pedidos` (seed 004), `GET /ws/stats`;
  *     the agent's payload v4 at `POST /api/ingest/v4` and its listing `GET /api/ingest/v4`
  *     (seed 001), `agents` in `GET /api/stats`. Additive: v1 clients work.
- * 3 — change log ordered by transaction id on PostgreSQL: cursors `c2.<db>.<xid>.<seq>` (a `c1.`
+ * 3 — all additive for well-formed v2 clients:
+ *   - change log ordered by transaction id on PostgreSQL: cursors `c2.<db>.<xid>.<seq>` (a `c1.`
  *     cursor still works); `pedido_update`/`status_update` carry `cursor` (their position);
  *     live `action: "create"` for every row a listener has not been told of; `changeLog` in
- *     `GET /api/stats`. Additive: cursors stay opaque. (pg; the lead reconciles the number.)
- * (next) — fair sharing: the `pedidos` message may carry `truncated: true` (bounded
+ *     `GET /api/stats`. Cursors stay opaque.
+ *   - fair sharing: the `pedidos` message may carry `truncated: true` (bounded
  *     snapshot), close code 1013 (token's share of WebSocket slots taken), `error` messages
- *     with code `RATE_LIMITED` on /ws*, HTTP 408 `REQUEST_TIMEOUT`. Additive.
- * (console) — status report's optional console fields (outboxBacklog, oldestUnsentAt,
+ *     with code `RATE_LIMITED` on /ws*, HTTP 408 `REQUEST_TIMEOUT`.
+ *   - status report's optional console fields (outboxBacklog, oldestUnsentAt,
  *     deadLetterItems, cursorLag, sdkVersion, schemaVersion) and `commands` in its answer;
- *     role `manager` in `GET /api/session` and `POST /api/admin/devices`. Additive.
- * (ops) — `x-pdv-sync-epoch` on every answer and `GET /api/sync/epoch` (restore epoch,
- *     contract C3). Additive.
- * (push) — push and the per-table form validate each mutation alone (a malformed one is
+ *     role `manager` in `GET /api/session` and `POST /api/admin/devices`.
+ *   - `x-pdv-sync-epoch` on every answer and `GET /api/sync/epoch` (restore epoch,
+ *     contract C3).
+ *   - push and the per-table form validate each mutation alone (a malformed one is
  *     `rejected` at its position, code MUTATION_INVALID; only the envelope can fail the request);
  *     optional `Mutation.group` and the schema's `parent` relation make sale groups
  *     all-or-nothing (GROUP_REJECTED); idempotency keys per (store, eventId); schema
- *     `writeRoles` (WRITE_FORBIDDEN). Additive for well-formed clients.
- * (interop) — ingest accepts any v4 agent: `sync_id` an opaque key (verification a setting),
+ *     `writeRoles` (WRITE_FORBIDDEN).
+ *   - ingest accepts any v4 agent: `sync_id` an opaque key (verification a setting),
  *     optional fields with fallbacks, numbers as text, unknown fields kept
  *     (`GET /api/ingest/v4/:syncId`), store ids bound (403 AGENT_STORE_MISMATCH), answer's
- *     optional `notStored` and `warnings`, 413 beyond `--ingest-max-sales`. Additive.
+ *     optional `notStored` and `warnings`, 413 beyond `--ingest-max-sales`.
  */
-export const protocolVersion = 2;
+export const protocolVersion = 3;

@@ -128,7 +128,7 @@ function childMutations(
     table: childTable.name,
     op: 'upsert',
     record: {
-      ...(childTable.storeColumn && request.identity.role === 'device'
+      ...(childTable.storeColumn && request.identity.role !== 'admin'
         ? { [childTable.storeColumn]: request.identity.storeId }
         : {}),
       ...item,

@@ -34,7 +34,7 @@ export function pedidosV1Routes(app: FastifyInstance, ctx: ServerContext): void 
 
   app.get(path, async (request) => {
     const query = parseRequest(listQuery, request.query, 'query');
-    const scoped = request.identity.role === 'device' && table.storeColumn;
+    const scoped = request.identity.role !== 'admin' && table.storeColumn;
     const rows = await ctx.storage.read((tx) =>
       tx.all<Row>(
         `SELECT * FROM ${q(table.name)} ${scoped ? `WHERE ${q(table.storeColumn as string)} = ?` : ''}

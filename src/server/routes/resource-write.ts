@@ -32,7 +32,7 @@ export async function readRow(
   table: TableDef,
   id: string,
 ): Promise<Record<string, unknown> | null> {
-  const storeId = request.identity.role === 'device' ? request.identity.storeId : null;
+  const storeId = request.identity.role !== 'admin' ? request.identity.storeId : null;
   const [row] = await readRowsById(ctx.storage, table, [id], storeId);
   return row ? decodeRow(ctx.storage, table, row) : null;
 }
@@ -85,7 +85,7 @@ export function recordFor(
   const record: Record<string, unknown> = { ...body, id: typedId(table, raw) };
   // A device writes its own store's rows: the store column may be left out.
   const storeColumn = table.storeColumn;
-  if (storeColumn && request.identity.role === 'device' && record[storeColumn] === undefined)
+  if (storeColumn && request.identity.role !== 'admin' && record[storeColumn] === undefined)
     record[storeColumn] = request.identity.storeId;
   if (mode !== 'patch') {
     const full = validateRecord(table, record, { partial: false });
