@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SyncError } from '../protocol/index.js';
-import { createServer, loadServerConfig } from '../server/index.js';
+import {
+  createServer,
+  loadServerConfig,
+  serverSettingFlags,
+  type ServerConfigInput,
+} from '../server/index.js';
 import { t } from './messages.js';
 import { describeStartupFailure } from './startup-failure.js';
 import { onStopSignals } from './stop-signals.js';
@@ -23,8 +28,34 @@ function adminTokenFromFile(env: NodeJS.ProcessEnv = process.env): string | unde
   }
 }
 
+/** `--metrics-token` → `metricsToken`: the key commander gives a flag's value. */
+function optionKey(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/**
+ * Settings without a hand-written option above still get their flag, so every setting
+ * the docs name works on the command line too (its help names the environment variable).
+ */
+function addRemainingSettings(cmd: Command): void {
+  for (const { flag, env } of serverSettingFlags)
+    if (!cmd.options.some((o) => o.long === flag))
+      cmd.option(`${flag} <value>`, env.length > 0 ? `(${env.join(' / ')})` : '');
+}
+
+/** The values given on the command line for the settings the explicit mapping leaves out. */
+function remainingSettings(
+  opts: Record<string, string | undefined>,
+  mapped: ServerConfigInput,
+): ServerConfigInput {
+  const out: Record<string, string | undefined> = {};
+  for (const { key, flag } of serverSettingFlags)
+    if (!(key in mapped) && opts[optionKey(flag)] !== undefined) out[key] = opts[optionKey(flag)];
+  return out;
+}
+
 export function serverCommand(program: Command): void {
-  program
+  const cmd = program
     .command('server')
     .description(t('help.server'))
     .option('--db <url>', 'sqlite:PATH or postgres://URL (default sqlite:./data/pdv-sync.db)')
@@ -64,57 +95,59 @@ export function serverCommand(program: Command): void {
     .option(
       '--api-secret-key-store <storeId>',
       'store that requests with the shared API_SECRET_KEY act for (device rights)',
-    )
-    .action(async (opts: Record<string, string | undefined>) => {
-      const config = loadServerConfig({
-        db: opts['db'],
-        port: opts['port'],
-        host: opts['host'],
-        logLevel: opts['logLevel'],
-        logFile: opts['logFile'],
-        schemaFile: opts['schema'],
-        tombstoneRetentionDays: opts['tombstoneRetentionDays'],
-        bodyLimitBytes: opts['bodyLimit'],
-        maxBatch: opts['maxBatch'],
-        rateLimit: opts['rateLimit'],
-        rateLimitWindowMs: opts['rateLimitWindowMs'],
-        adminToken: opts['adminToken'] ?? adminTokenFromFile(),
-        eventKeyRetentionDays: opts['eventKeyRetentionDays'],
-        maxClockSkewMs: opts['maxClockSkewMs'],
-        dateFilterOffset: opts['dateFilterOffset'],
-        pgSchema: opts['pgSchema'],
-        wsHeartbeatMs: opts['wsHeartbeatMs'],
-        wsMaxBufferedBytes: opts['wsMaxBufferedBytes'],
-        wsMaxConnections: opts['wsMaxConnections'],
-        corsOrigins: opts['corsOrigins'],
-        // A bare --ingest-verify-sync-id verifies and warns; `refuse` must be named.
-        ingestVerifySyncId:
-          (opts['ingestVerifySyncId'] as string | boolean | undefined) === true
-            ? 'warn'
-            : opts['ingestVerifySyncId'],
-        ingestMaxSales: opts['ingestMaxSales'],
-        apiSecretKeyStore: opts['apiSecretKeyStore'],
-      });
-      const failed = (err: unknown): never => {
-        const line = describeStartupFailure(err, { dbUrl: config.db, port: config.port });
-        if (line === null) throw err;
-        // One line saying what failed and what to do: a stack trace helps no store IT person.
-        console.error(`${t('startFailed')}: ${line}`);
-        process.exit(1);
-      };
-      const server = await createServer(config).catch(failed);
-      // Handlers first: a SIGTERM right after the ready line must drain, not kill.
-      onStopSignals({
-        stopping: () => console.log(t('stopping')),
-        stopped: () => console.log(t('stopped')),
-        stop: async (signal) => {
-          server.ctx.logger.info({ signal }, 'shutting down');
-          await server.stop();
-        },
-      });
-      const url = await server.listen().catch(failed);
-      if (server.newAdminToken) console.log(`${t('adminTokenCreated')}\n  ${server.newAdminToken}`);
-      else console.log(t('adminTokenExisting'));
-      console.log(t('serverListening', { url, db: config.db.replace(/\/\/[^@/]*@/, '//***@') }));
+    );
+  addRemainingSettings(cmd);
+  cmd.action(async (opts: Record<string, string | undefined>) => {
+    const mapped: ServerConfigInput = {
+      db: opts['db'],
+      port: opts['port'],
+      host: opts['host'],
+      logLevel: opts['logLevel'],
+      logFile: opts['logFile'],
+      schemaFile: opts['schema'],
+      tombstoneRetentionDays: opts['tombstoneRetentionDays'],
+      bodyLimitBytes: opts['bodyLimit'],
+      maxBatch: opts['maxBatch'],
+      rateLimit: opts['rateLimit'],
+      rateLimitWindowMs: opts['rateLimitWindowMs'],
+      adminToken: opts['adminToken'] ?? adminTokenFromFile(),
+      eventKeyRetentionDays: opts['eventKeyRetentionDays'],
+      maxClockSkewMs: opts['maxClockSkewMs'],
+      dateFilterOffset: opts['dateFilterOffset'],
+      pgSchema: opts['pgSchema'],
+      wsHeartbeatMs: opts['wsHeartbeatMs'],
+      wsMaxBufferedBytes: opts['wsMaxBufferedBytes'],
+      wsMaxConnections: opts['wsMaxConnections'],
+      corsOrigins: opts['corsOrigins'],
+      // A bare --ingest-verify-sync-id verifies and warns; `refuse` must be named.
+      ingestVerifySyncId:
+        (opts['ingestVerifySyncId'] as string | boolean | undefined) === true
+          ? 'warn'
+          : opts['ingestVerifySyncId'],
+      ingestMaxSales: opts['ingestMaxSales'],
+      apiSecretKeyStore: opts['apiSecretKeyStore'],
+    };
+    const config = loadServerConfig({ ...mapped, ...remainingSettings(opts, mapped) });
+    const failed = (err: unknown): never => {
+      const line = describeStartupFailure(err, { dbUrl: config.db, port: config.port });
+      if (line === null) throw err;
+      // One line saying what failed and what to do: a stack trace helps no store IT person.
+      console.error(`${t('startFailed')}: ${line}`);
+      process.exit(1);
+    };
+    const server = await createServer(config).catch(failed);
+    // Handlers first: a SIGTERM right after the ready line must drain, not kill.
+    onStopSignals({
+      stopping: () => console.log(t('stopping')),
+      stopped: () => console.log(t('stopped')),
+      stop: async (signal) => {
+        server.ctx.logger.info({ signal }, 'shutting down');
+        await server.stop();
+      },
     });
+    const url = await server.listen().catch(failed);
+    if (server.newAdminToken) console.log(`${t('adminTokenCreated')}\n  ${server.newAdminToken}`);
+    else console.log(t('adminTokenExisting'));
+    console.log(t('serverListening', { url, db: config.db.replace(/\/\/[^@/]*@/, '//***@') }));
+  });
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { v7 as uuidv7 } from 'uuid';
+import { serverSettingFlags } from '../server/index.js';
 import { cliPath, killAllServerProcesses, startServerProcess } from '../testing/server-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pdv-sync-e2e-'));
@@ -114,3 +115,25 @@ test('SIGTERM lets an in-flight push finish and exits cleanly; the acknowledged 
 function mkdir(path: string): void {
   spawnSync('mkdir', ['-p', path]);
 }
+
+test('every server setting has a flag, and a flag given on the command line reaches the server', async () => {
+  const help = spawnSync(process.execPath, [cliPath, 'server', '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0, help.stderr);
+  for (const { flag } of serverSettingFlags) assert.ok(help.stdout.includes(flag), flag);
+  const cwd = join(dir, 'flags');
+  const metricsToken = 'metrics-token-from-the-command-line-0123';
+  const server = await startServerProcess(['--metrics-token', metricsToken], {
+    cwd: (mkdir(cwd), cwd),
+    env: quietEnv,
+  });
+  const scraped = await fetch(`${server.url}/metrics`, {
+    headers: { authorization: `Bearer ${metricsToken}` },
+  });
+  assert.equal(scraped.status, 200);
+  assert.match(await scraped.text(), /pdvsync_/);
+  const refused = await fetch(`${server.url}/metrics`, {
+    headers: { authorization: 'Bearer metrics-token-that-was-never-given-0123' },
+  });
+  assert.equal(refused.status, 401);
+  assert.equal(await server.stop(), 0);
+});

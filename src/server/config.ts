@@ -334,6 +334,17 @@ const settings = {
 } as const;
 
 type Settings = typeof settings;
+
+/** Every setting's flag and environment variables, so the CLI can offer each one. */
+export const serverSettingFlags: readonly {
+  key: keyof Settings;
+  flag: string;
+  env: readonly string[];
+}[] = Object.entries(settings).map(([key, s]) => ({
+  key: key as keyof Settings,
+  flag: s.flag,
+  env: s.env,
+}));
 export type ServerConfig = { [K in keyof Settings]: z.output<Settings[K]['rule']> };
 export type ServerConfigInput = { [K in keyof Settings]?: string | number | undefined };
 

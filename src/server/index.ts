@@ -1,6 +1,7 @@
 export { createServer, type RunningServer } from './server.js';
 export {
   loadServerConfig,
+  serverSettingFlags,
   defaultSchemaFile,
   type ServerConfig,
   type ServerConfigInput,
