@@ -9,7 +9,7 @@ import {
   type AgentFlags,
   type CycleReport,
 } from '../agent/index.js';
-import { t, type MessageKey } from './messages.js';
+import { t, tr, type MessageKey } from './messages.js';
 import { onStopSignals } from './stop-signals.js';
 
 type AgentCliFlags = {
@@ -86,39 +86,114 @@ export function agentCommand(program: Command): void {
     .description(t('help.agent'))
     .option(
       '--config <file>',
-      '.env file with the agent settings (relative paths resolve against its folder)',
+      tr(
+        '.env file with the agent settings (relative paths resolve against its folder)',
+        'arquivo .env com as configurações do agente (caminhos relativos partem da pasta dele)',
+      ),
     )
-    .option('--doctor', 'check folders, databases, API, token and clocks; write logs/doctor.log')
-    .option('--once', 'run one cycle (drain, catch up, deliver) and exit')
-    .option('--requeue-dead-letter', 'move every dead_letter file back to the outbox and exit')
-    .option('--webhook-url <url>', 'where payloads are POSTed (WEBHOOK_URL)')
+    .option(
+      '--doctor',
+      tr(
+        'check folders, databases, API, token and clocks; write logs/doctor.log',
+        'verifica pastas, bancos, API, token e relógios; grava logs/doctor.log',
+      ),
+    )
+    .option(
+      '--once',
+      tr(
+        'run one cycle (drain, catch up, deliver) and exit',
+        'roda um ciclo (esvazia a fila, recupera, entrega) e sai',
+      ),
+    )
+    .option(
+      '--requeue-dead-letter',
+      tr(
+        'move every dead_letter file back to the outbox and exit',
+        'devolve todo arquivo de dead_letter à outbox e sai',
+      ),
+    )
+    .option(
+      '--webhook-url <url>',
+      tr(
+        'where payloads are POSTed (WEBHOOK_URL)',
+        'para onde os payloads são enviados por POST (WEBHOOK_URL)',
+      ),
+    )
     .option(
       '--caixa-url <url>',
-      'caixa database: mssql://, postgres://, mysql://, mariadb://, sqlite:PATH',
+      tr(
+        'caixa database: mssql://, postgres://, mysql://, mariadb://, sqlite:PATH',
+        'banco do caixa: mssql://, postgres://, mysql://, mariadb://, sqlite:CAMINHO',
+      ),
     )
-    .option('--gestao-url <url>', 'gestao database (same forms)')
+    .option(
+      '--gestao-url <url>',
+      tr('gestao database (same forms)', 'banco de gestão (mesmas formas)'),
+    )
     .option(
       '--interval <duration>',
-      'cycle period: 10m, 30s, 500ms or seconds (AGENT_INTERVAL, default 10m)',
+      tr(
+        'cycle period: 10m, 30s, 500ms or seconds (AGENT_INTERVAL, default 10m)',
+        'período do ciclo: 10m, 30s, 500ms ou segundos (AGENT_INTERVAL, padrão 10m)',
+      ),
     )
     .option(
       '--max-window <duration>',
-      'longest window read at once (AGENT_MAX_WINDOW, default 60m)',
+      tr(
+        'longest window read at once (AGENT_MAX_WINDOW, default 60m)',
+        'maior janela lida de uma vez (AGENT_MAX_WINDOW, padrão 60m)',
+      ),
     )
     .option(
       '--safety-lag <duration>',
-      'how far behind the clock a window ends (AGENT_SAFETY_LAG, default 60s)',
+      tr(
+        'how far behind the clock a window ends (AGENT_SAFETY_LAG, default 60s)',
+        'quanto antes do relógio uma janela termina (AGENT_SAFETY_LAG, padrão 60s)',
+      ),
     )
-    .option('--utc-offset <±HH:MM>', "the store's UTC offset (AGENT_UTC_OFFSET, default -03:00)")
-    .option('--start-from <iso>', 'where the very first window starts (AGENT_START_FROM)')
+    .option(
+      '--utc-offset <±HH:MM>',
+      tr(
+        "the store's UTC offset (AGENT_UTC_OFFSET, default -03:00)",
+        'fuso da loja em relação ao UTC (AGENT_UTC_OFFSET, padrão -03:00)',
+      ),
+    )
+    .option(
+      '--start-from <iso>',
+      tr(
+        'where the very first window starts (AGENT_START_FROM)',
+        'onde começa a primeira janela (AGENT_START_FROM)',
+      ),
+    )
     .option(
       '--data-dir <dir>',
-      'state.json, outbox/, dead_letter/ (AGENT_DATA_DIR, default ./data)',
+      tr(
+        'state.json, outbox/, dead_letter/ (AGENT_DATA_DIR, default ./data)',
+        'state.json, outbox/, dead_letter/ (AGENT_DATA_DIR, padrão ./data)',
+      ),
     )
-    .option('--log-dir <dir>', 'rotating JSON log and doctor.log (AGENT_LOG_DIR, default ./logs)')
+    .option(
+      '--log-dir <dir>',
+      tr(
+        'rotating JSON log and doctor.log (AGENT_LOG_DIR, default ./logs)',
+        'log JSON rotativo e doctor.log (AGENT_LOG_DIR, padrão ./logs)',
+      ),
+    )
     .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent')
-    .option('--queries <dir>', 'folder of the extraction SQL files (AGENT_QUERIES_DIR)')
-    .option('--http-timeout <duration>', 'timeout of one POST (AGENT_HTTP_TIMEOUT, default 30s)')
+    .option(
+      '--queries <dir>',
+      tr(
+        'folder of the extraction SQL files (AGENT_QUERIES_DIR)',
+        'pasta dos arquivos SQL de extração (AGENT_QUERIES_DIR)',
+      ),
+    )
+    .option(
+      '--http-timeout <duration>',
+      tr(
+        'timeout of one POST (AGENT_HTTP_TIMEOUT, default 30s)',
+        'tempo limite de um POST (AGENT_HTTP_TIMEOUT, padrão 30s)',
+      ),
+    )
     .action(async (flags: AgentCliFlags) => {
       const config = loadAgentConfig(configFlags(flags));
       if (flags.doctor) {

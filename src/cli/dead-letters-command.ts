@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { LocalStore } from '../client/index.js';
-import { t } from './messages.js';
+import { t, tr } from './messages.js';
 
 type Flags = { db: string; json?: boolean; all?: boolean };
 
@@ -30,12 +30,23 @@ function idsOf(args: string[], flags: Flags): number[] | null {
 export function deadLettersCommand(program: Command): void {
   const cmd = program
     .command('dead-letters')
-    .description('records the server refused at this till: list, retry or discard them');
+    .description(
+      tr(
+        'records the server refused at this till: list, retry or discard them',
+        'registros que o servidor recusou neste caixa: listar, reenviar ou descartar',
+      ),
+    );
   cmd
     .command('list')
-    .description('list the dead letters with their reasons')
-    .option('--db <file>', "the terminal's local SQLite database", './pdv.db')
-    .option('--json', 'one JSON document')
+    .description(
+      tr('list the dead letters with their reasons', 'lista as dead letters com seus motivos'),
+    )
+    .option(
+      '--db <file>',
+      tr("the terminal's local SQLite database", 'o banco SQLite local do terminal'),
+      './pdv.db',
+    )
+    .option('--json', tr('one JSON document', 'um documento JSON'))
     .action((flags: Flags) => {
       const store = openTill(flags.db);
       if (!store) return;
@@ -67,8 +78,12 @@ export function deadLettersCommand(program: Command): void {
           ? 'put dead letters back in the outbox (new event id); sent on the next sync'
           : 'delete dead letters for good',
       )
-      .option('--db <file>', "the terminal's local SQLite database", './pdv.db')
-      .option('--all', 'every dead letter')
+      .option(
+        '--db <file>',
+        tr("the terminal's local SQLite database", 'o banco SQLite local do terminal'),
+        './pdv.db',
+      )
+      .option('--all', tr('every dead letter', 'todas as dead letters'))
       .action((args: string[], flags: Flags) => {
         const ids = idsOf(args, flags);
         if (!ids) return;

@@ -10,7 +10,7 @@ import {
 } from '../protocol/index.js';
 import { DeviceRegistry, type DeviceRow } from '../server/auth/index.js';
 import { loadServerConfig, openStorage } from '../server/index.js';
-import { t } from './messages.js';
+import { t, tr } from './messages.js';
 
 type DeviceFlags = { db?: string; server?: string; adminToken?: string };
 
@@ -164,9 +164,22 @@ export function deviceCommand(program: Command): void {
     device
       .command('add')
       .description(t('help.deviceAdd'))
-      .requiredOption('--store <id>', 'store id / id da loja')
-      .option('--machine <id>', 'machine id / id da máquina (manager: generated when omitted)')
-      .option('--role <role>', 'device | manager (store manager: one store, no machine)', 'device'),
+      .requiredOption('--store <id>', tr('store id', 'id da loja'))
+      .option(
+        '--machine <id>',
+        tr(
+          "machine id (a manager's is generated when omitted)",
+          'id da máquina (o de um gerente é gerado quando omitido)',
+        ),
+      )
+      .option(
+        '--role <role>',
+        tr(
+          'device | manager (store manager: one store, no machine)',
+          'device | manager (gerente de loja: uma loja, sem máquina)',
+        ),
+        'device',
+      ),
   ).action(async (opts: DeviceFlags & { store: string; machine?: string; role: string }) => {
     if (opts.role !== 'device' && opts.role !== 'manager')
       throw new SyncError('VALIDATION_FAILED', `--role: device | manager (${opts.role})`);
@@ -192,7 +205,7 @@ export function deviceCommand(program: Command): void {
     device
       .command('revoke')
       .description(t('help.deviceRevoke'))
-      .requiredOption('--machine <id>', 'machine id / id da máquina'),
+      .requiredOption('--machine <id>', tr('machine id', 'id da máquina')),
   ).action(async (opts: DeviceFlags & { machine: string }) => {
     const done = await withBackend(opts, (b) => b.revoke(opts.machine));
     if (!done) throw new SyncError('NOT_FOUND', t('deviceNotFound', { machine: opts.machine }));

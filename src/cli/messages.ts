@@ -356,6 +356,11 @@ export function t(key: MessageKey, vars: Record<string, string> = {}): string {
   );
 }
 
+/** A help line written beside its translation (option descriptions), in the user's language. */
+export function tr(en: string, ptBR: string): string {
+  return locale() === 'en' ? en : ptBR;
+}
+
 const helpTitles: Record<string, string> = {
   'Usage:': 'Uso:',
   'Options:': 'Opções:',

@@ -7,7 +7,7 @@ import {
   serverSettingFlags,
   type ServerConfigInput,
 } from '../server/index.js';
-import { t } from './messages.js';
+import { t, tr } from './messages.js';
 import { describeStartupFailure } from './startup-failure.js';
 import { onStopSignals } from './stop-signals.js';
 
@@ -58,43 +58,133 @@ export function serverCommand(program: Command): void {
   const cmd = program
     .command('server')
     .description(t('help.server'))
-    .option('--db <url>', 'sqlite:PATH or postgres://URL (default sqlite:./data/pdv-sync.db)')
-    .option('--port <n>', 'HTTP port (default 3001)')
-    .option('--host <addr>', 'listen address (default 0.0.0.0)')
+    .option(
+      '--db <url>',
+      tr(
+        'sqlite:PATH or postgres://URL (default sqlite:./data/pdv-sync.db)',
+        'sqlite:CAMINHO ou postgres://URL (padrão sqlite:./data/pdv-sync.db)',
+      ),
+    )
+    .option('--port <n>', tr('HTTP port (default 3001)', 'porta HTTP (padrão 3001)'))
+    .option(
+      '--host <addr>',
+      tr('listen address (default 0.0.0.0)', 'endereço de escuta (padrão 0.0.0.0)'),
+    )
     .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent')
-    .option('--log-file <file>', 'rotating JSON log file ("" to disable)')
-    .option('--schema <file>', 'sync schema JSON (default: the bundled POS schema)')
+    .option(
+      '--log-file <file>',
+      tr(
+        'rotating JSON log file ("" to disable)',
+        'arquivo de log JSON rotativo ("" para desligar)',
+      ),
+    )
+    .option(
+      '--schema <file>',
+      tr(
+        'sync schema JSON (default: the bundled POS schema)',
+        'schema de sincronização JSON (padrão: o schema de PDV incluído)',
+      ),
+    )
     .option(
       '--tombstone-retention-days <n>',
-      'how long deletes are kept for offline terminals (default 30)',
+      tr(
+        'how long deletes are kept for offline terminals (default 30)',
+        'por quantos dias as exclusões ficam para terminais offline (padrão 30)',
+      ),
     )
-    .option('--body-limit <bytes>', 'largest accepted request body')
-    .option('--max-batch <n>', 'most mutations in one push')
-    .option('--rate-limit <n>', 'requests per token per window')
-    .option('--ws-heartbeat-ms <ms>', 'WebSocket heartbeat period (default 30000)')
-    .option('--ws-max-buffered-bytes <n>', 'send buffer beyond which a slow WebSocket is cut off')
-    .option('--ws-max-connections <n>', 'most WebSocket connections per process')
-    .option('--rate-limit-window-ms <n>', 'rate limit window (default 10000)')
+    .option(
+      '--body-limit <bytes>',
+      tr('largest accepted request body', 'maior corpo de requisição aceito'),
+    )
+    .option('--max-batch <n>', tr('most mutations in one push', 'máximo de mutações em um push'))
+    .option(
+      '--rate-limit <n>',
+      tr('requests per token per window', 'requisições por token por janela'),
+    )
+    .option(
+      '--ws-heartbeat-ms <ms>',
+      tr(
+        'WebSocket heartbeat period (default 30000)',
+        'período do heartbeat do WebSocket (padrão 30000)',
+      ),
+    )
+    .option(
+      '--ws-max-buffered-bytes <n>',
+      tr(
+        'send buffer beyond which a slow WebSocket is cut off',
+        'buffer de envio além do qual um WebSocket lento é cortado',
+      ),
+    )
+    .option(
+      '--ws-max-connections <n>',
+      tr('most WebSocket connections per process', 'máximo de conexões WebSocket por processo'),
+    )
+    .option(
+      '--rate-limit-window-ms <n>',
+      tr('rate limit window (default 10000)', 'janela do limite de requisições (padrão 10000)'),
+    )
     .option(
       '--admin-token <token>',
-      'fixed admin token (prefer PDV_SYNC_ADMIN_TOKEN: flags show in ps)',
+      tr(
+        'fixed admin token (prefer PDV_SYNC_ADMIN_TOKEN: flags show in ps)',
+        'token de admin fixo (prefira PDV_SYNC_ADMIN_TOKEN: flags aparecem no ps)',
+      ),
     )
-    .option('--event-key-retention-days <n>', 'how long idempotency keys are kept (default 90)')
-    .option('--max-clock-skew-ms <n>', 'how far ahead a client clock may be (default 300000)')
+    .option(
+      '--event-key-retention-days <n>',
+      tr(
+        'how long idempotency keys are kept (default 90)',
+        'por quantos dias as chaves de idempotência ficam (padrão 90)',
+      ),
+    )
+    .option(
+      '--max-clock-skew-ms <n>',
+      tr(
+        'how far ahead a client clock may be (default 300000)',
+        'quanto o relógio de um cliente pode estar adiantado (padrão 300000)',
+      ),
+    )
     .option(
       '--date-filter-offset <±HH:MM>',
-      'UTC offset of date filters such as /api/orders (default -03:00)',
+      tr(
+        'UTC offset of date filters such as /api/orders (default -03:00)',
+        'fuso dos filtros de data como /api/orders (padrão -03:00)',
+      ),
     )
-    .option('--pg-schema <name>', 'PostgreSQL schema for the server tables')
-    .option('--cors-origins <list>', 'browser origins allowed to call the API: comma list or *')
+    .option(
+      '--pg-schema <name>',
+      tr(
+        'PostgreSQL schema for the server tables',
+        'schema do PostgreSQL para as tabelas do servidor',
+      ),
+    )
+    .option(
+      '--cors-origins <list>',
+      tr(
+        'browser origins allowed to call the API: comma list or *',
+        'origens de navegador autorizadas a chamar a API: lista com vírgulas ou *',
+      ),
+    )
     .option(
       '--ingest-verify-sync-id [mode]',
-      "compare agents' sync_id with the content hash: warn (default), refuse or off",
+      tr(
+        "compare agents' sync_id with the content hash: warn (default), refuse or off",
+        'compara o sync_id dos agentes com o hash do conteúdo: warn (padrão), refuse ou off',
+      ),
     )
-    .option('--ingest-max-sales <n>', 'most sales in one agent payload (default 10000)')
+    .option(
+      '--ingest-max-sales <n>',
+      tr(
+        'most sales in one agent payload (default 10000)',
+        'máximo de vendas em um payload de agente (padrão 10000)',
+      ),
+    )
     .option(
       '--api-secret-key-store <storeId>',
-      'store that requests with the shared API_SECRET_KEY act for (device rights)',
+      tr(
+        'store that requests with the shared API_SECRET_KEY act for (device rights)',
+        'loja em nome da qual agem as requisições com a API_SECRET_KEY compartilhada (direitos de terminal)',
+      ),
     );
   addRemainingSettings(cmd);
   cmd.action(async (opts: Record<string, string | undefined>) => {

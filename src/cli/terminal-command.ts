@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { SyncClient, SyncManager, type Progress, type SyncOptionsInput } from '../client/index.js';
-import { t } from './messages.js';
+import { t, tr } from './messages.js';
 import { progressLine } from './progress.js';
 
 type TerminalFlags = {
@@ -32,19 +32,55 @@ function showProgress(p: Progress): void {
 
 const common = (cmd: Command): Command =>
   cmd
-    .option('--db <file>', "the terminal's local SQLite database", './pdv.db')
-    .option('--server <url>', 'sync server URL (PDV_SYNC_SERVER)')
-    .option('--token <token>', 'device token (prefer PDV_SYNC_TOKEN: flags show in ps)')
-    .option('--log-file <file>', 'rotating log file (default ~/pdv_sync.log)');
+    .option(
+      '--db <file>',
+      tr("the terminal's local SQLite database", 'o banco SQLite local do terminal'),
+      './pdv.db',
+    )
+    .option(
+      '--server <url>',
+      tr('sync server URL (PDV_SYNC_SERVER)', 'URL do servidor de sincronização (PDV_SYNC_SERVER)'),
+    )
+    .option(
+      '--token <token>',
+      tr(
+        'device token (prefer PDV_SYNC_TOKEN: flags show in ps)',
+        'token do terminal (prefira PDV_SYNC_TOKEN: flags aparecem no ps)',
+      ),
+    )
+    .option(
+      '--log-file <file>',
+      tr(
+        'rotating log file (default ~/pdv_sync.log)',
+        'arquivo de log rotativo (padrão ~/pdv_sync.log)',
+      ),
+    );
 
 export function terminalCommands(program: Command): void {
   common(
     program
       .command('terminal')
-      .description("run a terminal's sync daemon (push, pull, retry, status)"),
+      .description(
+        tr(
+          "run a terminal's sync daemon (push, pull, retry, status)",
+          'roda o daemon de sincronização do terminal (envio, recebimento, novas tentativas, status)',
+        ),
+      ),
   )
-    .option('--interval <ms>', 'sync period (PDV_SYNC_INTERVAL_MS, default 5000)')
-    .option('--no-live', 'no WebSocket: sync on the interval only (PDV_SYNC_LIVE=0)')
+    .option(
+      '--interval <ms>',
+      tr(
+        'sync period (PDV_SYNC_INTERVAL_MS, default 5000)',
+        'período de sincronização (PDV_SYNC_INTERVAL_MS, padrão 5000)',
+      ),
+    )
+    .option(
+      '--no-live',
+      tr(
+        'no WebSocket: sync on the interval only (PDV_SYNC_LIVE=0)',
+        'sem WebSocket: sincroniza só no intervalo (PDV_SYNC_LIVE=0)',
+      ),
+    )
     .action(async (flags: TerminalFlags) => {
       const client = new SyncClient(flags.db, optionsFrom(flags));
       client.on('progress', showProgress);
@@ -65,9 +101,23 @@ export function terminalCommands(program: Command): void {
     });
 
   common(
-    program.command('sync').description('sync once and exit with a summary; non-zero on failure'),
+    program
+      .command('sync')
+      .description(
+        tr(
+          'sync once and exit with a summary; non-zero on failure',
+          'sincroniza uma vez e sai com um resumo; código diferente de zero em caso de falha',
+        ),
+      ),
   )
-    .option('--once', 'sync once (the only mode of this command)', true)
+    .option(
+      '--once',
+      tr(
+        'sync once (the only mode of this command)',
+        'sincroniza uma vez (o único modo deste comando)',
+      ),
+      true,
+    )
     .action(async (flags: TerminalFlags) => {
       const manager = new SyncManager(flags.db, optionsFrom(flags));
       manager.on('progress', showProgress);
