@@ -148,6 +148,8 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
           const token = await fx.device('loja-s', 's1');
           // A till on process A; writes arrive through process B.
           const t = terminal('s1', token);
+          // Its local tables exist before anything is read from them (live comes up first).
+          await t.prepare();
           await until('live connection', () => t.liveState === 'connected');
           const onB = await connectLive(liveUrl(second.url, '/ws/pedidos', { token }));
           await onB.waitFor((m) => m.some((x) => x.type === 'connection'));

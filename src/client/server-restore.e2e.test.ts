@@ -48,15 +48,25 @@ describe('a server restored from a backup gets back every sale the tills deliver
       await fx.server.stop();
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
       copyFileSync(backup, file);
+      // What `pdv-sync restore` does: a new epoch, and the backup it came from.
       const restored = new Database(file);
+      const oldId = (
+        restored.prepare(`SELECT value FROM _sync_meta WHERE key = 'database_id'`).get() as {
+          value: string;
+        }
+      ).value;
+      const newId = `restored-${uuidv7()}`;
+      restored.prepare(`UPDATE _sync_meta SET value = ? WHERE key = 'database_id'`).run(newId);
+      restored.prepare(`DELETE FROM _sync_meta WHERE key = 'restored_from'`).run();
       restored
-        .prepare(`UPDATE _sync_meta SET value = ? WHERE key = 'database_id'`)
-        .run(`restored-${uuidv7()}`);
+        .prepare(`INSERT INTO _sync_meta (key, value) VALUES ('restored_from', ?)`)
+        .run(JSON.stringify({ databaseId: oldId, takenAt, headSeq: 0 }));
       restored.close();
       await fx.restart();
+      // The server answers the epoch itself; the proxy (for servers without it) passes through.
       proxy.info = {
-        databaseId: 'epoch-b',
-        restoredFrom: { databaseId: 'epoch-a', takenAt, headSeq: 0 },
+        databaseId: newId,
+        restoredFrom: { databaseId: oldId, takenAt, headSeq: 0 },
       };
       {
         const again = m;
@@ -73,7 +83,7 @@ describe('a server restored from a backup gets back every sale the tills deliver
           again.db.prepare(`SELECT 1 FROM produtos WHERE id = ?`).get(produto),
           undefined,
         );
-        assert.equal(again.store.getMeta('server_epoch'), 'epoch-b');
+        assert.equal(again.store.getMeta('server_epoch'), newId);
         // A second sync sends nothing more.
         const quiet = await again.syncAllTables();
         assert.equal(quiet.summary.pushed, 0);

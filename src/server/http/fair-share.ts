@@ -15,9 +15,9 @@ declare module 'fastify' {
 
 /**
  * Routes whose work grows with the data: list reads, pulls, pushes, reconcile and
- * ingest. They take a turn from the cost limiter and are charged what they read
- * (answer bytes) and wrote (body bytes); every other route is a cheap request that
- * the per-token request rate limit covers.
+ * ingest. They are charged what they read (answer bytes) and wrote (body bytes); the
+ * reads also take a turn from the cost limiter (a few in flight per token). Every other
+ * route is a cheap request that the per-token request rate limit covers.
  */
 const heavyRoutes = new Set([
   'GET /api/orders',
@@ -52,6 +52,16 @@ function routeKey(request: FastifyRequest): string {
 export function registerCostLimits(app: FastifyInstance, limiter: CostLimiter): void {
   app.addHook('onRequest', async (request) => {
     if (!request.identity || !heavyRoutes.has(routeKey(request))) return;
+    if (request.method !== 'GET') {
+      // Writes take no turn: a till's or agent's retries may legitimately overlap, and the
+      // database serializes writers anyway. They are charged their bytes and refused (429)
+      // only while their token is in debt.
+      limiter.check(costKeyOf(request.identity));
+      request.costRelease = () => undefined;
+      const bytes = Number(request.headers['content-length']);
+      if (bytes > 0) limiter.charge(costKeyOf(request.identity), bytes);
+      return;
+    }
     const abort = new AbortController();
     const onClose = () => abort.abort();
     request.raw.once('close', onClose);

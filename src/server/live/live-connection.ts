@@ -21,7 +21,8 @@ export class LiveConnection {
   /** Message budget (token bucket, refilled at `messageRate` per second, bursts of twice that). */
   private allowance: number;
   private lastRefill = performance.now();
-  private lastLimitNotice = 0;
+  // -Infinity, not 0: performance.now() starts near 0, and a flood in the process's first second must still hear one notice.
+  private lastLimitNotice = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly socket: WebSocket,
