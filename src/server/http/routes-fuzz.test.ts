@@ -740,6 +740,11 @@ const rejectionCodes: ErrorCode[] = [
   'DIRECTION_FORBIDDEN',
   'EVENT_IMMUTABLE',
   'SCOPE_VIOLATION',
+  // The push pipeline's per-mutation answers: a malformed field, a sale group refused with
+  // its bad member (an order with a bad item), a role the table's writeRoles leave out.
+  'MUTATION_INVALID',
+  'GROUP_REJECTED',
+  'WRITE_FORBIDDEN',
 ];
 
 type Model = {
