@@ -122,7 +122,12 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         10_000,
         'till-A1 offline',
       );
-      assert.match(await page.locator('tr[data-machine="till-A1"]').innerText(), /Offline\/Erro/);
+      await until(
+        async () =>
+          /Offline\/Erro/.test((await page.locator('tr[data-machine="till-A1"]').textContent()) ?? ''),
+        5000,
+        'till-A1 reads Offline/Erro',
+      );
       // Worst first: the offline terminal's store group comes before the diverged one.
       const stores = await page
         .locator('table.terminals')
@@ -161,7 +166,14 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         5000,
         'till-B1 synced',
       );
-      assert.match(await page.locator('tr[data-machine="till-B1"]').innerText(), /Sincronizado/);
+      // textContent, not innerText: groups off screen skip rendering (content-visibility) and
+      // their innerText is empty.
+      await until(
+        async () =>
+          /Sincronizado/.test((await page.locator('tr[data-machine="till-B1"]').textContent()) ?? ''),
+        5000,
+        'till-B1 reads Sincronizado',
+      );
       const audit = await fx.admin<{ entries: { reason: string; action: string }[] }>(
         'GET',
         '/api/console/audit',
@@ -211,7 +223,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         await tillB.syncAllTables();
         await until(
           async () =>
-            (await page.locator('tr[data-machine="till-B1"]').innerText()).includes('Synced'),
+            ((await page.locator('tr[data-machine="till-B1"]').textContent()) ?? '').includes('Synced'),
           5000,
           'English badge',
         );
