@@ -92,9 +92,11 @@ export class ChangeWatcher {
       const count = await this.storage.read(async (tx) => {
         const entries = await this.log.tail(tx, this.last, pageSize);
         if (entries.length === 0) {
-          const head = await this.log.head(tx);
-          if (comparePositions(head, this.last) < 0) {
-            this.last = head;
+          // Not `head`: it can fall below `last` when the last row announced changed again in
+          // a transaction not yet servable; only a log whose highest entry is below went back.
+          const top = await this.log.top(tx);
+          if (comparePositions(top, this.last) < 0) {
+            this.last = await this.log.head(tx);
             this.onReset();
           }
           return 0;

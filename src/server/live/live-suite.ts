@@ -140,6 +140,46 @@ export function liveSuite(dialect: DialectName): void {
       assert.equal(pull.json<{ changes: unknown[] }>().changes.length, 0);
     });
 
+    if (dialect === 'postgres')
+      test('a row changed again behind an open transaction is an update, not a restore: no second create, no refresh, no expired cursor', async () => {
+        const token = await ts.device('store-h', 'h1');
+        const live = await open('/ws', token);
+        const screen = await open('/ws/pedidos', token);
+        for (const c of [live, screen])
+          await c.waitFor((m) => m.some((x) => x.type === 'connection'));
+        await put('pedidos', 'ph-1', pedido('ph-1', 'store-h'));
+        await live.waitFor((m) => changesOf(m).length >= 1);
+        const cursor = live.messages
+          .filter((m): m is ChangesMessage => m.type === 'changes')
+          .at(-1)!.cursor;
+        // A transaction holding an id keeps every later one unservable (the log's visibility
+        // bound); the row's single log entry moves past it, so the servable head falls below
+        // what was announced.
+        const hold = await rawSql(ts.db);
+        await hold.exec('BEGIN');
+        await hold.exec('SELECT pg_current_xact_id()');
+        try {
+          await put('pedidos', 'ph-1', pedido('ph-1', 'store-h', 'pronto'));
+          // The commit wakes the watcher: give it time to look while the hold is open.
+          await new Promise((r) => setTimeout(r, 500));
+          const pull = await ts.request(token, {
+            method: 'GET',
+            url: `/api/sync/changes?since=${encodeURIComponent(cursor)}`,
+          });
+          assert.equal(pull.statusCode, 200, pull.body);
+        } finally {
+          await hold.exec('COMMIT');
+          await hold.close();
+        }
+        await live.waitFor((m) => changesOf(m).length >= 2);
+        await new Promise((r) => setTimeout(r, 300));
+        assert.deepEqual(
+          changesOf(live.messages).map((x) => `${x.id}/${x.action}`),
+          ['ph-1/create', 'ph-1/update'],
+        );
+        assert.ok(!screen.messages.some((m) => m.type === 'refresh_required'));
+      });
+
     test('a device never hears upload-only tables (other tills’ sales); a subscription narrows tables', async () => {
       const token = await ts.device('store-c', 'c1');
       const all = await open('/ws', token);

@@ -142,8 +142,10 @@ export class ChangeFeed {
           details: { reason: 'tombstones-purged', horizon: formatPosition(horizon) },
         },
       );
-    const head = maxPosition(await this.log.head(tx), horizon);
-    if (comparePositions(from, head) > 0)
+    // `top`, not the servable head: a cursor at a row that changed again in a transaction
+    // not yet servable is still a position of this database, not one from the future.
+    const top = maxPosition(await this.log.top(tx), horizon);
+    if (comparePositions(from, top) > 0)
       throw new SyncError(
         'CURSOR_EXPIRED',
         'the cursor is ahead of this database (restored from a backup?); pull again from zero',

@@ -149,8 +149,22 @@ export class ChangeLog {
 
   /** The highest position a reader may be served in this snapshot (logStart when empty). */
   async head(tx: SqlExecutor): Promise<LogPosition> {
+    return this.highest(tx, this.sql.servable('c'));
+  }
+
+  /**
+   * The highest position written, served yet or not. A row keeps one entry that moves
+   * forward with each change, so the servable head can fall below a position already
+   * served (its row changed again in a transaction not yet servable): only this one
+   * says whether a position lies beyond the database (a restore from a backup).
+   */
+  async top(tx: SqlExecutor): Promise<LogPosition> {
+    return this.highest(tx, '1 = 1');
+  }
+
+  private async highest(tx: SqlExecutor, where: string): Promise<LogPosition> {
     const rows = await tx.all(
-      `SELECT ${this.sql.columns('c')} FROM _sync_changes c WHERE ${this.sql.servable('c')}
+      `SELECT ${this.sql.columns('c')} FROM _sync_changes c WHERE ${where}
         ORDER BY ${this.sql.order('c').replaceAll(',', ' DESC,')} DESC LIMIT 1`,
     );
     return rows[0] ? positionOf(rows[0]) : logStart;
