@@ -188,7 +188,10 @@ export function fairnessSuite(dialect: DialectName): void {
       const token = await ts.device('store-c', 'c-parallel');
       // One request first, so the token's identity is cached and the eight below reach the
       // limiter together instead of one by one behind an asynchronous token lookup.
-      assert.equal((await ts.request(token, { method: 'GET', url: '/api/schema' })).statusCode, 200);
+      assert.equal(
+        (await ts.request(token, { method: 'GET', url: '/api/schema' })).statusCode,
+        200,
+      );
       const answers = await Promise.all(
         Array.from({ length: 8 }, () =>
           ts.request(token, { method: 'GET', url: '/api/orders?limit=5' }),

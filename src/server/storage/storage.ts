@@ -31,6 +31,11 @@ export type StorageCapabilities = {
   readonly multiRowUpsertReturning: boolean;
   /** Classifies an error thrown by this engine's driver (SQLSTATE, SQLITE_* codes). */
   classifyError(err: unknown): StorageErrorKind;
+  /**
+   * A bind parameter for a value of a column of `type` where the engine cannot infer its
+   * type (a `VALUES` list joined in an UPDATE: PostgreSQL would take it for text).
+   */
+  typedParam(this: void, type: ColumnType): string;
 };
 
 /** Error codes of the engines' drivers, classified; used by each engine's `classifyError`. */

@@ -2,7 +2,7 @@ import type { ColumnType, TableDef } from '../../../protocol/index.js';
 import { sharedBookkeepingDdl } from '../bookkeeping-ddl.js';
 import { quoteIdent as q } from '../quote.js';
 
-const postgresTypes: Record<ColumnType, string> = {
+export const postgresTypes: Record<ColumnType, string> = {
   text: 'TEXT',
   integer: 'BIGINT',
   number: 'DOUBLE PRECISION',

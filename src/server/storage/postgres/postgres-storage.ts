@@ -18,6 +18,7 @@ import {
   changeLogOrderKey,
   changeNotifyChannel,
   createTableDdl,
+  postgresTypes,
   storeIndexDdl,
   triggerDdl,
 } from './ddl.js';
@@ -66,6 +67,7 @@ export class PostgresStorage implements Storage {
     bigint: 'BIGINT',
     multiRowUpsertReturning: true,
     classifyError: classifyDriverError,
+    typedParam: (type) => `CAST(? AS ${postgresTypes[type]})`,
   };
   private readonly pool: pg.Pool;
   private savepointCounter = 0;

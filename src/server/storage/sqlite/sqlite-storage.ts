@@ -62,6 +62,8 @@ export class SqliteStorage implements Storage {
     bigint: 'INTEGER',
     multiRowUpsertReturning: true,
     classifyError: classifyDriverError,
+    // Values keep the type they are bound with; the column's affinity does the rest.
+    typedParam: () => '?',
   };
   private readonly writer: SqliteExecutor;
   private readonly reader: SqliteExecutor;

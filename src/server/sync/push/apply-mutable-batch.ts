@@ -12,8 +12,8 @@ const chunkSize = 500;
 /**
  * The set-based path of mutable tables, for the common case: a new row, or an update the
  * terminal made on the row's current version. Rows are loaded per chunk with one query,
- * new rows inserted with one multi-row INSERT per column set, versions read and
- * idempotency outcomes recorded per chunk; only the UPDATEs stay one statement per row.
+ * new rows inserted with one multi-row INSERT and changed rows set with one multi-row
+ * UPDATE per column set, versions read and idempotency outcomes recorded per chunk.
  * Everything else (deletes, counters, conflicts, another store's id, a repeated id, a
  * row the database refuses) returns to the per-row path, which judges and answers it.
  */
@@ -78,14 +78,7 @@ async function applyChunk(
   try {
     done = await ctx.storage.savepoint(ctx.tx, async () => {
       const written: Prepared[] = [];
-      const groups = new Map<string, typeof inserts>();
-      for (const x of inserts) {
-        const key = Object.keys(x.values).join(',');
-        const g = groups.get(key) ?? [];
-        g.push(x);
-        groups.set(key, g);
-      }
-      for (const g of groups.values()) {
+      for (const g of byColumns(inserts)) {
         const cols = Object.keys(g[0]?.values ?? {});
         const perChunk = Math.max(1, Math.floor(ctx.storage.capabilities.maxParams / cols.length));
         for (let i = 0; i < g.length; i += perChunk) {
@@ -100,9 +93,14 @@ async function applyChunk(
           for (const x of part) (inserted.has(x.p.id) ? written : slow).push(x.p);
         }
       }
-      for (const x of updates) {
-        await tableRows.update(ctx, table, x.p.id, x.values, {});
-        written.push(x.p);
+      for (const g of byColumns(updates)) {
+        await tableRows.updateMany(
+          ctx,
+          table,
+          Object.keys(g[0]?.values ?? {}),
+          g.map((x) => x.values),
+        );
+        written.push(...g.map((x) => x.p));
       }
       return written;
     });
@@ -124,6 +122,18 @@ async function applyChunk(
   }
   await idempotencyKeys.settleMany(ctx, settled);
   return slow;
+}
+
+/** Rows grouped by the columns they set (one statement shape per group). */
+function byColumns<T extends { values: Record<string, unknown> }>(rows: readonly T[]): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const x of rows) {
+    const key = Object.keys(x.values).join(',');
+    const g = groups.get(key) ?? [];
+    g.push(x);
+    groups.set(key, g);
+  }
+  return [...groups.values()];
 }
 
 /** An update the per-row path would apply as is: own store, same store, current version. */

@@ -80,6 +80,35 @@ export const tableRows = {
     await ctx.tx.run(`UPDATE ${q(table.name)} SET ${sets.join(', ')} WHERE id = ?`, params);
   },
 
+  /**
+   * Sets `cols` on existing rows, one `UPDATE … FROM (VALUES …)` for all of them: one
+   * statement (and on PostgreSQL one run of the statement-level capture trigger) instead of
+   * one per row. Every row sets the same columns; with none, the row is still touched (new
+   * version), like `update`.
+   */
+  async updateMany(
+    ctx: PushContext,
+    table: TableDef,
+    cols: readonly string[],
+    rows: readonly Record<string, unknown>[],
+  ): Promise<void> {
+    const types = columnsOf(table);
+    // VALUES columns are column1, column2… on both engines (SQLite takes no alias list).
+    const all = ['id', ...cols.filter((c) => c !== 'id')];
+    const typed = all.map((c) => ctx.storage.capabilities.typedParam(types.get(c)!.type));
+    const sets = all.slice(1).map((c, i) => `${q(c)} = v.column${i + 2}`);
+    const perStatement = Math.max(1, Math.floor(ctx.storage.capabilities.maxParams / all.length));
+    for (let i = 0; i < rows.length; i += perStatement) {
+      const part = rows.slice(i, i + perStatement);
+      await ctx.tx.run(
+        `UPDATE ${q(table.name)} SET ${sets.length ? sets.join(', ') : 'id = v.column1'}
+           FROM (VALUES ${part.map(() => `(${typed.join(', ')})`).join(', ')}) AS v
+          WHERE ${q(table.name)}.id = v.column1`,
+        part.flatMap((values) => all.map((c) => tableRows.encode(ctx, table, c, values[c]))),
+      );
+    }
+  },
+
   async delete(ctx: PushContext, table: TableDef, id: string): Promise<void> {
     await ctx.tx.run(`DELETE FROM ${q(table.name)} WHERE id = ?`, [id]);
   },
