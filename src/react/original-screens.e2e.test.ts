@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,8 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import react from '@vitejs/plugin-react';
 import type { Browser, ConsoleMessage, Page } from 'playwright-core';
 import { build, type Plugin } from 'vite';
-import { defaultSchemaFile } from '../server/config.js';
 import { launchChromium, serveDirectory } from '../testing/browser.js';
+import { integerPedidosSchema } from '../testing/pedidos-schema.js';
 import { startTestServer, type DialectName, type TestServer } from '../testing/test-server.js';
 
 /**
@@ -52,19 +52,7 @@ async function buildScreens(dir: string, apiUrl: string, token: string): Promise
 }
 
 /** The seed's pedidos: integer ids and a `financeiro` flag, declared in a schema file. */
-function seedSchema(dir: string): string {
-  const schema = JSON.parse(readFileSync(defaultSchemaFile, 'utf8')) as {
-    tables: { name: string; columns: { name: string; type: string; required?: boolean }[] }[];
-  };
-  const pedidos = schema.tables.find((t) => t.name === 'pedidos');
-  const id = pedidos?.columns.find((c) => c.name === 'id');
-  assert.ok(pedidos && id);
-  id.type = 'integer';
-  pedidos.columns.push({ name: 'financeiro', type: 'boolean' });
-  const file = join(dir, 'schema.json');
-  writeFileSync(file, JSON.stringify(schema));
-  return file;
-}
+const financeiro = { name: 'financeiro', type: 'boolean', required: false } as const;
 
 type Row = Record<string, unknown>;
 
@@ -150,7 +138,10 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'pdv-sync-seed004-'));
       app = await serveDirectory(join(dir, 'out'));
-      ts = await startTestServer(dialect, { schemaFile: seedSchema(dir), corsOrigins: app.origin });
+      ts = await startTestServer(dialect, {
+        schemaFile: integerPedidosSchema(dir, [financeiro]),
+        corsOrigins: app.origin,
+      });
       apiUrl = await ts.server.listen();
       screenToken = await ts.device('loja-1', 'tela-cozinha');
       tillToken = await ts.device('loja-1', 'caixa-1');
