@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { v7 as uuidv7 } from 'uuid';
 import { startServerFixture, type ServerFixture } from '../testing/terminal-fixture.js';
+import type { DialectName } from '../testing/test-server.js';
 import { initSyncClient, type SyncClient } from './index.js';
 
 describe('initSyncClient with the front ends options', () => {
@@ -83,3 +86,99 @@ describe('initSyncClient with the front ends options', () => {
     }
   });
 });
+
+/**
+ * Seed 003's `initSyncClient` call, byte for byte from src/testing/fixtures/seed003, run as a
+ * module with its server address replaced by the test server's; the token comes from
+ * NEXT_PUBLIC_SYNC_API_KEY, the variable the seed lists for it.
+ */
+async function loadSetupGuideClient(url: string, dir: string): Promise<SyncClient> {
+  const source = readFileSync(
+    fileURLToPath(
+      new URL('../../src/testing/fixtures/seed003/reconcile-client.js', import.meta.url),
+    ),
+    'utf8',
+  );
+  const guideUrl = '"http://192.168.1.100:3001"';
+  assert.ok(source.includes(guideUrl));
+  const module = join(dir, 'reconcile-client.mjs');
+  writeFileSync(
+    module,
+    `import { initSyncClient } from ${JSON.stringify(new URL('./index.js', import.meta.url).href)};\n` +
+      source.replace(guideUrl, JSON.stringify(url)) +
+      'export { syncClient };\n',
+  );
+  return ((await import(pathToFileURL(module).href)) as { syncClient: SyncClient }).syncClient;
+}
+
+for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
+  describe(`the setup guide's initSyncClient call, unchanged (${dialect})`, () => {
+    let fx: ServerFixture;
+    const saved = { ...process.env };
+    before(async () => {
+      fx = await startServerFixture(dialect);
+      for (const [i, id] of [uuidv7(), uuidv7(), uuidv7()].entries())
+        await fx.admin('PUT', `/api/tables/produtos/${id}`, { nome: `P${i}`, preco: i + 1 });
+      process.env['NEXT_PUBLIC_SYNC_API_KEY'] = await fx.device('loja-1', 'machine-1');
+      process.env['PDV_SYNC_DB'] = join(fx.dir, 'guide.db');
+      process.env['PDV_SYNC_LOG_FILE'] = join(fx.dir, 'guide.log');
+    });
+    after(async () => {
+      process.env = saved;
+      await fx.close();
+    });
+
+    test('it syncs at once; its summary (120 products, …) is reported as divergent, logged, repaired and kept in the history', async () => {
+      const syncClient = await loadSetupGuideClient(fx.url, fx.dir);
+      try {
+        // autoSync: the server's three produtos reach the till without any other call.
+        const deadline = Date.now() + 15_000;
+        // The local tables exist once the first sync has fetched the schema.
+        const count = () => {
+          try {
+            const row = syncClient.db.prepare(`SELECT COUNT(*) AS n FROM produtos`).get();
+            return (row as { n: number }).n;
+          } catch {
+            return 0;
+          }
+        };
+        while (Date.now() < deadline && count() < 3) await new Promise((r) => setTimeout(r, 100));
+        assert.equal(count(), 3);
+        // The guide's job runs every 60 s; this is the run it schedules, made now.
+        const res = await syncClient.reconcileNow();
+        assert.equal(res.isConsistent, false);
+        assert.deepEqual(res.mismatches.map((m) => [m.table, m.reason]).sort(), [
+          ['order_items', 'count'],
+          ['orders', 'count'],
+          ['products', 'count'],
+          ['supplies', 'count'],
+        ]);
+        assert.deepEqual(res.mismatches.find((m) => m.table === 'products')?.server?.count, 3);
+        // refresh_mismatched: only the divergent tables are pulled again.
+        assert.deepEqual([...res.refreshed].sort(), [
+          'estoque',
+          'itens_pedido',
+          'pedidos',
+          'produtos',
+        ]);
+        const history = await fx.admin<{ data: Record<string, unknown>[] }>(
+          'GET',
+          '/api/sync/reconcile/history?limit=50&machineId=machine-1&onlyInconsistent=true',
+        );
+        assert.equal(history.data[0]?.['mismatches_count'], 4);
+      } finally {
+        await syncClient.stop();
+      }
+      // The warning with the mismatches, in the till's rotating log (guide.log.1, …).
+      const logText = () =>
+        readdirSync(fx.dir)
+          .filter((f) => f.startsWith('guide.log'))
+          .map((f) => readFileSync(join(fx.dir, f), 'utf8'))
+          .join('');
+      const until = Date.now() + 5000;
+      while (Date.now() < until && !logText().includes('differs from the server'))
+        await new Promise((r) => setTimeout(r, 100));
+      assert.match(logText(), /reconcile: the till differs from the server/);
+    });
+  });
+}

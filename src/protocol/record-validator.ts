@@ -93,6 +93,9 @@ export function validateRecord(
     if (!checked.ok) return checked;
     if (checked.value !== undefined) values[key] = checked.value;
   }
+  // Ids are stored as text whatever their declared type: an integer id (checked as one above)
+  // is kept as its decimal text, as the wire sends it back as a number.
+  if (typeof values['id'] === 'number') values['id'] = String(values['id']);
   const id = values['id'];
   if (typeof id !== 'string' || id.length === 0 || id.length > 128)
     return { ok: false, message: 'id must be a non-empty string of at most 128 characters' };

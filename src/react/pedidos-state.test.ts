@@ -176,6 +176,40 @@ describe('pedidos state', () => {
     );
   });
 
+  test('an integer id stays the number the server sent, so `pedido.id === msg.pedido_id` holds', () => {
+    let s = applySnapshot(
+      emptyPedidosState,
+      [{ id: 123, store_id: 'a', status: 'novo' }],
+      'c1.db.5',
+    );
+    s = applyStatusUpdate(s, {
+      type: 'status_update',
+      pedido_id: 123,
+      status_field: 'status',
+      new_value: 'pronto',
+      version: 6,
+      timestamp: '',
+    });
+    // The hook sends ids as text; the known row keeps its number.
+    s = applyConfirmedWrite(s, {
+      op: 'upsert',
+      record: { id: '123', status: 'entregue' },
+      version: 7,
+    });
+    s = applyPedidoUpdate(s, {
+      type: 'pedido_update',
+      action: 'create',
+      pedido_id: 124,
+      data: { id: 124, store_id: 'a', status: 'novo' },
+      version: 8,
+      timestamp: '',
+    });
+    assert.deepEqual(s.pedidos, [
+      { id: 123, store_id: 'a', status: 'entregue' },
+      { id: 124, store_id: 'a', status: 'novo' },
+    ]);
+  });
+
   test('a snapshot of another database starts over; an older snapshot is ignored', () => {
     const s = applySnapshot(
       emptyPedidosState,

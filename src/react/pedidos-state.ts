@@ -8,7 +8,8 @@ import {
 
 /** A row of the `pedidos` table as the server sends it. */
 export type Pedido = {
-  id: string;
+  /** Text, or a JSON number when the schema declares an integer id (as `pedido_id` travels). */
+  id: string | number;
   store_id: string;
   status: string;
   numero?: number | null;
@@ -20,7 +21,7 @@ export type Pedido = {
   [column: string]: unknown;
 };
 
-/** `position`: where in the change log this knowledge dates from, when known. */
+/** `position`: where in the change log this knowledge dates from, when known. Keyed by the id's text. */
 type Entry = { readonly pedido: Pedido; readonly version: number; readonly position?: LogPosition };
 
 /**
@@ -127,7 +128,7 @@ function isNews(
 function asPedido(row: Record<string, unknown>): Pedido | null {
   const id = row['id'];
   if (typeof id !== 'string' && typeof id !== 'number') return null;
-  return { ...row, id: String(id) } as Pedido;
+  return row as Pedido;
 }
 
 /**
@@ -152,7 +153,8 @@ export function applySnapshot(
   const next = new Map<string, Entry>();
   for (const row of rows) {
     const pedido = asPedido(row);
-    if (pedido) next.set(pedido.id, { pedido, version: snapshotVersion, position: at.position });
+    if (pedido)
+      next.set(String(pedido.id), { pedido, version: snapshotVersion, position: at.position });
   }
   const tombstones = new Map<string, number>();
   const tombstonesAt = new Map<string, LogPosition>();
@@ -189,7 +191,10 @@ export function applyList(
   const next = new Map<string, Entry>();
   for (const row of rows) {
     const pedido = asPedido(row);
-    if (pedido) next.set(pedido.id, { pedido, version: knownVersion(state, pedido.id) });
+    if (pedido) {
+      const id = String(pedido.id);
+      next.set(id, { pedido, version: knownVersion(state, id) });
+    }
   }
   const tombstones = new Map([...state.tombstones].filter(([id]) => !next.has(id)));
   return build(state, next, tombstones);
@@ -254,7 +259,12 @@ export function applyConfirmedWrite(
     return build(state, rows, tombstones);
   }
   const known = rows.get(id);
-  const merged = asPedido({ ...(known?.pedido ?? {}), ...write.record });
+  // A known row keeps its id as the server sent it (a number for an integer id).
+  const merged = asPedido({
+    ...(known?.pedido ?? {}),
+    ...write.record,
+    ...(known ? { id: known.pedido.id } : {}),
+  });
   if (!merged || (!known && (merged.store_id === undefined || merged.status === undefined)))
     return state;
   rows.set(id, { pedido: merged, version });

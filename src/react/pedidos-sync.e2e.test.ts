@@ -1,32 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { build } from 'esbuild';
-import { chromium, type Browser, type Page, type Route } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { createServer, loadServerConfig, type RunningServer } from '../server/index.js';
+import { launchChromium, serveDirectory } from '../testing/browser.js';
 import { rawSql } from '../testing/raw-sql.js';
 import { adminToken, startTestServer, type TestServer } from '../testing/test-server.js';
 import type { Outcome } from './e2e/pedidos-app.js';
 
-const chromiumPath = process.env['PDV_SYNC_CHROMIUM'] ?? '/usr/bin/chromium';
-const chromiumArgs = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 /** Bundles the test page (compiled beside this file) and serves it from its own origin. */
-async function serveTestApp(): Promise<{ origin: string; server: Server; dir: string }> {
+async function serveTestApp(): Promise<{ origin: string; close(): void; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'pdv-sync-react-'));
   await build({
     entryPoints: [fileURLToPath(new URL('./e2e/pedidos-app.js', import.meta.url))],
@@ -43,17 +30,7 @@ async function serveTestApp(): Promise<{ origin: string; server: Server; dir: st
     '<!doctype html><html lang="pt-BR"><meta charset="utf-8"><title>PDV</title>' +
       '<div id="root"></div><script type="module" src="/app.js"></script></html>',
   );
-  const files: Record<string, [string, string]> = {
-    '/': ['index.html', 'text/html; charset=utf-8'],
-    '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
-  };
-  const server = createHttpServer((req, res) => {
-    const file = files[new URL(req.url ?? '/', 'http://x').pathname];
-    if (!file) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': file[1] }).end(readFileSync(join(dir, file[0])));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, dir };
+  return { ...(await serveDirectory(dir)), dir };
 }
 
 type Pdv = NonNullable<Window['pdv']>;
@@ -113,7 +90,7 @@ describe('pdv-sync/react in Chromium against a live server', () => {
     tokens.a1 = await ts.device('loja-a', 'caixa-a1');
     tokens.a2 = await ts.device('loja-a', 'caixa-a2');
     tokens.b1 = await ts.device('loja-b', 'caixa-b1');
-    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -121,7 +98,7 @@ describe('pdv-sync/react in Chromium against a live server', () => {
       await restarted.stop();
       await ts.db.drop();
     } else await ts?.close();
-    app?.server.close();
+    app?.close();
     if (app) rmSync(app.dir, { recursive: true, force: true });
   });
 
@@ -166,7 +143,7 @@ describe('pdv-sync/react in Chromium against a live server', () => {
     const created = await call(pA1, 'create', { numero: 101, cliente: 'Ana' });
     assert.ok(created.ok, JSON.stringify(created));
     assert.ok(created.pedido, 'the confirmed pedido is returned');
-    pedidoId = created.pedido.id;
+    pedidoId = String(created.pedido.id);
     assert.equal(created.pedido.store_id, 'loja-a', 'store taken from the token’s session');
     await waitForPedido(pA1, pedidoId, 'novo');
     await waitForPedido(pA2, pedidoId, 'novo');
@@ -184,10 +161,10 @@ describe('pdv-sync/react in Chromium against a live server', () => {
 
     const fromB = await call(pB, 'create', { numero: 201, cliente: 'Bia' });
     assert.ok(fromB.ok && fromB.pedido, JSON.stringify(fromB));
-    await waitForPedido(pB, fromB.pedido.id);
+    await waitForPedido(pB, String(fromB.pedido.id));
     // Both stores' live messages went out by now; give stragglers a moment.
     await pA2.waitForTimeout(300);
-    assert.deepEqual(await ids(pB), [fromB.pedido.id], 'store B sees only its own pedido');
+    assert.deepEqual(await ids(pB), [String(fromB.pedido.id)], 'store B sees only its own pedido');
     assert.deepEqual(await ids(pA2), [pedidoId], 'store A never sees store B’s pedido');
   });
 

@@ -57,11 +57,11 @@ export type UsePedidosSyncResult = {
   /** Asks the server for the whole list (over the WebSocket when connected, else over HTTP). */
   fetchPedidos: () => Promise<readonly Pedido[]>;
   /** Refreshes the list and returns the pedido, or null when it does not exist. */
-  fetchPedidoById: (id: string) => Promise<Pedido | null>;
+  fetchPedidoById: (id: Pedido['id']) => Promise<Pedido | null>;
   /** Writes the given columns; the list changes once the server confirmed. */
-  updatePedido: (id: string, data: Partial<Pedido>) => Promise<Pedido | null>;
+  updatePedido: (id: Pedido['id'], data: Partial<Pedido>) => Promise<Pedido | null>;
   createPedido: (data: NewPedido) => Promise<Pedido | null>;
-  deletePedido: (id: string) => Promise<void>;
+  deletePedido: (id: Pedido['id']) => Promise<void>;
   wsReconnect: () => void;
 };
 
@@ -265,9 +265,9 @@ export function usePedidosSync(options: UsePedidosSyncOptions): UsePedidosSyncRe
   // The server's current row, read over HTTP (`GET /api/tables/pedidos/:id`); the list
   // itself follows the live messages, so it is not touched here.
   const fetchPedidoById = useCallback(
-    async (id: string): Promise<Pedido | null> => {
+    async (id: Pedido['id']): Promise<Pedido | null> => {
       try {
-        return await api.getRow<Pedido>('pedidos', id);
+        return await api.getRow<Pedido>('pedidos', String(id));
       } catch (err) {
         const e = err instanceof Error ? err : new Error(String(err));
         log('error', `fetching pedido ${id} failed: ${e.message}`);
@@ -280,13 +280,14 @@ export function usePedidosSync(options: UsePedidosSyncOptions): UsePedidosSyncRe
   const write = useCallback(
     async (
       op: 'upsert' | 'delete',
-      build: () => Promise<{ id: string; [column: string]: unknown }>,
+      build: () => Promise<{ id: Pedido['id']; [column: string]: unknown }>,
     ): Promise<Pedido | null> => {
       let id = '?';
       try {
         const record = await build();
-        id = record.id;
-        const result = await api.pushOne('pedidos', op, record);
+        id = String(record.id);
+        // Sent as text (the server types it by the schema); the local row keeps the id's type.
+        const result = await api.pushOne('pedidos', op, { ...record, id });
         commit(applyConfirmedWrite(stateRef.current, { op, record, version: result.version }));
         setLastSync(new Date());
         log('success', `pedido ${id}: ${op} applied`, { version: result.version });
@@ -319,12 +320,12 @@ export function usePedidosSync(options: UsePedidosSyncOptions): UsePedidosSyncRe
   );
 
   const updatePedido = useCallback(
-    (id: string, data: Partial<Pedido>) => write('upsert', async () => ({ ...data, id })),
+    (id: Pedido['id'], data: Partial<Pedido>) => write('upsert', async () => ({ ...data, id })),
     [write],
   );
 
   const deletePedido = useCallback(
-    async (id: string): Promise<void> => {
+    async (id: Pedido['id']): Promise<void> => {
       await write('delete', async () => ({ id }));
     },
     [write],

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { defaultSchemaFile } from '../config.js';
 import { connectLive, liveUrl } from '../../testing/live-client.js';
+import { integerPedidosSchema } from '../../testing/pedidos-schema.js';
 import { rawSql } from '../../testing/raw-sql.js';
 import { adminToken, startTestServer, type TestServer } from '../../testing/test-server.js';
 
@@ -160,17 +160,11 @@ void describe('back-office CRUD and /api/v1/pedidos through the push path', () =
 void describe('integer pedido ids travel as JSON numbers', () => {
   let ts: TestServer;
   let dir: string;
+  let url: string;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pdv-sync-int-ids-'));
-    const schema = JSON.parse(readFileSync(defaultSchemaFile, 'utf8')) as {
-      tables: { name: string; columns: { name: string; type: string }[] }[];
-    };
-    const pedidos = schema.tables.find((t) => t.name === 'pedidos');
-    const idColumn = pedidos?.columns.find((c) => c.name === 'id');
-    assert.ok(idColumn);
-    idColumn.type = 'integer';
-    writeFileSync(join(dir, 'schema.json'), JSON.stringify(schema));
-    ts = await startTestServer('sqlite', { schemaFile: join(dir, 'schema.json') });
+    ts = await startTestServer('sqlite', { schemaFile: integerPedidosSchema(dir) });
+    url = await ts.server.listen();
   });
   after(async () => {
     await ts.close();
@@ -178,7 +172,6 @@ void describe('integer pedido ids travel as JSON numbers', () => {
   });
 
   void test('pedido_update and status_update carry pedido_id 123; the REST routes answer id 123', async () => {
-    const url = await ts.server.listen();
     const token = await ts.device('loja-int', 'screen-1');
     const screen = await connectLive(liveUrl(url, '/ws/pedidos', { token }));
     await screen.waitFor((m) => m.some((x) => x.type === 'connection'));
@@ -212,5 +205,34 @@ void describe('integer pedido ids travel as JSON numbers', () => {
       await sql.close();
       await screen.close();
     }
+  });
+
+  void test('integer ids are written through the API as numbers or numeric text; other text is refused', async () => {
+    const token = await ts.device('loja-int', 'caixa-1');
+    const send = (method: string, path: string, body: Row) =>
+      fetch(`${url}${path}`, {
+        method,
+        headers: { 'x-api-key': token, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const created = await send('POST', '/api/v1/pedidos', { id: 124, status: 'novo' });
+    assert.equal(created.status, 201, await created.clone().text());
+    assert.equal(((await created.json()) as Row)['id'], 124);
+    const patched = await send('PATCH', '/api/v1/pedidos/124', { status: 'pronto' });
+    assert.equal(((await patched.json()) as Row)['status'], 'pronto');
+    const push = await send('POST', '/api/sync/push', {
+      machineId: 'caixa-1',
+      mutations: [
+        { eventId: 'e-125', table: 'pedidos', op: 'upsert', record: { id: '125', status: 'novo' } },
+        { eventId: 'e-abc', table: 'pedidos', op: 'upsert', record: { id: 'abc', status: 'novo' } },
+      ],
+    });
+    const results = ((await push.json()) as { results: Row[] }).results;
+    assert.deepEqual(
+      results.map((r) => r['status']),
+      ['applied', 'rejected'],
+    );
+    const read = await fetch(`${url}/api/v1/pedidos/125`, { headers: { 'x-api-key': token } });
+    assert.equal(((await read.json()) as Row)['id'], 125);
   });
 });
