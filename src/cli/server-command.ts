@@ -145,10 +145,24 @@ export function serverCommand(program: Command): void {
       ),
     )
     .option(
+      '--time-zone <zone>',
+      tr(
+        "the stores' IANA time zone: naive timestamps and date filters' days (default America/Sao_Paulo)",
+        'fuso horário IANA das lojas: datas sem fuso e dias dos filtros de data (padrão America/Sao_Paulo)',
+      ),
+    )
+    .option(
+      '--store-time-zones <list>',
+      tr(
+        'stores in another zone, e.g. loja-07=America/Manaus,loja-09=America/Rio_Branco',
+        'lojas em outro fuso, ex.: loja-07=America/Manaus,loja-09=America/Rio_Branco',
+      ),
+    )
+    .option(
       '--date-filter-offset <±HH:MM>',
       tr(
-        'UTC offset of date filters such as /api/orders (default -03:00)',
-        'fuso dos filtros de data como /api/orders (padrão -03:00)',
+        'deprecated: a fixed UTC offset for every date filter (use --time-zone)',
+        'obsoleto: um deslocamento fixo de UTC para todos os filtros de data (use --time-zone)',
       ),
     )
     .option(
@@ -203,6 +217,8 @@ export function serverCommand(program: Command): void {
       adminToken: opts['adminToken'] ?? adminTokenFromFile(),
       eventKeyRetentionDays: opts['eventKeyRetentionDays'],
       maxClockSkewMs: opts['maxClockSkewMs'],
+      timeZone: opts['timeZone'],
+      storeTimeZones: opts['storeTimeZones'],
       dateFilterOffset: opts['dateFilterOffset'],
       pgSchema: opts['pgSchema'],
       wsHeartbeatMs: opts['wsHeartbeatMs'],

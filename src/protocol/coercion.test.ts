@@ -14,6 +14,16 @@ describe('the coercion rule', () => {
       } else assert.deepEqual(got, { ok: true, value: c.expect.value });
     });
 
+  it('reads no naive time in a zone it does not know (the server refuses such a setting at start)', () => {
+    const got = coerceValue('timestamp', 'data_hora', '2026-11-30 12:00:00', {
+      timeZone: 'Mars/Olympus_Mons',
+    });
+    assert.deepEqual(got, {
+      ok: false,
+      message: 'column data_hora cannot be read in time zone Mars/Olympus_Mons',
+    });
+  });
+
   it('never throws and always names the column when it refuses', () => {
     const types = ['text', 'integer', 'number', 'decimal', 'boolean', 'timestamp', 'json'] as const;
     fc.assert(

@@ -13,10 +13,13 @@
  * - decimal: exact money as canonical decimal text with at most `scale` decimals.
  * - boolean: true/false, 0/1, "true"/"false", "0"/"1".
  * - timestamp: ISO 8601 with an offset, epoch milliseconds, or a naive local time read in the
- *   store's time zone (never the process's); always returned as ISO UTC with `Z`.
+ *   store's time zone (never the process's; DST gaps and folds as `time-zone.ts` says);
+ *   always returned as ISO UTC with `Z`.
  * - Strings anywhere (json included) may not hold NUL or a lone UTF-16 surrogate: PostgreSQL
  *   refuses them and SQLite would store them, so both engines refuse them alike.
  */
+
+import { wallClockToInstant } from './time-zone.js';
 
 export type CoercibleType =
   'text' | 'integer' | 'number' | 'decimal' | 'boolean' | 'timestamp' | 'json';
@@ -204,7 +207,7 @@ function coerceTimestamp(column: string, value: unknown, timeZone: string): Coer
     number,
   ];
   const ms = Number(frac.padEnd(3, '0').slice(0, 3));
-  const date = zonedToUtc(parts, ms, timeZone);
+  const date = wallClockToInstant([...parts, ms], timeZone);
   if (!date) return fail(column, `cannot be read in time zone ${timeZone}`);
   // Reject calendar overflow (2026-02-31) instead of rolling into the next month.
   const wallClock = new Date(
@@ -219,57 +222,4 @@ function coerceTimestamp(column: string, value: unknown, timeZone: string): Coer
   )
     return bad;
   return validYear(date) ? { ok: true, value: date.toISOString() } : bad;
-}
-
-const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Offset of `timeZone` from UTC at instant `utcMs`, in milliseconds (DST-aware). */
-function zoneOffsetMs(utcMs: number, timeZone: string): number | null {
-  let fmt = offsetFormatters.get(timeZone);
-  if (!fmt) {
-    try {
-      fmt = new Intl.DateTimeFormat('en-US', {
-        timeZone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        second: '2-digit',
-      });
-    } catch {
-      return null;
-    }
-    offsetFormatters.set(timeZone, fmt);
-  }
-  const p = Object.fromEntries(fmt.formatToParts(new Date(utcMs)).map((x) => [x.type, x.value]));
-  const asUtc = Date.UTC(
-    Number(p['year']),
-    Number(p['month']) - 1,
-    Number(p['day']),
-    Number(p['hour']),
-    Number(p['minute']),
-    Number(p['second']),
-  );
-  return asUtc - Math.floor(utcMs / 1000) * 1000;
-}
-
-/** The instant at which the wall clock of `timeZone` shows `parts`. */
-function zonedToUtc(
-  parts: [number, number, number, number, number, number],
-  ms: number,
-  timeZone: string,
-): Date | null {
-  const naive = Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5]);
-  const first = zoneOffsetMs(naive, timeZone);
-  if (first === null) return null;
-  // Two passes settle the offset around DST changes.
-  const second = zoneOffsetMs(naive - first, timeZone) ?? first;
-  return new Date(naive - second + ms);
-}
-
-/** True when `timeZone` is an IANA zone this runtime knows. */
-export function isKnownTimeZone(timeZone: string): boolean {
-  return zoneOffsetMs(Date.UTC(2026, 0, 1), timeZone) !== null;
 }

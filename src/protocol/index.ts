@@ -21,3 +21,4 @@ export * from './coercion.js';
 export * from './epoch.js';
 export * from './reserved-stores.js';
 export * from './console.js';
+export * from './time-zone.js';

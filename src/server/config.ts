@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { SyncError } from '../protocol/index.js';
+import { isKnownTimeZone, SyncError } from '../protocol/index.js';
 
 export const defaultSchemaFile = fileURLToPath(
   new URL('../../config/pos-schema.json', import.meta.url),
@@ -94,14 +94,51 @@ const settings = {
       .min(0)
       .default(5 * 60_000),
   },
+  timeZone: {
+    flag: '--time-zone',
+    env: ['PDV_SYNC_TIME_ZONE'],
+    // The stores' zone: naive timestamps are read in it and a date filter's day is its day.
+    rule: z
+      .string()
+      .refine(isKnownTimeZone, 'an IANA time zone, e.g. America/Sao_Paulo')
+      .default('America/Sao_Paulo'),
+  },
+  storeTimeZones: {
+    flag: '--store-time-zones',
+    env: ['PDV_SYNC_STORE_TIME_ZONES'],
+    // Stores in another zone than --time-zone: `loja-07=America/Manaus,loja-09=America/Rio_Branco`.
+    rule: z
+      .string()
+      .default('')
+      .transform((text, ctx) => {
+        const zones: Record<string, string> = {};
+        for (const pair of text
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean)) {
+          const m = /^([A-Za-z0-9_.-]{1,64})\s*=\s*(\S+)$/.exec(pair);
+          if (!m?.[1] || !m[2] || !isKnownTimeZone(m[2])) {
+            ctx.issues.push({
+              code: 'custom',
+              input: pair,
+              message: `${pair}: store=IANA time zone, e.g. loja-07=America/Manaus`,
+            });
+            return z.NEVER;
+          }
+          zones[m[1]] = m[2];
+        }
+        return zones;
+      }),
+  },
   dateFilterOffset: {
     flag: '--date-filter-offset',
     env: ['PDV_SYNC_DATE_FILTER_OFFSET'],
-    // Brazil has had no daylight saving time since 2019: Brasília is UTC-03:00 all year.
+    // Deprecated (a fixed offset is wrong in zones with summer time): --time-zone replaces it.
+    // When set, date filters still use it, for every store.
     rule: z
       .string()
       .regex(/^[+-]\d{2}:\d{2}$/, '±HH:MM')
-      .default('-03:00'),
+      .optional(),
   },
   wsHeartbeatMs: {
     flag: '--ws-heartbeat-ms',

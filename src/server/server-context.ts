@@ -10,6 +10,7 @@ import type { TerminalBoard } from './console/terminal-board.js';
 import type { ConsoleHub } from './console/console-hub.js';
 import type { AlertMonitor } from './alerts/alert-monitor.js';
 import type { Storage } from './storage/index.js';
+import type { StoreTimeZones } from './store-time-zones.js';
 import type {
   Activity,
   ChangeFeed,
@@ -26,6 +27,8 @@ export type ServerContext = {
   storage: Storage;
   schema: SyncSchema;
   names: TableNames;
+  /** The stores' time zones: naive timestamps and date filters. */
+  timeZones: StoreTimeZones;
   meta: SyncMeta;
   devices: DeviceRegistry;
   push: PushService;

@@ -14,6 +14,7 @@ import { AlertMonitor } from './alerts/alert-monitor.js';
 import { createLogger } from './logger.js';
 import type { ServerContext } from './server-context.js';
 import { openStorage, PostgresStorage } from './storage/index.js';
+import { StoreTimeZones } from './store-time-zones.js';
 import {
   Activity,
   ChangeFeed,
@@ -60,6 +61,16 @@ export async function createServer(
       );
   }
   const names = new TableNames(schema);
+  const timeZones = new StoreTimeZones(
+    config.timeZone,
+    config.storeTimeZones,
+    config.dateFilterOffset,
+  );
+  if (config.dateFilterOffset)
+    logger.warn(
+      { dateFilterOffset: config.dateFilterOffset, timeZone: config.timeZone },
+      '--date-filter-offset / PDV_SYNC_DATE_FILTER_OFFSET is deprecated: date filters use this fixed offset for every store; remove it to use --time-zone and --store-time-zones',
+    );
   const meta = await SyncMeta.load(storage);
   const devices = new DeviceRegistry(storage, config.adminToken);
   const newAdminToken = await devices.ensureAdminToken();
@@ -92,7 +103,11 @@ export async function createServer(
     meta,
     devices,
     conflicts,
-    push: new PushService(storage, names, conflicts, { maxClockSkewMs: config.maxClockSkewMs }),
+    timeZones,
+    push: new PushService(storage, names, conflicts, {
+      maxClockSkewMs: config.maxClockSkewMs,
+      timeZones,
+    }),
     feed: new ChangeFeed(storage, meta),
     activity: new Activity(),
     reconciler: new Reconciler(storage, names),
@@ -100,6 +115,7 @@ export async function createServer(
       verifySyncId: config.ingestVerifySyncId,
       maxSales: config.ingestMaxSales,
       bodyRetentionDays: config.eventKeyRetentionDays,
+      timeZones,
     }),
     startedAt: new Date(),
     live,

@@ -18,6 +18,7 @@ import type { Identity } from '../auth/index.js';
 import { quoteIdent as q } from '../storage/quote.js';
 import type { Row, SqlExecutor, Storage } from '../storage/index.js';
 import { decodeRow } from '../sync/index.js';
+import { StoreTimeZones } from '../store-time-zones.js';
 import {
   ingestTables,
   missingIngestColumns,
@@ -34,12 +35,15 @@ export type IngestOptions = {
   maxSales: number;
   /** Days a payload's body is kept (the ingest keys' retention). */
   bodyRetentionDays: number;
+  /** The zones naive timestamps are read in (the payload's store's). */
+  timeZones: StoreTimeZones;
 };
 
 const defaultOptions: IngestOptions = {
   verifySyncId: 'warn',
   maxSales: 10_000,
   bodyRetentionDays: 90,
+  timeZones: new StoreTimeZones('America/Sao_Paulo'),
 };
 
 type BodyRow = { not_stored: string; server_warnings: string };
@@ -296,7 +300,7 @@ export class IngestService {
     const windowTo = isoInstant(payload.window.to, 'body.window.to');
     if (Date.parse(windowFrom) > Date.parse(windowTo))
       throw invalid([{ path: 'body.window', message: 'window.from is after window.to' }]);
-    const mapped = payloadRows(this.names, storeId, payload);
+    const mapped = payloadRows(this.names, storeId, payload, this.options.timeZones.of(storeId));
     if ('issues' in mapped) throw invalid(mapped.issues);
     const now = new Date().toISOString();
     const bodyText = bodyTextOf(extra.body ?? payload);

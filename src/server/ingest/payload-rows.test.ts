@@ -86,6 +86,7 @@ void test('a repeated venda or turno is stored once (the last one) and noted', (
       turnos: [agentTurno('T'), agentTurno('T', { fechamento_declarado: { total: 1000 } })],
       vendas: [agentVenda(1, { total: 1 }), agentVenda(2), agentVenda(1, { total: 3 })],
     }),
+    'America/Sao_Paulo',
   );
   assert.ok(!('issues' in rows));
   assert.deepEqual(
@@ -112,10 +113,15 @@ void test('a NUL or lone surrogate is refused naming its field; the default sche
   ] as const) {
     // Set after signing: the canonical hash itself refuses a lone surrogate.
     const payload = agentPayload({ vendas: [agentVenda(1)] });
-    const rows = payloadRows(names, 'loja-1', {
-      ...payload,
-      vendas: [{ ...agentVenda(1), operador: bad }],
-    });
+    const rows = payloadRows(
+      names,
+      'loja-1',
+      {
+        ...payload,
+        vendas: [{ ...agentVenda(1), operador: bad }],
+      },
+      'America/Sao_Paulo',
+    );
     assert.ok('issues' in rows, bad);
     assert.deepEqual(rows.issues, [{ path: 'body.vendas.0.operador', message }]);
   }
@@ -124,6 +130,7 @@ void test('a NUL or lone surrogate is refused naming its field; the default sche
     names,
     'loja-1',
     agentPayload({ vendas: [agentVenda(1, { operador: 'Maria 😀' })] }),
+    'America/Sao_Paulo',
   );
   assert.ok(!('issues' in ok));
   assert.equal(ok.rows.vendas[0]?.['operador'], 'Maria 😀');

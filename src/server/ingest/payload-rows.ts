@@ -136,13 +136,15 @@ export function missingIngestColumns(names: TableNames): string[] {
 
 /**
  * Maps a payload to the rows of turnos, sangrias, vendas, itens_venda and pagamentos of
- * one store, and checks each row against its table as a pushed record would be. Returns
+ * one store, and checks each row against its table as a pushed record would be (naive
+ * timestamps read in the store's `timeZone`). Returns
  * the rows, or the issues (with the payload path of each) when a row cannot be stored.
  */
 export function payloadRows(
   names: TableNames,
   storeId: string,
   payload: AgentPayloadIngest,
+  timeZone: string,
 ): PayloadRows | { issues: RowIssue[] } {
   // Refused, not cleaned: a NUL or lone surrogate changes the meaning of what it sits in.
   const bad = findBadText(payload);
@@ -156,7 +158,7 @@ export function payloadRows(
   const issues: RowIssue[] = [];
   const add = (table: IngestTable, path: string, record: Record<string, unknown>) => {
     const def = names.resolve(table) as TableDef;
-    const checked = validateRecord(def, record, { partial: false });
+    const checked = validateRecord(def, record, { partial: false, timeZone });
     if (checked.ok) out.rows[table].push(checked.values);
     else if (issues.length < 20) issues.push({ path, message: checked.message });
   };

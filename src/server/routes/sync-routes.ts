@@ -61,7 +61,12 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
       body,
       ctx.config.maxBatch,
     );
-    const { apply, unchanged } = await withoutNoOps(ctx.storage, request.identity, event);
+    const { apply, unchanged } = await withoutNoOps(
+      ctx.storage,
+      ctx.timeZones,
+      request.identity,
+      event,
+    );
     const results = apply.length > 0 ? await ctx.push.push(request.identity, machineId, apply) : [];
     ctx.activity.note(request.identity, 'push', results.length);
     const answer = singleEventAnswer(event, results, unchanged);

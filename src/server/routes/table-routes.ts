@@ -78,24 +78,32 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const table = tableOf(ctx, 'pedidos');
     const where: string[] = [];
     const params: unknown[] = [];
-    if (query.start_date) {
-      where.push(`${q('created_at')} >= ?`);
-      params.push(
-        encodeTime(ctx, new Date(`${query.start_date}T00:00:00.000${ctx.config.dateFilterOffset}`)),
+    if (query.start_date || query.end_date) {
+      // A day is each store's local day (docs/coercion.md, "Time zones").
+      const ranges = ctx.timeZones.dayRanges(
+        query.start_date,
+        query.end_date,
+        request.identity.storeId,
+        table.storeColumn !== null,
       );
-    }
-    // The day after 9999-12-31 is beyond every engine's range: no upper bound is needed there.
-    if (query.end_date && query.end_date < '9999-12-31') {
-      where.push(`${q('created_at')} < ?`);
-      params.push(
-        encodeTime(
-          ctx,
-          new Date(
-            new Date(`${query.end_date}T00:00:00.000${ctx.config.dateFilterOffset}`).getTime() +
-              86_400_000,
-          ),
-        ),
-      );
+      const clauses = ranges.map((r) => {
+        const parts: string[] = [];
+        const store = table.storeColumn ? q(table.storeColumn) : '';
+        const list = (ids: string[]) => ids.map(() => '?').join(', ');
+        if (r.stores) parts.push(`${store} IN (${list(r.stores)})`);
+        if (r.except.length > 0) parts.push(`${store} NOT IN (${list(r.except)})`);
+        params.push(...(r.stores ?? []), ...r.except);
+        if (r.from) {
+          parts.push(`${q('created_at')} >= ?`);
+          params.push(encodeTime(ctx, r.from));
+        }
+        if (r.to) {
+          parts.push(`${q('created_at')} < ?`);
+          params.push(encodeTime(ctx, r.to));
+        }
+        return parts.length > 0 ? `(${parts.join(' AND ')})` : '1 = 1';
+      });
+      where.push(`(${clauses.join(' OR ')})`);
     }
     const { rows, total } = await listRows(ctx, request.identity, table, {
       ...query,

@@ -1,6 +1,7 @@
 import type { PushResult, TableNames } from '../../protocol/index.js';
 import type { Identity } from '../auth/index.js';
 import type { Storage } from '../storage/index.js';
+import type { StoreTimeZones } from '../store-time-zones.js';
 import type { ConflictLog } from './conflict-log.js';
 import { applyEvent, insertNewEvents } from './push/apply-events.js';
 import { applyMutable } from './push/apply-mutable.js';
@@ -14,6 +15,8 @@ import { Rejection, rejected } from './push/results.js';
 export type PushOptions = {
   /** How far ahead of the server clock a client timestamp may be before it is clamped. */
   maxClockSkewMs: number;
+  /** The zones naive timestamps are read in. */
+  timeZones: StoreTimeZones;
 };
 
 /** Thrown out of an attempt's transaction: these groups had a member rejected by the database stage. */
@@ -57,6 +60,7 @@ export class PushService {
     const decode = {
       names: this.names,
       maxClockSkewMs: this.options.maxClockSkewMs,
+      timeZones: this.options.timeZones,
       now: Date.now(),
     };
     const decoded = mutations.map((m, index) => decodeMutation(identity, m, index, decode));

@@ -16,6 +16,7 @@ import {
 import type { Identity } from '../auth/index.js';
 import { readRowsById } from '../storage/row-reader.js';
 import type { Storage } from '../storage/index.js';
+import type { StoreTimeZones } from '../store-time-zones.js';
 import { decodeRow } from './row-codec.js';
 
 /** A single event as mutations of the push path, one per row of its `data`. */
@@ -136,6 +137,7 @@ export function normalizeSingleEvent(
  */
 export async function withoutNoOps(
   storage: Storage,
+  timeZones: StoreTimeZones,
   identity: Identity,
   event: NormalizedEvent,
 ): Promise<{ apply: Mutation[]; unchanged: Mutation[] }> {
@@ -149,7 +151,10 @@ export async function withoutNoOps(
   const unchanged: Mutation[] = [];
   for (const m of event.mutations) {
     const row = stored.get(String(m.record['id']));
-    const values = validateRecord(event.table, m.record, { partial: true });
+    const values = validateRecord(event.table, m.record, {
+      partial: true,
+      timeZone: timeZones.ofRecord(event.table, m.record, identity.storeId),
+    });
     const same =
       row !== undefined &&
       values.ok &&

@@ -25,7 +25,11 @@ export function registerSyncConformanceTests(dialect: DialectName): void {
     let b1: string; // store B
 
     before(async () => {
-      ts = await startTestServer(dialect, { rateLimit: 100_000 });
+      // The server's zone is the default (America/Sao_Paulo); store M is in Manaus (UTC-4).
+      ts = await startTestServer(dialect, {
+        rateLimit: 100_000,
+        storeTimeZones: 'M=America/Manaus',
+      });
       a1 = await ts.device('A', 'a1');
       a2 = await ts.device('A', 'a2');
       b1 = await ts.device('B', 'b1');
@@ -521,6 +525,71 @@ export function registerSyncConformanceTests(dialect: DialectName): void {
         url: '/api/orders?start_date=2024-02-01&end_date=2024-02-28',
       });
       assert.ok(!outside.json<{ orders: Json[] }>().orders.some((o) => o['id'] === id));
+    });
+
+    test("a day is each store's local day, and a naive timestamp is the store's wall clock", async () => {
+      const sp = await ts.device('SP', 'sp1');
+      const m = await ts.device('M', 'm1');
+      const pedido = (created_at: string) =>
+        upsert('pedidos', { id: uuidv7(), status: 'aberto', created_at });
+      // 23:30 on the 30th, written without a zone: São Paulo's is 02:30Z, Manaus's 03:30Z.
+      const spLate = pedido('2026-11-30 23:30:00');
+      const mLate = pedido('2026-11-30T23:30:00');
+      // One instant, two days: 00:30 on the 1st in São Paulo, 23:30 on the 30th in Manaus.
+      const spEarly = pedido('2026-12-01T03:30:00Z');
+      const mSameInstant = pedido('2026-12-01T03:30:00.000Z');
+      for (const r of await push(sp, 'sp1', [spLate, spEarly])) assert.equal(r.status, 'applied');
+      for (const r of await push(m, 'm1', [mLate, mSameInstant])) assert.equal(r.status, 'applied');
+      const stored = async (mutation: Json) => {
+        const id = (mutation['record'] as Json)['id'] as string;
+        const res = await ts.request(adminToken, {
+          method: 'GET',
+          url: `/api/tables/pedidos/${id}`,
+        });
+        return res.json<{ row: Json }>().row['created_at'];
+      };
+      assert.equal(await stored(spLate), '2026-12-01T02:30:00.000Z');
+      assert.equal(await stored(mLate), '2026-12-01T03:30:00.000Z');
+
+      const ids = (ms: Json[]) => ms.map((x) => (x['record'] as Json)['id']).sort();
+      const written: Json[] = [spLate, mLate, spEarly, mSameInstant];
+      // The orders of this test listed under one day (other tests' orders left out).
+      const day = async (token: string, date: string) => {
+        const res = await ts.request(token, {
+          method: 'GET',
+          url: `/api/orders?start_date=${date}&end_date=${date}&limit=10000`,
+        });
+        assert.equal(res.statusCode, 200, res.body);
+        const ours = new Set(ids(written));
+        return res
+          .json<{ orders: Json[] }>()
+          .orders.map((o) => o['id'])
+          .filter((id) => ours.has(id))
+          .sort();
+      };
+      assert.deepEqual(await day(sp, '2026-11-30'), ids([spLate]));
+      assert.deepEqual(await day(sp, '2026-12-01'), ids([spEarly]));
+      assert.deepEqual(await day(m, '2026-11-30'), ids([mLate, mSameInstant]));
+      assert.deepEqual(await day(m, '2026-12-01'), []);
+      // Across every store, each store's rows are filtered by its own day.
+      assert.deepEqual(await day(adminToken, '2026-11-30'), ids([spLate, mLate, mSameInstant]));
+      assert.deepEqual(await day(adminToken, '2026-12-01'), ids([spEarly]));
+
+      // An admin write is read in the zone of the store it names.
+      const id = uuidv7();
+      const put = await ts.request(adminToken, {
+        method: 'PUT',
+        url: `/api/tables/pedidos/${id}`,
+        payload: { store_id: 'M', status: 'aberto', created_at: '2018-11-04 12:00:00' },
+      });
+      assert.equal(put.statusCode, 200, put.body);
+      assert.equal(await stored({ record: { id } }), '2018-11-04T16:00:00.000Z');
+      // São Paulo's summer time of 2018 comes from the zone, not from a fixed -03:00.
+      const dst = pedido('2018-11-04 12:00:00');
+      written.push(dst);
+      await push(sp, 'sp1', [dst]);
+      assert.equal(await stored(dst), '2018-11-04T14:00:00.000Z');
+      assert.deepEqual(await day(sp, '2018-11-04'), ids([dst]));
     });
 
     test('reconcile compares a terminal summary with its scope and keeps the history', async () => {

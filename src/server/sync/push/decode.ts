@@ -9,6 +9,7 @@ import {
   type TableNames,
 } from '../../../protocol/index.js';
 import type { Identity } from '../../auth/index.js';
+import type { StoreTimeZones } from '../../store-time-zones.js';
 import type { Prepared } from './context.js';
 import { rejected } from './results.js';
 
@@ -16,6 +17,8 @@ export type DecodeOptions = {
   names: TableNames;
   /** How far ahead of the server clock a client timestamp may be before it is clamped. */
   maxClockSkewMs: number;
+  /** The zones naive timestamps are read in: the record's store's, a global row's the server's. */
+  timeZones: StoreTimeZones;
   /** The server clock (epoch ms) the batch is judged against. */
   now: number;
 };
@@ -66,7 +69,8 @@ export function decodeMutation(
     m.record[table.storeColumn] == null
       ? { ...m.record, [table.storeColumn]: identity.storeId }
       : m.record;
-  const checked = validateRecord(table, record, { partial: true });
+  const timeZone = options.timeZones.ofRecord(table, record, identity.storeId);
+  const checked = validateRecord(table, record, { partial: true, timeZone });
   if (!checked.ok) return no('RECORD_INVALID', checked.message);
   const values = m.op === 'delete' ? { id: checked.id } : checked.values;
   // A row's own updated_at is a client clock too: bound it like the mutation's (PITFALLS #9).
