@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,16 +88,31 @@ test('SIGTERM lets an in-flight push finish and exits cleanly; the acknowledged 
     op: 'upsert',
     record: { id: uuidv7(), nome: 'Produto', preco: 1.5 },
   }));
-  const inflight = fetch(`${server.url}/api/sync/push`, {
+  // In flight for sure, whatever the machine's load: the headers and half the body are in
+  // the server's hands before SIGTERM, the rest follows after it.
+  const payload = Buffer.from(JSON.stringify({ machineId: 'admin', mutations }));
+  const req = httpRequest(`${server.url}/api/sync/push`, {
     method: 'POST',
-    headers,
-    body: JSON.stringify({ machineId: 'admin', mutations }),
+    headers: { ...headers, 'content-length': payload.length },
   });
-  await new Promise((r) => setTimeout(r, 30));
+  const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+    req.once('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.once('error', reject);
+  });
+  const half = Math.floor(payload.length / 2);
+  await new Promise<void>((resolve) => req.write(payload.subarray(0, half), () => resolve()));
+  await new Promise((r) => setTimeout(r, 300));
   const exit = server.stop('SIGTERM');
-  const res = await inflight;
-  assert.equal(res.status, 200);
-  const body = (await res.json()) as { summary: { applied: number } };
+  await new Promise((r) => setTimeout(r, 100));
+  req.end(payload.subarray(half));
+  const res = await answer;
+  assert.equal(res.status, 200, res.text.slice(0, 300));
+  const body = JSON.parse(res.text) as { summary: { applied: number } };
   assert.equal(body.summary.applied, 4000);
   assert.equal(await exit, 0);
 
