@@ -21,3 +21,8 @@ export * from './coercion.js';
 export * from './epoch.js';
 export * from './reserved-stores.js';
 export * from './console.js';
+export * from './back-office.js';
+export * from './conflicts.js';
+export * from './health.js';
+export * from './stats.js';
+export * from './routes.js';

@@ -124,7 +124,9 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       );
       await until(
         async () =>
-          /Offline\/Erro/.test((await page.locator('tr[data-machine="till-A1"]').textContent()) ?? ''),
+          /Offline\/Erro/.test(
+            (await page.locator('tr[data-machine="till-A1"]').textContent()) ?? '',
+          ),
         5000,
         'till-A1 reads Offline/Erro',
       );
@@ -170,7 +172,9 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       // their innerText is empty.
       await until(
         async () =>
-          /Sincronizado/.test((await page.locator('tr[data-machine="till-B1"]').textContent()) ?? ''),
+          /Sincronizado/.test(
+            (await page.locator('tr[data-machine="till-B1"]').textContent()) ?? '',
+          ),
         5000,
         'till-B1 reads Sincronizado',
       );
@@ -223,7 +227,9 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         await tillB.syncAllTables();
         await until(
           async () =>
-            ((await page.locator('tr[data-machine="till-B1"]').textContent()) ?? '').includes('Synced'),
+            ((await page.locator('tr[data-machine="till-B1"]').textContent()) ?? '').includes(
+              'Synced',
+            ),
           5000,
           'English badge',
         );
