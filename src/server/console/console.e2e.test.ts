@@ -124,9 +124,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       );
       await until(
         async () =>
-          /Offline\/Erro/.test(
-            (await page.locator('tr[data-machine="till-A1"]').textContent()) ?? '',
-          ),
+          /Offline\/Erro/.test((await page.locator('tr[data-machine="till-A1"]').textContent()) ?? ''),
         5000,
         'till-A1 reads Offline/Erro',
       );
@@ -172,9 +170,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       // their innerText is empty.
       await until(
         async () =>
-          /Sincronizado/.test(
-            (await page.locator('tr[data-machine="till-B1"]').textContent()) ?? '',
-          ),
+          /Sincronizado/.test((await page.locator('tr[data-machine="till-B1"]').textContent()) ?? ''),
         5000,
         'till-B1 reads Sincronizado',
       );
@@ -227,9 +223,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         await tillB.syncAllTables();
         await until(
           async () =>
-            ((await page.locator('tr[data-machine="till-B1"]').textContent()) ?? '').includes(
-              'Synced',
-            ),
+            ((await page.locator('tr[data-machine="till-B1"]').textContent()) ?? '').includes('Synced'),
           5000,
           'English badge',
         );
