@@ -64,6 +64,7 @@ export const terminalStatusResponseSchema = z.object({
   receivedAt: z.string(),
   commands: z.array(terminalCommandSchema),
 });
+export type TerminalStatusResponse = z.infer<typeof terminalStatusResponseSchema>;
 
 /** `GET /api/sync/terminals`: every terminal's last report (one store's, for a device). */
 export const terminalsResponseSchema = z.object({

@@ -49,7 +49,7 @@ export async function buildApp(
     // One line per request (below), not Fastify's two multi-line entries.
     logController: new LogController({ disableRequestLogging: true }),
     // A URL that cannot be decoded still gets an answer from the error catalogue.
-    frameworkErrors: frameworkErrorAnswer,
+    frameworkErrors: frameworkErrorAnswer(() => ctx.meta.databaseId),
     // Backstop behind the body timeout below (Node answers a bare 408 past it).
     requestTimeout: ctx.config.bodyTimeoutMs + 10_000,
   });

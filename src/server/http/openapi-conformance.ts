@@ -3,8 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { consoleSocketPath } from '../../protocol/index.js';
 import {
-  ContractChecker,
   checkingContract,
+  contractOf,
+  type ContractChecker,
   type RequestParts,
 } from '../../testing/contract-check.js';
 import { agentPayload, agentTurno, agentVenda } from '../../testing/ingest-payload.js';
@@ -39,8 +40,7 @@ export function registerOpenApiConformanceTests(dialect: DialectName): void {
 
     before(async () => {
       ts = checkingContract(await startTestServer(dialect));
-      const doc = await ts.request(null, { method: 'GET', url: '/api/openapi.json' });
-      checker = new ContractChecker(doc.json());
+      checker = await contractOf(ts);
     });
     after(() => ts.close());
 
@@ -58,7 +58,7 @@ export function registerOpenApiConformanceTests(dialect: DialectName): void {
       );
       const query = new URLSearchParams(parts.query ?? {}).toString();
       const res = await ts.request(token, {
-        method: method as 'GET',
+        method,
         url: query ? `${path}?${query}` : path,
         ...(parts.headers ? { headers: parts.headers } : {}),
         ...(parts.body !== undefined ? { payload: parts.body as Json } : {}),

@@ -116,7 +116,9 @@ function securityOf(config: FastifyContextConfig | undefined): { [scheme: string
 
 /** JSON Schema of a zod schema, as clients send it (`input`) or as the server answers (`output`). */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Json {
-  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io });
+  const json: Json = { ...z.toJSONSchema(schema, { io }) };
+  // The dialect is the document's (OpenAPI 3.1: draft 2020-12, as zod writes by default).
+  delete json['$schema'];
   return json;
 }
 

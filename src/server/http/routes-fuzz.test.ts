@@ -157,28 +157,13 @@ const firstPage = await ts.request(adminToken, { method: 'GET', url: '/api/sync/
 const realCursor = firstPage.json<{ cursor: string }>().cursor;
 
 // ---------------------------------------------------------------------------
-// Schemas of the inputs. Those not exported by src/protocol are mirrored from the routes.
+// Schemas of the inputs, as the routes' contracts name them (src/protocol/routes.ts).
 
-/** GET /api/products, /api/supplies, /api/tables/:table (table-routes.ts `listQuery`). */
-const listQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-/** GET /api/orders (table-routes.ts `dateQuery`). */
-const dateQuery = listQuery.extend({
-  start_date: z.iso.date().optional(),
-  end_date: z.iso.date().optional(),
-});
-/** GET /api/sync/conflicts (sync-routes.ts). */
-const conflictsQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  table: z.string().max(64).optional(),
-  machineId: z.string().max(128).optional(),
-});
-/** PUT/PATCH /api/tables/:table/:id body. */
-const writeBody = z.record(z.string(), z.unknown());
-/** DELETE /api/admin/devices/:machineId params. */
-const revokeParams = z.object({ machineId: z.string().min(1).max(128) });
+const listQuery = protocol.listQuerySchema;
+const dateQuery = protocol.ordersQuerySchema;
+const conflictsQuery = protocol.conflictsQuerySchema;
+const writeBody = protocol.recordBodySchema;
+const revokeParams = protocol.machineParamsSchema;
 
 /** A record of one table as its columns declare it, with ids and stores from small pools. */
 function tableRecordSchema(table: TableDef): z.ZodType {
@@ -1293,6 +1278,24 @@ const models: Record<string, Model> = {
   ...(terminalStatusSchema && sessionResponseSchema
     ? terminalModels(terminalStatusSchema, sessionResponseSchema)
     : {}),
+  // The contract and its interactive page (public, no input).
+  'GET /api/openapi.json': {
+    outcomes: () => ok(),
+    reply: z.object({ openapi: z.literal('3.1.0') }).loose(),
+  },
+  'GET /api/docs': { outcomes: () => ok(), reply: z.string().regex(/swagger-ui/) },
+  'GET /api/docs/json': {
+    outcomes: () => ok(),
+    reply: z.object({ openapi: z.literal('3.1.0') }).loose(),
+  },
+  'GET /api/docs/yaml': { outcomes: () => ok(), reply: z.string().regex(/^openapi: 3\.1\.0/m) },
+  'GET /api/docs/static/index.html': { outcomes: () => ok(302), reply: z.unknown() },
+  'GET /api/docs/static/swagger-initializer.js': {
+    outcomes: () => ok(),
+    reply: z.string().regex(/SwaggerUIBundle/),
+  },
+  // The literal path `static/*`: no such file.
+  'GET /api/docs/static/*': { outcomes: () => [E('NOT_FOUND')], reply: z.unknown() },
 };
 
 // ---------------------------------------------------------------------------

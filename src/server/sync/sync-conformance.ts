@@ -9,6 +9,7 @@ import {
   type DialectName,
   type TestServer,
 } from '../../testing/test-server.js';
+import { checkingContract } from '../../testing/contract-check.js';
 import { purgeExpired } from './retention.js';
 
 type Json = Record<string, unknown>;
@@ -25,7 +26,7 @@ export function registerSyncConformanceTests(dialect: DialectName): void {
     let b1: string; // store B
 
     before(async () => {
-      ts = await startTestServer(dialect, { rateLimit: 100_000 });
+      ts = checkingContract(await startTestServer(dialect, { rateLimit: 100_000 }));
       a1 = await ts.device('A', 'a1');
       a2 = await ts.device('A', 'a2');
       b1 = await ts.device('B', 'b1');
