@@ -68,7 +68,8 @@ export async function registerContract(app: FastifyInstance): Promise<void> {
 /** `GET /api/openapi.json` and the interactive page at `/api/docs` (Swagger UI, served from this server). */
 export async function contractRoutes(app: FastifyInstance): Promise<void> {
   app.get(openApiPath, { config: { public: true } }, async () => app.swagger());
-  await app.register(swaggerUi, { routePrefix: docsPath });
+  // Operation ids shown: they are the method names of a generated client.
+  await app.register(swaggerUi, { routePrefix: docsPath, uiConfig: { displayOperationId: true } });
 }
 
 const securitySchemes = {
