@@ -42,7 +42,8 @@ export async function registerContract(app: FastifyInstance): Promise<void> {
     const key = `${route.method === 'HEAD' ? 'GET' : String(route.method)} ${route.url}`;
     const contract = httpRoutes[key];
     if (!contract) throw new Error(`route ${key} has no contract in src/protocol/routes.ts`);
-    route.schema = contract;
+    // A copy: Fastify marks the schemas it has seen, and the contracts are shared constants.
+    route.schema = { ...contract };
   });
   await app.register(swagger, {
     openapi: {
