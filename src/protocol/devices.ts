@@ -55,6 +55,28 @@ export const addDeviceResponseSchema = z.object({
 });
 export type AddDeviceResponse = z.infer<typeof addDeviceResponseSchema>;
 
+/** One token as `GET /api/admin/devices` lists it (the token itself is never shown again). */
+export const deviceSchema = z.object({
+  machine_id: z.string(),
+  store_id: z.string().nullable(),
+  role: z.string(),
+  created_at: z.string(),
+  revoked_at: z.string().nullable(),
+  last_seen_at: z.string().nullable(),
+  pushes: z.number().int(),
+  pulls: z.number().int(),
+});
+
+export const devicesResponseSchema = z.object({ devices: z.array(deviceSchema) });
+
+/** A machine named in a path (`/api/admin/devices/:machineId`, the console's terminal routes). */
+export const machineParamsSchema = z.object({ machineId: z.string().min(1).max(128) });
+
+export const revokeDeviceResponseSchema = z.object({
+  revoked: z.literal(true),
+  machineId: z.string(),
+});
+
 export const tableWriteParamsSchema = z.object({
   table: z.string().min(1).max(64),
   id: z.string().min(1).max(128),

@@ -22,3 +22,8 @@ export * from './epoch.js';
 export * from './reserved-stores.js';
 export * from './console.js';
 export * from './time-zone.js';
+export * from './back-office.js';
+export * from './conflicts.js';
+export * from './health.js';
+export * from './stats.js';
+export * from './routes.js';

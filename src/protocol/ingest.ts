@@ -60,3 +60,8 @@ export const ingestListResponseSchema = z.object({
   stores: z.array(ingestStoreSchema),
 });
 export type IngestListResponse = z.infer<typeof ingestListResponseSchema>;
+
+export const ingestParamsSchema = z.object({ syncId: z.string().min(1).max(128) });
+
+/** `GET /api/ingest/v4/:syncId`: the payload as its agent sent it, unknown fields included. */
+export const storedPayloadSchema = z.record(z.string(), z.unknown());

@@ -15,6 +15,12 @@ import { z } from 'zod';
 export const liveChannels = ['global', 'pedidos'] as const;
 export type LiveChannel = (typeof liveChannels)[number];
 
+/** The WebSocket path of each channel. */
+export const liveChannelPaths: Readonly<Record<string, LiveChannel>> = {
+  '/ws': 'global',
+  '/ws/pedidos': 'pedidos',
+};
+
 /** Close codes the server uses (RFC 6455 and the private 4000–4999 range). */
 export const liveCloseCodes = {
   /** Missing, unknown or revoked token (seed 004). */

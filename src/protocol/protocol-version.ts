@@ -27,5 +27,7 @@
  *     optional fields with fallbacks, numbers as text, unknown fields kept
  *     (`GET /api/ingest/v4/:syncId`), store ids bound (403 AGENT_STORE_MISMATCH), answer's
  *     optional `notStored` and `warnings`, 413 beyond `--ingest-max-sales`.
+ *   - the contract published: `GET /api/openapi.json` (OpenAPI 3.1, from `routes.ts`) and its
+ *     page `GET /api/docs`, both without a token.
  */
 export const protocolVersion = 3;

@@ -36,3 +36,35 @@ export const reconcileHistoryQuerySchema = z.object({
     .transform((v) => v === 'true' || v === '1')
     .optional(),
 });
+
+/** The server's view of one table, in the caller's scope. */
+export const serverSummaryEntrySchema = z.object({
+  table: z.string(),
+  count: z.number().int(),
+  latestUpdatedAt: z.string().nullable(),
+});
+export type ServerSummaryEntry = z.infer<typeof serverSummaryEntrySchema>;
+
+/** `GET /api/sync/reconcile`. */
+export const serverSummaryResponseSchema = z.object({
+  success: z.literal(true),
+  serverSummary: z.array(serverSummaryEntrySchema),
+});
+
+/** One past comparison (`POST /api/sync/reconcile`), as the history keeps it. */
+export const reconciliationSchema = z.object({
+  id: z.number().int(),
+  machine_id: z.string(),
+  store_id: z.string().nullable(),
+  is_consistent: z.boolean(),
+  mismatches_count: z.number().int(),
+  created_at: z.string(),
+});
+export type Reconciliation = z.infer<typeof reconciliationSchema>;
+
+/** `GET /api/sync/reconcile/history`: newest first. */
+export const reconcileHistoryResponseSchema = z.object({
+  success: z.literal(true),
+  count: z.number().int(),
+  data: z.array(reconciliationSchema),
+});

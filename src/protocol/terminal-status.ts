@@ -49,3 +49,36 @@ export const sessionResponseSchema = z.object({
   protocolVersion: z.number().int(),
 });
 export type SessionResponse = z.infer<typeof sessionResponseSchema>;
+
+/** A console dead-letter action for the terminal to carry out (handed out once). */
+export const terminalCommandSchema = z.object({
+  id: z.number().int(),
+  command: z.enum(['resend', 'discard']),
+  deadLetterId: z.string(),
+});
+export type TerminalCommand = z.infer<typeof terminalCommandSchema>;
+
+/** The answer to `POST /api/sync/status`. */
+export const terminalStatusResponseSchema = z.object({
+  success: z.literal(true),
+  receivedAt: z.string(),
+  commands: z.array(terminalCommandSchema),
+});
+export type TerminalStatusResponse = z.infer<typeof terminalStatusResponseSchema>;
+
+/** `GET /api/sync/terminals`: every terminal's last report (one store's, for a device). */
+export const terminalsResponseSchema = z.object({
+  terminals: z.array(
+    z.object({
+      machineId: z.string(),
+      storeId: z.string().nullable(),
+      state: z.string(),
+      backlog: z.number().int(),
+      deadLetters: z.number().int(),
+      conflicts: z.number().int(),
+      lastSuccessAt: z.string().nullable(),
+      lastError: z.string().nullable(),
+      reportedAt: z.string(),
+    }),
+  ),
+});

@@ -9,6 +9,7 @@ import { registerSharedKeyMachine } from './auth/shared-key.js';
 import { registerAuth, tokenOf } from './http/auth-hook.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { registerBodyTimeout, registerCostLimits } from './http/fair-share.js';
+import { contractRoutes, registerContract } from './http/openapi.js';
 import { frameworkErrorAnswer, registerTextGuard } from './http/text-guard.js';
 import { maskTokenInUrl } from './logger.js';
 import { epochRoutes } from './ops/index.js';
@@ -48,10 +49,12 @@ export async function buildApp(
     // One line per request (below), not Fastify's two multi-line entries.
     logController: new LogController({ disableRequestLogging: true }),
     // A URL that cannot be decoded still gets an answer from the error catalogue.
-    frameworkErrors: frameworkErrorAnswer,
+    frameworkErrors: frameworkErrorAnswer(() => ctx.meta.databaseId),
     // Backstop behind the body timeout below (Node answers a bare 408 past it).
     requestTimeout: ctx.config.bodyTimeoutMs + 10_000,
   });
+  // Before the route list: it reads the auth config this marks on the documentation page.
+  await registerContract(app);
   const routes: RouteInfo[] = [];
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -139,6 +142,7 @@ export async function buildApp(
   epochRoutes(app, ctx);
   metricsRoutes(app, ctx);
   await consoleRoutes(app, ctx);
+  await contractRoutes(app);
   return { app, routes };
 }
 

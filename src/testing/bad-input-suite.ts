@@ -5,6 +5,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { errorBodySchema, errorCatalogue, protocolVersion } from '../protocol/index.js';
 import type { RouteInfo } from '../server/index.js';
 import { adminToken, startTestServer, type DialectName, type TestServer } from './test-server.js';
+import { checkingContract } from './contract-check.js';
 
 /** Routes whose bodies are validated per item by their handlers (see http/text-guard.ts). */
 const perItem = new Set([
@@ -89,7 +90,7 @@ export function badInputSuite(dialect: DialectName): void {
     const machineId = 'edge-till-1';
 
     before(async () => {
-      ts = await startTestServer(dialect, { rateLimit: 1_000_000_000 });
+      ts = checkingContract(await startTestServer(dialect, { rateLimit: 1_000_000_000 }));
       device = await ts.device('edge-store', machineId);
       routes = ts.server.routes;
     });

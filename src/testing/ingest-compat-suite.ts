@@ -5,6 +5,7 @@ import { ingestResponseSchema, type IngestResponse } from '../protocol/index.js'
 import { ingestRowId } from '../server/ingest/index.js';
 import { agentPayload, agentTurno, agentVenda, windowAt } from './ingest-payload.js';
 import { adminToken, startTestServer, type DialectName, type TestServer } from './test-server.js';
+import { checkingContract } from './contract-check.js';
 
 type Row = Record<string, unknown>;
 type ErrorReply = { code: string; message: string; details?: Record<string, unknown> };
@@ -68,7 +69,9 @@ export function registerIngestCompatTests(dialect: DialectName): void {
   void describe(`agent ingest accepts any v4 agent on ${dialect}`, () => {
     let ts: TestServer;
     before(async () => {
-      ts = await startTestServer(dialect, { rateLimit: 1_000_000, ingestMaxSales: 50 });
+      ts = checkingContract(
+        await startTestServer(dialect, { rateLimit: 1_000_000, ingestMaxSales: 50 }),
+      );
     });
     after(() => ts.close());
 

@@ -1,17 +1,9 @@
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import type { Logger } from 'pino';
+import type { Alert, AlertKind } from '../../protocol/console.js';
 import { checksStoreId } from '../../protocol/reserved-stores.js';
 import type { TerminalBoard } from '../console/terminal-board.js';
 import type { Storage } from '../storage/index.js';
-
-export const alertKinds = [
-  'terminal-offline',
-  'outbox-stale',
-  'dead-letters',
-  'reconcile-divergent',
-  'agent-behind',
-] as const;
-export type AlertKind = (typeof alertKinds)[number];
 
 export type AlertThresholds = {
   webhookUrl: string | undefined;
@@ -20,18 +12,6 @@ export type AlertThresholds = {
   agentWindowsBehind: number;
   agentWindowSeconds: number;
   checkSeconds: number;
-};
-
-export type Alert = {
-  id: number;
-  kind: AlertKind;
-  storeId: string | null;
-  machineId: string | null;
-  message: string;
-  details: Record<string, unknown>;
-  createdAt: string;
-  deliveredAt: string | null;
-  resolvedAt: string | null;
 };
 
 type Condition = Omit<Alert, 'id' | 'createdAt' | 'deliveredAt' | 'resolvedAt'> & { key: string };

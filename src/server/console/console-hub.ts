@@ -2,11 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { consoleSocketPath, type ConsoleMessage } from '../../protocol/index.js';
 import type { Identity } from '../auth/index.js';
 import { scopeOf } from './terminal-board.js';
-
-/** Path of the console's WebSocket; anything else goes to the sync live hub. */
-export const consoleSocketPath = '/api/console/live';
 
 const ticketTtlMs = 30_000;
 
@@ -52,12 +50,14 @@ export class ConsoleHub {
       this.watchers.add(watcher);
       ws.on('close', () => this.watchers.delete(watcher));
       ws.on('error', () => undefined);
-      ws.send(JSON.stringify({ type: 'hello', at: new Date().toISOString() }));
+      ws.send(
+        JSON.stringify({ type: 'hello', at: new Date().toISOString() } satisfies ConsoleMessage),
+      );
     });
   }
 
   /** Sends a message to the admin and to watchers of `storeId`. */
-  publish(storeId: string | null, message: Record<string, unknown>): void {
+  publish(storeId: string | null, message: ConsoleMessage): void {
     if (this.watchers.size === 0) return;
     const data = JSON.stringify(message);
     for (const w of this.watchers)

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { AxeBuilder } from '@axe-core/playwright';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { v7 as uuidv7 } from 'uuid';
+import { launchChromium } from '../../testing/browser.js';
 import { FaultProxy } from '../../testing/fault-proxy.js';
 import { startServerProcess } from '../../testing/server-process.js';
 import {
@@ -13,16 +14,6 @@ import {
 } from '../../testing/terminal-fixture.js';
 import type { DialectName } from '../../testing/test-server.js';
 
-const chromiumPath = process.env['PDV_SYNC_CHROMIUM'] ?? '/usr/bin/chromium';
-const chromiumArgs = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** Screenshots land here (gitignored), one per screen, language and width. */
 const artifacts = new URL('../../../test-artifacts/console/', import.meta.url);
 
@@ -85,7 +76,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         .prepare(`INSERT INTO produtos (id, nome, preco) VALUES (?, 'Ruim', 'caro')`)
         .run(bad);
       assert.equal((await tillB.syncAllTables()).summary.status, 'diverged');
-      browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+      browser = await launchChromium();
     });
     after(async () => {
       await browser?.close();

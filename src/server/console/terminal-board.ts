@@ -1,29 +1,14 @@
-import type { DeadLetterItem, TerminalStatus } from '../../protocol/index.js';
+import type {
+  DeadLetterItem,
+  TerminalBadge,
+  TerminalCommand,
+  TerminalRow,
+  TerminalStatus,
+} from '../../protocol/index.js';
 import { checksStoreId } from '../../protocol/reserved-stores.js';
 import type { Identity } from '../auth/index.js';
-import { badgeOf, type TerminalBadge } from '../metrics/server-metrics.js';
+import { badgeOf } from '../metrics/server-metrics.js';
 import type { Storage } from '../storage/index.js';
-
-/** One terminal as the console's overview shows it. */
-export type TerminalRow = {
-  machineId: string;
-  storeId: string | null;
-  state: string;
-  badge: TerminalBadge;
-  lastSeenAt: string;
-  lastSuccessAt: string | null;
-  lastError: string | null;
-  backlog: number;
-  oldestUnsentAt: string | null;
-  deadLetters: number;
-  conflicts: number;
-  openConflicts: number;
-  cursorLag: number | null;
-  sdkVersion: string | null;
-  schemaVersion: string | null;
-};
-
-export type TerminalCommand = { id: number; command: 'resend' | 'discard'; deadLetterId: string };
 
 /** The store a caller is limited to: null for the admin (every store). */
 export function scopeOf(identity: Identity): string | null {

@@ -8,12 +8,15 @@ import {
   type DialectName,
   type TestServer,
 } from '../../testing/test-server.js';
+import { checkingContract } from '../../testing/contract-check.js';
 
 type ErrorReply = { code: string; message: string };
 
-/** A concrete URL for a route pattern: every `:param` gets a plausible value. */
+/** A concrete URL for a route pattern: every `:param` and a trailing `*` get a plausible value. */
 function concreteUrl(route: RouteInfo, machineId: string): string {
-  return route.url.replace(/:(\w+)/g, (_m, name: string) => {
+  // A file both wildcard routes serve: the documentation page's stylesheet, a console screen.
+  const url = route.url.replace(/\*$/, 'index.css');
+  return url.replace(/:(\w+)/g, (_m, name: string) => {
     if (name === 'table') return 'produtos';
     if (name === 'id') return 'prod-auth-1';
     if (name === 'machineId') return machineId;
@@ -41,7 +44,7 @@ void describe('authentication and authorisation of every registered route', () =
   let managerToken: string;
 
   before(async () => {
-    ts = await startTestServer('sqlite');
+    ts = checkingContract(await startTestServer('sqlite'));
     routes = ts.server.routes;
     deviceToken = await ts.device('store-auth', 'till-auth-1');
     managerToken = await ts.manager('store-auth', 'gerente-auth');
@@ -72,8 +75,12 @@ void describe('authentication and authorisation of every registered route', () =
     assert.ok(routes.length >= 10, `only ${routes.length} routes`);
     assert.ok(routes.some((r) => r.admin));
     assert.ok(routes.some((r) => !r.admin && !r.public));
-    // A new public route must be a deliberate decision: today only the /health probes are public.
-    // The console's static files and the redirects to it hold no data.
+    // A new public route must be a deliberate decision: of the API, only the /health probes are
+    // public. The console's static files and the redirects to it hold no data. Nor does the
+    // OpenAPI document and its interactive page: the contract is the same for every caller (it
+    // is generated from src/protocol, public with the code), and a browser opening the page
+    // (and the page fetching the document) cannot send a token. Every call made from the page
+    // still needs one.
     assert.deepEqual(routes.filter((r) => r.public).map(label), [
       'GET /health',
       'GET /health/live',
@@ -82,6 +89,13 @@ void describe('authentication and authorisation of every registered route', () =
       'GET /dashboard',
       'GET /admin',
       'GET /admin/*',
+      'GET /api/openapi.json',
+      'GET /api/docs',
+      'GET /api/docs/static/index.html',
+      'GET /api/docs/static/swagger-initializer.js',
+      'GET /api/docs/json',
+      'GET /api/docs/yaml',
+      'GET /api/docs/static/*',
     ]);
   });
 
@@ -231,7 +245,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
     };
 
     before(async () => {
-      ts = await startTestServer(dialect);
+      ts = checkingContract(await startTestServer(dialect));
       tokenA = await ts.device('store-A', 'till-A');
       tokenB = await ts.device('store-B', 'till-B');
       const a = await push(tokenA, 'till-A', [

@@ -47,6 +47,7 @@ import {
 } from '../../protocol/index.js';
 import * as protocol from '../../protocol/index.js';
 import type { RouteInfo } from '../index.js';
+import { checkingContract } from '../../testing/contract-check.js';
 import { adminToken, startTestServer, type TestServer } from '../../testing/test-server.js';
 import { zodArbitrary } from '../../testing/zod-arbitrary.js';
 import { findTextIssues, guardsBody } from './text-guard.js';
@@ -77,16 +78,19 @@ const deviceMachine = 'fuzz-till-1';
 const otherStore = 'other-store';
 const otherMachine = 'fuzz-other-till';
 
-const ts: TestServer = await startTestServer('sqlite', {
-  maxBatch,
-  bodyLimitBytes: bodyLimit,
-  // The fuzzer sends thousands of requests per token; rate limiting has its own tests.
-  rateLimit: 1_000_000_000,
-  // Its deep and oversized bodies add up to more than a token's byte budget over a run; the
-  // cost limiter (429 when in debt) has its own tests.
-  costBurstBytes: 1024 ** 4,
-  costRateBytes: 1024 ** 4,
-});
+// Every answer is also checked against the OpenAPI document.
+const ts: TestServer = checkingContract(
+  await startTestServer('sqlite', {
+    maxBatch,
+    bodyLimitBytes: bodyLimit,
+    // The fuzzer sends thousands of requests per token; rate limiting has its own tests.
+    rateLimit: 1_000_000_000,
+    // Its deep and oversized bodies add up to more than a token's byte budget over a run; the
+    // cost limiter (429 when in debt) has its own tests.
+    costBurstBytes: 1024 ** 4,
+    costRateBytes: 1024 ** 4,
+  }),
+);
 after(() => ts.close());
 const deviceToken = await ts.device(deviceStore, deviceMachine);
 const otherToken = await ts.device(otherStore, otherMachine);
@@ -157,28 +161,13 @@ const firstPage = await ts.request(adminToken, { method: 'GET', url: '/api/sync/
 const realCursor = firstPage.json<{ cursor: string }>().cursor;
 
 // ---------------------------------------------------------------------------
-// Schemas of the inputs. Those not exported by src/protocol are mirrored from the routes.
+// Schemas of the inputs, as the routes' contracts name them (src/protocol/routes.ts).
 
-/** GET /api/products, /api/supplies, /api/tables/:table (table-routes.ts `listQuery`). */
-const listQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-/** GET /api/orders (table-routes.ts `dateQuery`). */
-const dateQuery = listQuery.extend({
-  start_date: z.iso.date().optional(),
-  end_date: z.iso.date().optional(),
-});
-/** GET /api/sync/conflicts (sync-routes.ts). */
-const conflictsQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  table: z.string().max(64).optional(),
-  machineId: z.string().max(128).optional(),
-});
-/** PUT/PATCH /api/tables/:table/:id body. */
-const writeBody = z.record(z.string(), z.unknown());
-/** DELETE /api/admin/devices/:machineId params. */
-const revokeParams = z.object({ machineId: z.string().min(1).max(128) });
+const listQuery = protocol.listQuerySchema;
+const dateQuery = protocol.ordersQuerySchema;
+const conflictsQuery = protocol.conflictsQuerySchema;
+const writeBody = protocol.recordBodySchema;
+const revokeParams = protocol.machineParamsSchema;
 
 /** A record of one table as its columns declare it, with ids and stores from small pools. */
 function tableRecordSchema(table: TableDef): z.ZodType {
@@ -1293,6 +1282,23 @@ const models: Record<string, Model> = {
   ...(terminalStatusSchema && sessionResponseSchema
     ? terminalModels(terminalStatusSchema, sessionResponseSchema)
     : {}),
+  // The contract and its interactive page (public, no input).
+  'GET /api/openapi.json': {
+    outcomes: () => ok(),
+    reply: z.object({ openapi: z.literal('3.1.0') }).loose(),
+  },
+  'GET /api/docs': { outcomes: () => ok(), reply: z.string().regex(/swagger-ui/) },
+  'GET /api/docs/json': {
+    outcomes: () => ok(),
+    reply: z.object({ openapi: z.literal('3.1.0') }).loose(),
+  },
+  'GET /api/docs/yaml': { outcomes: () => ok(), reply: z.string().regex(/^openapi: 3\.1\.0/m) },
+  'GET /api/docs/static/index.html': { outcomes: () => ok(302), reply: z.unknown() },
+  'GET /api/docs/static/swagger-initializer.js': {
+    outcomes: () => ok(),
+    reply: z.string().regex(/SwaggerUIBundle/),
+  },
+  'GET /api/docs/static/*': { outcomes: () => ok(), reply: z.string() },
 };
 
 // ---------------------------------------------------------------------------
@@ -1364,9 +1370,12 @@ function replyJson(res: LightMyRequestResponse): unknown {
   return JSON.parse(bytes.toString('utf8'));
 }
 
+// A trailing `*` gets a file both wildcard routes serve (the documentation page's stylesheet,
+// a console screen).
 const url = (route: RouteInfo, params: Record<string, string>, query: string) =>
-  route.url.replace(/:(\w+)/g, (_m, n: string) => encodeURIComponent(params[n])) +
-  (query ? `?${query}` : '');
+  route.url
+    .replace(/:(\w+)/g, (_m, n: string) => encodeURIComponent(params[n]))
+    .replace(/\*$/, 'index.css') + (query ? `?${query}` : '');
 
 /** Statuses seen per route, to show the generators reach both valid and invalid requests. */
 const seenStatuses = new Map<string, Map<number, number>>();

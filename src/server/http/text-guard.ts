@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { protocolVersion, SyncError } from '../../protocol/index.js';
+import { epochHeader, protocolVersion, SyncError } from '../../protocol/index.js';
 
 /**
  * Routes whose bodies carry records or batches: their handlers check every item's
@@ -89,22 +89,22 @@ export function registerTextGuard(app: FastifyInstance): void {
 
 /**
  * A URL the router cannot decode (`%zz`, `%ED%A0%80`) answers a catalogue error,
- * not Fastify's own body. Passed as Fastify's `frameworkErrors`.
+ * not Fastify's own body, with the headers of every answer. Passed as Fastify's
+ * `frameworkErrors`; `epoch` is the database's current epoch.
  */
-export function frameworkErrorAnswer(
-  error: FastifyError,
-  _request: FastifyRequest,
-  reply: FastifyReply,
-): void {
-  const err =
-    error.code === 'FST_ERR_BAD_URL'
-      ? new SyncError('VALIDATION_FAILED', 'the URL is not validly percent-encoded', {
-          details: { issues: [{ path: 'url', message: 'malformed percent-encoding' }] },
-        })
-      : new SyncError('VALIDATION_FAILED', `malformed request: ${error.message}`);
-  // The app's onSend hook does not run for these early answers.
-  void reply
-    .header('x-pdv-sync-protocol', String(protocolVersion))
-    .code(err.status)
-    .send(err.toJSON());
+export function frameworkErrorAnswer(epoch: () => string) {
+  return (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void => {
+    const err =
+      error.code === 'FST_ERR_BAD_URL'
+        ? new SyncError('VALIDATION_FAILED', 'the URL is not validly percent-encoded', {
+            details: { issues: [{ path: 'url', message: 'malformed percent-encoding' }] },
+          })
+        : new SyncError('VALIDATION_FAILED', `malformed request: ${error.message}`);
+    // The app's onSend hook does not run for these early answers.
+    void reply
+      .header('x-pdv-sync-protocol', String(protocolVersion))
+      .header(epochHeader, epoch())
+      .code(err.status)
+      .send(err.toJSON());
+  };
 }

@@ -17,6 +17,7 @@ import {
   type DialectName,
   type TestServer,
 } from '../../testing/test-server.js';
+import { checkingContract } from '../../testing/contract-check.js';
 import { purgeExpired } from '../sync/retention.js';
 import { ingestRowId } from './payload-rows.js';
 
@@ -37,7 +38,7 @@ export function registerIngestTests(dialect: DialectName): void {
     let agentC: string; // store loja-c: the concurrency test's own store
 
     before(async () => {
-      ts = await startTestServer(dialect, { rateLimit: 100_000 });
+      ts = checkingContract(await startTestServer(dialect, { rateLimit: 100_000 }));
       agentA = await ts.device('loja-a', 'agent-loja-a');
       agentB = await ts.device('loja-b', 'agent-loja-b');
       agentC = await ts.device('loja-c', 'agent-loja-c');

@@ -5,6 +5,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
   clientMessageSchema,
   comparePositions,
+  liveChannelPaths,
   liveChannels,
   liveCloseCodes,
   type LiveChannel,
@@ -50,8 +51,6 @@ export type LiveHubDeps = {
 
 /** Serialized pedido lists kept per store scope, reused while nothing was committed. */
 const snapshotCacheSize = 8;
-
-const paths: Record<string, LiveChannel> = { '/ws': 'global', '/ws/pedidos': 'pedidos' };
 
 const greetings: Record<LiveChannel, string> = {
   global: 'Conectado ao canal global',
@@ -126,7 +125,7 @@ export class LiveHub {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => undefined);
     const url = new URL(request.url ?? '/', 'http://localhost');
-    const channel = paths[url.pathname];
+    const channel = liveChannelPaths[url.pathname];
     if (!channel) return refuse(socket, '404 Not Found');
     // A stopping process must not take back the clients it is sending away.
     if (this.stopping) return refuse(socket, '503 Service Unavailable');

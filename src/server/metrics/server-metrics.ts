@@ -1,10 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { terminalBadges, type TerminalBadge } from '../../protocol/console.js';
 import { checksStoreId } from '../../protocol/reserved-stores.js';
 import type { Storage } from '../storage/index.js';
-
-/** A terminal's console badge; `offline` also covers `error` and silence past the configured limit. */
-export const terminalBadges = ['idle', 'syncing', 'synced', 'diverged', 'offline'] as const;
-export type TerminalBadge = (typeof terminalBadges)[number];
 
 /** The badge of a reported state, once silence is taken into account. */
 export function badgeOf(

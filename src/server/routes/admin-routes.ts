@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import {
   addDeviceRequestSchema,
   checksStoreId,
+  machineParamsSchema,
   SyncError,
   type AddDeviceResponse,
+  type StatsResponse,
 } from '../../protocol/index.js';
 import { scopeOf } from '../console/terminal-board.js';
 import { parseRequest } from '../http/validate.js';
@@ -55,11 +56,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
     '/api/admin/devices/:machineId',
     adminOrManager,
     async (request) => {
-      const { machineId } = parseRequest(
-        z.object({ machineId: z.string().min(1).max(128) }),
-        request.params,
-        'params',
-      );
+      const { machineId } = parseRequest(machineParamsSchema, request.params, 'params');
       const scope = scopeOf(request.identity);
       // Another store's token answers as unknown: a manager learns nothing about other stores.
       if (!(await ctx.devices.revoke(machineId, scope)))
@@ -75,7 +72,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return { devices: await ctx.devices.list(scopeOf(request.identity)) };
   });
 
-  app.get('/api/stats', adminOnly, async () => {
+  app.get('/api/stats', adminOnly, async (): Promise<StatsResponse> => {
     await ctx.devices.recordActivity(ctx.activity.take());
     // The store reserved for `pdv-sync reliability` stays out of the figures.
     const devices = (await ctx.devices.list()).filter((d) => d.store_id !== checksStoreId);

@@ -1,6 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { SyncError, type Mutation, type TableDef } from '../../protocol/index.js';
+import {
+  rowIdParamsSchema,
+  SyncError,
+  type Mutation,
+  type TableDef,
+} from '../../protocol/index.js';
 import { parseRequest } from '../http/validate.js';
 import type { ServerContext } from '../server-context.js';
 import {
@@ -9,7 +14,6 @@ import {
   pushWrites,
   readRow,
   recordFor,
-  rowIdParams,
   type WriteMode,
 } from './resource-write.js';
 
@@ -51,7 +55,9 @@ export function crudRoutes(app: FastifyInstance, ctx: ServerContext): void {
       (mode: WriteMode) =>
       async (request: FastifyRequest, reply: FastifyReply): Promise<Record<string, unknown>> => {
         const pathId =
-          mode === 'create' ? undefined : parseRequest(rowIdParams, request.params, 'params').id;
+          mode === 'create'
+            ? undefined
+            : parseRequest(rowIdParamsSchema, request.params, 'params').id;
         if (mode === 'delete') {
           const id = pathId as string;
           if (!(await readRow(ctx, request, table, id)))

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import {
   agentPayloadIngestSchema,
   SyncError,
   ingestListQuerySchema,
+  ingestParamsSchema,
   ingestQuerySchema,
   type IngestListResponse,
   type IngestResponse,
@@ -51,11 +51,7 @@ export function ingestRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   // The payload as its agent sent it, unknown fields included: nothing an agent sends is lost.
   app.get('/api/ingest/v4/:syncId', async (request): Promise<unknown> => {
-    const { syncId } = parseRequest(
-      z.object({ syncId: z.string().min(1).max(128) }),
-      request.params,
-      'params',
-    );
+    const { syncId } = parseRequest(ingestParamsSchema, request.params, 'params');
     const query = parseRequest(ingestQuerySchema, request.query, 'query');
     const storeId = ctx.ingest.storeFor(request.identity, query.store);
     const body = await ctx.ingest.body(storeId, syncId);

@@ -1,17 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { SyncError, type Mutation, type TableDef } from '../../protocol/index.js';
+import {
+  listQuerySchema,
+  rowIdParamsSchema,
+  SyncError,
+  type Mutation,
+  type TableDef,
+} from '../../protocol/index.js';
 import { parseRequest } from '../http/validate.js';
 import type { ServerContext } from '../server-context.js';
 import { quoteIdent as q } from '../storage/quote.js';
 import type { Row } from '../storage/index.js';
 import { decodeRow } from '../sync/index.js';
-import { eventIdOf, pushWrites, readRow, recordFor, rowIdParams } from './resource-write.js';
-
-const listQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
-  offset: z.coerce.number().int().min(0).default(0),
-});
+import { eventIdOf, pushWrites, readRow, recordFor } from './resource-write.js';
 
 /** A row as the screens read it: an integer id (as the schema declares it) is a JSON number. */
 function wire(table: TableDef, row: Record<string, unknown>): Record<string, unknown> {
@@ -33,7 +33,7 @@ export function pedidosV1Routes(app: FastifyInstance, ctx: ServerContext): void 
   const path = '/api/v1/pedidos';
 
   app.get(path, async (request) => {
-    const query = parseRequest(listQuery, request.query, 'query');
+    const query = parseRequest(listQuerySchema, request.query, 'query');
     const scoped = request.identity.role !== 'admin' && table.storeColumn;
     const rows = await ctx.storage.read((tx) =>
       tx.all<Row>(
@@ -54,7 +54,7 @@ export function pedidosV1Routes(app: FastifyInstance, ctx: ServerContext): void 
   };
 
   app.get(`${path}/:id`, async (request) => {
-    const { id } = parseRequest(rowIdParams, request.params, 'params');
+    const { id } = parseRequest(rowIdParamsSchema, request.params, 'params');
     return wire(table, await one(request, id));
   });
 
@@ -62,7 +62,9 @@ export function pedidosV1Routes(app: FastifyInstance, ctx: ServerContext): void 
     (mode: 'create' | 'patch') =>
     async (request: FastifyRequest, reply: FastifyReply): Promise<Record<string, unknown>> => {
       const pathId =
-        mode === 'create' ? undefined : parseRequest(rowIdParams, request.params, 'params').id;
+        mode === 'create'
+          ? undefined
+          : parseRequest(rowIdParamsSchema, request.params, 'params').id;
       if (pathId !== undefined) await one(request, pathId);
       const record = recordFor(table, request, mode, pathId);
       const [result] = await pushWrites(ctx, request, [
@@ -80,7 +82,7 @@ export function pedidosV1Routes(app: FastifyInstance, ctx: ServerContext): void 
   app.patch(`${path}/:id`, write('patch'));
 
   app.delete(`${path}/:id`, async (request) => {
-    const { id } = parseRequest(rowIdParams, request.params, 'params');
+    const { id } = parseRequest(rowIdParamsSchema, request.params, 'params');
     await one(request, id);
     await pushWrites(ctx, request, [
       { eventId: eventIdOf(request), table: table.name, op: 'delete', record: { id } },

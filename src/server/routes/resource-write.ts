@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
-import { z } from 'zod';
 import {
+  recordBodySchema,
   SyncError,
   validateRecord,
   type Mutation,
@@ -14,9 +14,6 @@ import { readRowsById } from '../storage/row-reader.js';
 import { decodeRow } from '../sync/index.js';
 
 export type WriteMode = 'create' | 'put' | 'patch' | 'delete';
-
-export const rowIdParams = z.object({ id: z.string().min(1).max(128) });
-export const recordBody = z.record(z.string(), z.unknown());
 
 /** The `idempotency-key` header (1..128 characters), or a fresh key. */
 export function eventIdOf(request: FastifyRequest, suffix = ''): string {
@@ -75,7 +72,7 @@ export function recordFor(
   mode: Exclude<WriteMode, 'delete'>,
   pathId: string | undefined,
 ): Record<string, unknown> {
-  const body = parseRequest(recordBody, request.body, 'body');
+  const body = parseRequest(recordBodySchema, request.body, 'body');
   if (pathId !== undefined && body['id'] !== undefined && idText(body['id']) !== pathId)
     throw new SyncError('VALIDATION_FAILED', 'body.id differs from the id in the path', {
       details: { issues: [{ path: 'body.id', message: 'differs from the id in the path' }] },

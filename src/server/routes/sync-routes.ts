@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import {
   changesQuerySchema,
+  conflictsQuerySchema,
   pushEnvelopeSchema,
   SyncError,
   syncEventSchema,
   tableSyncEnvelopeSchema,
+  type ConflictsResponse,
   type PushResponse,
   type SyncEventResponse,
   type TableSyncResponse,
@@ -106,16 +107,8 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
   );
 
-  app.get('/api/sync/conflicts', async (request) => {
-    const query = parseRequest(
-      z.object({
-        limit: z.coerce.number().int().min(1).max(1000).default(100),
-        table: z.string().max(64).optional(),
-        machineId: z.string().max(128).optional(),
-      }),
-      request.query,
-      'query',
-    );
+  app.get('/api/sync/conflicts', async (request): Promise<ConflictsResponse> => {
+    const query = parseRequest(conflictsQuerySchema, request.query, 'query');
     const table = query.table ? (ctx.names.resolve(query.table)?.name ?? query.table) : undefined;
     const conflicts = await ctx.conflicts.list(request.identity, {
       limit: query.limit,

@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
-import { z } from 'zod';
 import {
+  listQuerySchema,
+  ordersQuerySchema,
+  recordBodySchema,
   SyncError,
   tableWriteParamsSchema,
   validateRecord,
@@ -13,18 +15,6 @@ import type { ServerContext } from '../server-context.js';
 import { quoteIdent as q } from '../storage/quote.js';
 import type { Row } from '../storage/index.js';
 import { decodeRow } from '../sync/index.js';
-
-const listQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-
-const dateQuery = z.object({
-  start_date: z.iso.date().optional(),
-  end_date: z.iso.date().optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
-  offset: z.coerce.number().int().min(0).default(0),
-});
 
 function tableOf(ctx: ServerContext, name: string): TableDef {
   const table = ctx.names.resolve(name);
@@ -66,7 +56,7 @@ async function listRows(
 export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const resource = (path: string, tableName: string, key: string) =>
     app.get(path, async (request) => {
-      const query = parseRequest(listQuery, request.query, 'query');
+      const query = parseRequest(listQuerySchema, request.query, 'query');
       const { rows, total } = await listRows(ctx, request.identity, tableOf(ctx, tableName), query);
       return { [key]: rows, total };
     });
@@ -74,7 +64,7 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
   resource('/api/supplies', 'estoque', 'supplies');
 
   app.get('/api/orders', async (request) => {
-    const query = parseRequest(dateQuery, request.query, 'query');
+    const query = parseRequest(ordersQuerySchema, request.query, 'query');
     const table = tableOf(ctx, 'pedidos');
     const where: string[] = [];
     const params: unknown[] = [];
@@ -114,7 +104,7 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.get<{ Params: { table: string } }>('/api/tables/:table', async (request) => {
-    const query = parseRequest(listQuery, request.query, 'query');
+    const query = parseRequest(listQuerySchema, request.query, 'query');
     const table = tableOf(ctx, request.params.table);
     if (request.identity.role !== 'admin' && table.direction === 'up')
       throw new SyncError(
@@ -162,7 +152,7 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const table = tableOf(ctx, params.table);
     let record: Record<string, unknown> = { id: params.id };
     if (mode !== 'delete') {
-      const body = parseRequest(z.record(z.string(), z.unknown()), request.body, 'body');
+      const body = parseRequest(recordBodySchema, request.body, 'body');
       if (body['id'] !== undefined && body['id'] !== params.id && body['id'] !== Number(params.id))
         throw new SyncError('VALIDATION_FAILED', 'body.id differs from the id in the path');
       record = { ...body, id: params.id };

@@ -3,6 +3,7 @@ import {
   protocolVersion,
   terminalStatusSchema,
   type SessionResponse,
+  type TerminalStatusResponse,
 } from '../../protocol/index.js';
 import { checkMachine } from '../http/auth-hook.js';
 import { parseRequest } from '../http/validate.js';
@@ -17,7 +18,7 @@ export function terminalRoutes(app: FastifyInstance, ctx: ServerContext): void {
     protocolVersion,
   }));
 
-  app.post('/api/sync/status', async (request) => {
+  app.post('/api/sync/status', async (request): Promise<TerminalStatusResponse> => {
     const body = parseRequest(terminalStatusSchema, request.body, 'body');
     checkMachine(request.identity, body.machineId);
     const { receivedAt, commands } = await ctx.terminals.report(request.identity, body);

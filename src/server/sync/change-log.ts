@@ -3,6 +3,7 @@ import {
   logStart,
   type LiveAction,
   type LogPosition,
+  type LogVisibility,
   type TableDef,
 } from '../../protocol/index.js';
 import { quoteIdent as q } from '../storage/quote.js';
@@ -23,25 +24,8 @@ export type ChangeEntry = {
   first: LogPosition;
 };
 
-/** What holds back the change log's visible head (PostgreSQL; always clear on SQLite). */
-export type LogVisibility = {
-  /** Seconds the oldest transaction holding an id has been open, when it holds back changes; else 0. */
-  lagSeconds: number;
-  /** Committed entries not yet served because a lower transaction id may still commit. */
-  heldBackChanges: number;
-  /** The oldest holder of a transaction id in the cluster, or null when none. */
-  oldest: {
-    /** null for a prepared transaction (no process holds it). */
-    pid: number | null;
-    kind: 'transaction' | 'prepared';
-    database: string | null;
-    /** pg_stat_activity's state (`idle in transaction`, `active`), or the prepared transaction's gid. */
-    state: string | null;
-    application: string | null;
-    since: string | null;
-    ageSeconds: number;
-  } | null;
-};
+/** What holds back the change log's visible head: the wire shape of `GET /api/stats`' `changeLog`. */
+export type { LogVisibility };
 
 /** Which entries a page or a count covers. */
 export type LogQuery = {

@@ -1,3 +1,4 @@
+import type { Conflict } from '../../protocol/index.js';
 import type { SqlExecutor, Storage } from '../storage/index.js';
 import type { Identity } from '../auth/index.js';
 import type { Prepared, PushContext } from './push/context.js';
@@ -15,7 +16,10 @@ export type ConflictEntry = {
   serverRecord: unknown;
 };
 
-export type StoredConflict = ConflictEntry & { id: number; createdAt: string };
+/** A conflict as listed: the wire shape of `GET /api/sync/conflicts`. */
+export type StoredConflict = Conflict;
+
+type Json = Record<string, unknown>;
 
 type ConflictRow = {
   id: number;
@@ -130,8 +134,8 @@ export class ConflictLog {
       policy: r.policy,
       resolution: r.resolution,
       reason: r.reason,
-      clientRecord: r.client_record ? (JSON.parse(r.client_record) as unknown) : null,
-      serverRecord: r.server_record ? (JSON.parse(r.server_record) as unknown) : null,
+      clientRecord: r.client_record ? (JSON.parse(r.client_record) as Json) : null,
+      serverRecord: r.server_record ? (JSON.parse(r.server_record) as Json) : null,
       createdAt: r.created_at,
     }));
   }

@@ -13,6 +13,7 @@ import {
   type DialectName,
   type TestServer,
 } from '../../testing/test-server.js';
+import { checkingContract } from '../../testing/contract-check.js';
 import { createServer, loadServerConfig } from '../index.js';
 
 type Json = Record<string, unknown>;
@@ -29,7 +30,7 @@ export function registerPushConformanceTests(dialect: DialectName): void {
     let b1: string;
 
     before(async () => {
-      ts = await startTestServer(dialect, { rateLimit: 100_000 });
+      ts = checkingContract(await startTestServer(dialect, { rateLimit: 100_000 }));
       a1 = await ts.device('A', 'a1');
       b1 = await ts.device('B', 'b1');
     });

@@ -9,6 +9,7 @@ import {
   type DialectName,
   type TestServer,
 } from '../../testing/test-server.js';
+import { checkingContract } from '../../testing/contract-check.js';
 import { purgeExpired } from './retention.js';
 
 type Json = Record<string, unknown>;
@@ -26,10 +27,12 @@ export function registerSyncConformanceTests(dialect: DialectName): void {
 
     before(async () => {
       // The server's zone is the default (America/Sao_Paulo); store M is in Manaus (UTC-4).
-      ts = await startTestServer(dialect, {
-        rateLimit: 100_000,
-        storeTimeZones: 'M=America/Manaus',
-      });
+      ts = checkingContract(
+        await startTestServer(dialect, {
+          rateLimit: 100_000,
+          storeTimeZones: 'M=America/Manaus',
+        }),
+      );
       a1 = await ts.device('A', 'a1');
       a2 = await ts.device('A', 'a2');
       b1 = await ts.device('B', 'b1');

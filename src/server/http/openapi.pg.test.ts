@@ -1,0 +1,3 @@
+import { registerOpenApiConformanceTests } from './openapi-conformance.js';
+
+registerOpenApiConformanceTests('postgres');
