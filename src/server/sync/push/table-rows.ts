@@ -95,7 +95,10 @@ export const tableRows = {
     const types = columnsOf(table);
     // VALUES columns are column1, column2… on both engines (SQLite takes no alias list).
     const all = ['id', ...cols.filter((c) => c !== 'id')];
-    const typed = all.map((c) => ctx.storage.capabilities.typedParam(types.get(c)!.type));
+    // The id column is text on every table, whatever type the schema gives its values.
+    const typed = all.map((c) =>
+      ctx.storage.capabilities.typedParam(c === 'id' ? 'text' : types.get(c)!.type),
+    );
     const sets = all.slice(1).map((c, i) => `${q(c)} = v.column${i + 2}`);
     const perStatement = Math.max(1, Math.floor(ctx.storage.capabilities.maxParams / all.length));
     for (let i = 0; i < rows.length; i += perStatement) {
