@@ -47,6 +47,14 @@ void describe('the OpenAPI document', () => {
     assert.equal(schemes['jwt']?.['bearerFormat'], 'JWT');
   });
 
+  test('the docs index redirects to the page, also with a query string (no redirect loop)', async () => {
+    for (const url of [`${docsPath}/static/index.html`, `${docsPath}/static/index.html?token=x`]) {
+      const res = await ts.request(null, { method: 'GET', url });
+      assert.equal(res.statusCode, 302, url);
+      assert.equal(res.headers['location'], `${docsPath}/`, url);
+    }
+  });
+
   test('every registered route appears with its method, inputs, success answer and credentials', () => {
     const operationIds = new Set<string>();
     for (const route of apiRoutes()) {

@@ -70,7 +70,19 @@ export async function registerContract(app: FastifyInstance): Promise<void> {
 export async function contractRoutes(app: FastifyInstance): Promise<void> {
   app.get(openApiPath, { config: { public: true } }, async () => app.swagger());
   // Operation ids shown: they are the method names of a generated client.
-  await app.register(swaggerUi, { routePrefix: docsPath, uiConfig: { displayOperationId: true } });
+  await app.register(swaggerUi, {
+    routePrefix: docsPath,
+    uiConfig: { displayOperationId: true },
+    uiHooks: {
+      // Swagger UI redirects `static/index.html` to the page by rewriting the URL's end, so with a
+      // query string it redirects to itself forever: send every such request to the page itself.
+      onRequest: (req, reply, done) => {
+        if (req.url.split('?')[0] === `${docsPath}/static/index.html`)
+          void reply.redirect(`${docsPath}/`);
+        else done();
+      },
+    },
+  });
 }
 
 const securitySchemes = {
