@@ -30,7 +30,13 @@ export class AgentDaemon {
   ) {}
 
   static async open(config: AgentConfig, logger?: Logger): Promise<AgentDaemon> {
-    const log = logger ?? createAgentLogger({ level: config.logLevel, logDir: config.logDir });
+    const log =
+      logger ??
+      createAgentLogger({
+        level: config.logLevel,
+        logDir: config.logDir,
+        secrets: [config.apiToken, ...Object.values(config.sources).map(passwordIn)],
+      });
     const queries = loadQuerySet(config.queriesDir);
     const outbox = new Outbox(config.dataDir);
     const releaseLock = acquireLock(join(config.dataDir, 'agent.lock'));
@@ -126,5 +132,14 @@ export class AgentDaemon {
     this.releaseLock();
     this.logger.info('agent stopped');
     await new Promise<void>((resolve) => this.logger.flush(() => resolve()));
+  }
+}
+
+/** The password of a database URL, if it has one (masked in the agent's log). */
+function passwordIn(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).password);
+  } catch {
+    return '';
   }
 }

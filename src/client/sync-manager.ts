@@ -76,7 +76,9 @@ export class SyncManager implements AsyncDisposable {
 
   constructor(dbPath: string, options: SyncOptionsInput = {}) {
     this.options = resolveSyncOptions(options);
-    this.logger = createClientLogger(this.options.logFile, this.options.logLevel);
+    this.logger = createClientLogger(this.options.logFile, this.options.logLevel, [
+      this.options.token,
+    ]);
     this.store = new LocalStore(dbPath);
     const transport = new HttpTransport({
       serverUrl: this.options.serverUrl,

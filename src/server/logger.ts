@@ -1,5 +1,8 @@
 import { basename, dirname, extname, join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { maskSecrets } from '../protocol/secret-masking.js';
+
+export { maskSecrets };
 
 export type LoggerOptions = {
   level: string;
@@ -12,41 +15,9 @@ export type LoggerOptions = {
 
 const redacted = '[redacted]';
 
-/** Query parameters and JSON keys whose value is a credential, whatever their case or encoding. */
+/** Query parameters whose value is a credential, whatever their case or encoding. */
 const secretName =
   /^(?:token|access_token|api[-_]?key|x-api-key|authorization|admin[-_]?token|password|secret)$/i;
-
-/**
- * Credential shapes masked in every log line, whatever field or message carries them:
- * our own tokens, JWTs (signed device tokens of other issuers), `Bearer …`,
- * `token=…` in any URL or text, and JSON members named like a credential.
- */
-const secretPatterns: ReadonlyArray<[RegExp, string]> = [
-  [/pdvs_(?:adm|dev)_[A-Za-z0-9_-]+/g, `pdvs_${redacted}`],
-  [/eyJ[\w-]*\.[\w-]+\.[\w-]*/g, redacted],
-  [/(bearer\s+)[^\s"\\]+/gi, `$1${redacted}`],
-  [/((?:token|access_token|api[-_]?key|password|secret)(?:=|%3D))[^&\s"\\#]*/gi, `$1${redacted}`],
-  [
-    /("(?:token|access_token|api[-_]?key|x-api-key|authorization|admin[-_]?token|password|secret)"\s*:\s*")(?:[^"\\]|\\.)*"/gi,
-    `$1${redacted}"`,
-  ],
-  // The same member quoted inside a string (a parser's message citing the body).
-  [
-    /(\\"(?:token|access_token|api[-_]?key|x-api-key|authorization|admin[-_]?token|password|secret)\\"\s*:\s*\\")[^"\\]*/gi,
-    `$1${redacted}`,
-  ],
-];
-
-/** Masks every credential in a piece of log text (a whole JSON line or a message). */
-export function maskSecrets(text: string, known: readonly string[] = []): string {
-  let out = text;
-  for (const secret of known)
-    if (secret)
-      for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)]))
-        out = out.split(form).join(redacted);
-  for (const [pattern, replacement] of secretPatterns) out = out.replace(pattern, replacement);
-  return out;
-}
 
 /**
  * A request URL fit for a log: the value of every query parameter named like a
