@@ -14,6 +14,7 @@ import { AlertMonitor } from './alerts/alert-monitor.js';
 import { createLogger } from './logger.js';
 import type { ServerContext } from './server-context.js';
 import { openStorage, PostgresStorage } from './storage/index.js';
+import { serverApplicationName } from './ops/running-server.js';
 import { StoreTimeZones } from './store-time-zones.js';
 import {
   Activity,
@@ -50,7 +51,11 @@ export async function createServer(
     ...(options.pretty !== undefined ? { pretty: options.pretty } : {}),
   });
   const schema = loadSchema(config.schemaFile);
-  const storage = openStorage(config.db, config.pgSchema ? { pgSchema: config.pgSchema } : {});
+  // Named so that a restore can tell that a server still uses this schema.
+  const storage = openStorage(config.db, {
+    ...(config.pgSchema ? { pgSchema: config.pgSchema } : {}),
+    applicationName: serverApplicationName(config.pgSchema),
+  });
   await storage.migrate(schema);
   await idempotencyKeys.migrate(storage);
   if (storage instanceof PostgresStorage) {

@@ -20,7 +20,7 @@ const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   });
 
 for (const engine of ['sqlite', 'postgres'] as const)
-  test(`a damaged backup is refused before the target is touched; restore into an empty target needs no --force (${engine})`, async () => {
+  test(`a damaged backup, or a target a server still uses, is refused before the target is touched; restore into an empty target needs no --force (${engine})`, async () => {
     const ts = await startTestServer(engine);
     const target =
       engine === 'sqlite' ? { url: `sqlite:${join(dir, `${engine}-target.db`)}` } : null;
@@ -39,6 +39,13 @@ for (const engine of ['sqlite', 'postgres'] as const)
       const r = cli(['restore', damaged, '--force', ...dbArgs]);
       assert.equal(r.status, 1, r.stdout + r.stderr);
       assert.match(r.stderr, /BACKUP_INVALID/);
+      // A good backup is refused too while the server uses the target, even with --force.
+      const busy = cli(['restore', file, '--force', ...dbArgs]);
+      assert.equal(busy.status, 1, busy.stdout + busy.stderr);
+      assert.match(
+        busy.stderr,
+        /RESTORE_REFUSED.*(open in another process|server is connected).*stop it/,
+      );
       // The live database is untouched: same epoch, not restored.
       const storage = openStorage(ts.db.url, ts.db.pgSchema ? { pgSchema: ts.db.pgSchema } : {});
       try {

@@ -23,6 +23,7 @@ import {
 } from './backup.js';
 import { startNewEpoch } from './epoch.js';
 import { fsyncPath } from './files.js';
+import { assertNotInUse } from './running-server.js';
 
 export type RestoreResult = { info: BackupInfo; newDatabaseId: string };
 
@@ -103,7 +104,7 @@ export async function verifyBackup(path: string): Promise<BackupInfo> {
 
 /**
  * Restores a backup into the server's database (the server stopped). Refuses a
- * target that holds data unless `force`; verifies the file first; gives the
+ * target a server still uses, and one that holds data unless `force`; verifies the file first; gives the
  * restored database a new epoch and records `restored_from` (the backup's epoch,
  * when it was taken and its change-log head), so terminals and agents re-send
  * what they delivered after the backup.
@@ -119,6 +120,7 @@ export async function restoreDatabase(
     if (info.engine !== 'sqlite')
       throw refused('this is a PostgreSQL backup; the target (--db) is SQLite');
     const dest = resolve(target.db.slice('sqlite:'.length) || './data/pdv-sync.db');
+    await assertNotInUse(target, dest);
     if (existsSync(dest) && !options.force && sqliteHasData(dest))
       throw refused(
         `${dest} already holds a database: stop the server and pass --force to replace it`,
@@ -149,6 +151,7 @@ export async function restoreDatabase(
   }
   if (info.engine !== 'postgres')
     throw refused('this is a SQLite backup; the target (--db) is PostgreSQL');
+  await assertNotInUse(target, '');
   return restorePostgres(path, info, target, options.force === true);
 }
 

@@ -79,7 +79,7 @@ export class PostgresStorage implements Storage {
 
   constructor(
     private readonly connectionString: string,
-    options: { schema?: string; max?: number; pollMs?: number } = {},
+    options: { schema?: string; max?: number; pollMs?: number; applicationName?: string } = {},
   ) {
     this.pollMs = options.pollMs ?? 250;
     const searchPath = options.schema ? `-c search_path=${options.schema}` : undefined;
@@ -88,6 +88,7 @@ export class PostgresStorage implements Storage {
       max: options.max ?? 10,
       types: { getTypeParser: typeParser as typeof pg.types.getTypeParser },
       ...(searchPath ? { options: searchPath } : {}),
+      ...(options.applicationName ? { application_name: options.applicationName } : {}),
     });
     // An idle client losing its connection must not crash the server; the next query reports it.
     this.pool.on('error', () => undefined);
