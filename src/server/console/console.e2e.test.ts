@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { v7 as uuidv7 } from 'uuid';
+import { join } from 'node:path';
 import { launchChromium } from '../../testing/browser.js';
 import { FaultProxy } from '../../testing/fault-proxy.js';
 import { startServerProcess } from '../../testing/server-process.js';
@@ -12,6 +13,11 @@ import {
   fixtureAdminToken,
   type ServerFixture,
 } from '../../testing/terminal-fixture.js';
+import {
+  killAllTerminalProcesses,
+  startTerminalProcess,
+  type TerminalProcess,
+} from '../../testing/terminal-process.js';
 import type { DialectName } from '../../testing/test-server.js';
 
 /** Screenshots land here (gitignored), one per screen, language and width. */
@@ -41,10 +47,15 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
     let fx: ServerFixture;
     let browser: Browser;
     let proxy: FaultProxy;
-    let tillA: ReturnType<ServerFixture['terminal']>;
-    let tillB: ReturnType<ServerFixture['terminal']>;
+    // Real terminal processes (`pdv-sync terminal`, syncing every 500 ms and live), each with its
+    // local SQLite file; the test writes into that file beside the daemon, as a POS app does.
+    let tillA: TerminalProcess;
+    let tillB: TerminalProcess;
     let managerB: string;
     const bad = uuidv7();
+    const deadLetters = () =>
+      (tillB.local().prepare(`SELECT COUNT(*) AS n FROM _pdv_dead_letters`).get() as { n: number })
+        .n;
 
     before(async () => {
       mkdirSync(artifacts, { recursive: true });
@@ -57,31 +68,36 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       });
       fx.url = fx.server.url;
       proxy = await FaultProxy.start(fx.url);
-      tillA = fx.terminal('till-a1', await fx.device('store-A', 'till-A1'), {
+      tillA = startTerminalProcess(join(fx.dir, 'till-a1.db'), {
         serverUrl: proxy.url,
+        token: await fx.device('store-A', 'till-A1'),
       });
-      tillB = fx.terminal('till-b1', await fx.device('store-B', 'till-B1'));
+      tillB = startTerminalProcess(join(fx.dir, 'till-b1.db'), {
+        serverUrl: fx.url,
+        token: await fx.device('store-B', 'till-B1'),
+      });
       managerB = (
         await fx.admin<{ token: string }>('POST', '/api/admin/devices', {
           storeId: 'store-B',
           role: 'manager',
         })
       ).token;
-      assert.equal((await tillA.syncAllTables()).summary.status, 'synced');
-      await tillB.prepare();
+      await Promise.all([tillA.ready('produtos'), tillB.ready('produtos')]);
       // The till's write-time check refuses this row now; a row written before the check
       // existed (an older SDK, a repaired file) still reaches the outbox: drop the check.
-      tillB.db.exec(`DROP TRIGGER "_pdv_produtos_chk_ins"`);
-      tillB.db
+      tillB.local().exec(`DROP TRIGGER "_pdv_produtos_chk_ins"`);
+      tillB
+        .local()
         .prepare(`INSERT INTO produtos (id, nome, preco) VALUES (?, 'Ruim', 'caro')`)
         .run(bad);
-      assert.equal((await tillB.syncAllTables()).summary.status, 'diverged');
+      await until(async () => deadLetters() === 1, 15_000, 'the daemon dead-letters the bad row');
       browser = await launchChromium();
     });
     after(async () => {
       await browser?.close();
-      await tillA?.close();
-      await tillB?.close();
+      await tillA?.stop();
+      await tillB?.stop();
+      killAllTerminalProcesses();
       await proxy?.close();
       await fx?.close();
     });
@@ -89,8 +105,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
     void test('a terminal cut off by the fault proxy turns Offline, live', async () => {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       await signIn(page, fx.url, fixtureAdminToken);
-      // Offline comes after 3 s of silence: report afresh, the row follows live.
-      await Promise.all([tillA.syncAllTables(), tillB.syncAllTables()]);
+      // The daemons report on every sync; the rows follow live.
       await until(
         async () => (await badgeOf(page, 'till-A1')) === 'synced',
         5000,
@@ -105,9 +120,8 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         path: new URL(`overview-pt-${dialect}-1280.png`, artifacts).pathname,
         fullPage: true,
       });
+      // Cut off: the daemon's syncs fail, the server hears nothing for 3 s.
       proxy.mode = { kind: 'reset' };
-      const cut = await tillA.syncAllTables();
-      assert.equal(cut.summary.status, 'offline');
       await until(
         async () => (await badgeOf(page, 'till-A1')) === 'offline',
         10_000,
@@ -145,14 +159,13 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         path: new URL(`terminal-pt-${dialect}-768.png`, artifacts).pathname,
         fullPage: true,
       });
-      // The fix at the till (the capture trigger queues it), then reenviar with a reason.
-      tillB.db.prepare(`UPDATE produtos SET preco = 4 WHERE id = ?`).run(bad);
+      // The fix at the till (the capture trigger queues it), then reenviar with a reason: the
+      // command reaches the daemon live or with the answer to its next report.
+      tillB.local().prepare(`UPDATE produtos SET preco = 4 WHERE id = ?`).run(bad);
       page.once('dialog', (d) => void d.accept('preço corrigido no caixa'));
       await page.click('button:text("Reenviar")');
       await page.waitForSelector('text=Ação enviada');
-      await tillB.syncAllTables(); // the report's answer carries the command
-      assert.equal(tillB.deadLetters().length, 0);
-      assert.equal((await tillB.syncAllTables()).summary.status, 'synced');
+      await until(async () => deadLetters() === 0, 15_000, 'the daemon ran the command');
       await page.click('button:text("← Voltar")');
       await until(
         async () => (await badgeOf(page, 'till-B1')) === 'synced',
@@ -215,7 +228,6 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         await page.selectOption('header select', 'en');
         await page.waitForSelector('h1:text("Overview")');
         assert.equal(await page.getAttribute('html', 'lang'), 'en');
-        await tillB.syncAllTables();
         await until(
           async () =>
             ((await page.locator('tr[data-machine="till-B1"]').textContent()) ?? '').includes(
