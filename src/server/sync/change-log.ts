@@ -66,12 +66,25 @@ const sqlitePositions: PositionSql = {
 };
 
 /**
- * The bound of what may be served: transactions whose id is below the xmin of the
- * snapshot this very statement reads with (every one of them has ended: committed
- * and visible here, or aborted). Read-only transactions hold no id, so they never
- * hold it back. `pg_current_snapshot()` is stable: computed once per statement.
+ * The bound of what may be served: the lowest transaction id that may still commit an entry
+ * into this database's log, from the snapshot this very statement reads with
+ * (`pg_current_snapshot()` is stable: computed once per statement). Every id below it has
+ * ended (committed and visible here, or aborted), or belongs to a transaction of *another*
+ * database of the cluster — which can never write a row of this one, so it need not hold
+ * pulls back (ids are cluster-wide, so the snapshot's xmin alone would). An in-progress id is
+ * ignored only when `pg_stat_activity` or `pg_prepared_xacts` names another database for it;
+ * one not found there (just ended, hidden from this role) still counts. With none left, the
+ * bound is the snapshot's xmax. Read-only transactions hold no id and never count.
+ * The argument is written in ARCHITECTURE.md (change log order).
  */
-const servableXid = `pg_snapshot_xmin(pg_current_snapshot())::text::bigint`;
+const servableXid = `COALESCE(
+    (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+      WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                         WHERE a.backend_xid = x::xid AND a.datname IS NOT NULL
+                           AND a.datname <> current_database())
+        AND NOT EXISTS (SELECT 1 FROM pg_prepared_xacts p
+                         WHERE p.transaction = x::xid AND p.database <> current_database())),
+    pg_snapshot_xmax(pg_current_snapshot()))::text::bigint`;
 
 const postgresPositions: PositionSql = {
   seq: 'tx_seq',
@@ -368,9 +381,9 @@ export class ChangeLog {
   }
 
   /**
-   * The visibility lag: which transaction (anywhere in the cluster: xids are
-   * cluster-wide) holds the oldest id, for how long, and how many committed entries
-   * wait behind it. Read-only transactions hold no id and never appear.
+   * The visibility lag: which transaction of this database holds the oldest id, for how
+   * long, and how many committed entries wait behind it. Other databases' transactions do
+   * not hold the log back (see `servableXid`); read-only transactions hold no id.
    */
   async visibility(tx: SqlExecutor): Promise<LogVisibility> {
     if (this.dialect !== 'postgres') return { lagSeconds: 0, heldBackChanges: 0, oldest: null };
@@ -391,9 +404,10 @@ export class ChangeLog {
          FROM (SELECT pid, 'transaction' AS kind, datname::text AS database, state, application_name AS application,
                       xact_start AS since, age(backend_xid) AS xid_age
                  FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+                  AND (datname IS NULL OR datname = current_database())
                UNION ALL
                SELECT NULL, 'prepared', database::text, gid, NULL, prepared, age(transaction)
-                 FROM pg_prepared_xacts) h
+                 FROM pg_prepared_xacts WHERE database = current_database()) h
         ORDER BY xid_age DESC LIMIT 1`,
     );
     const heldBackChanges = Number(held?.n ?? 0);

@@ -203,3 +203,37 @@ test('back-office transactions that cannot deadlock on plain tables do not deadl
     await s2.end();
   }
 });
+
+test('a transaction open in another database of the cluster does not hold pulls back', async () => {
+  const start = await pull();
+  // The cluster's maintenance database: another application's, as on a shared server.
+  const url = new URL(ts.db.url);
+  url.pathname = '/postgres';
+  const elsewhere = new pg.Client({ connectionString: url.toString() });
+  await elsewhere.connect();
+  const here = await connect();
+  try {
+    await elsewhere.query('BEGIN');
+    await elsewhere.query('SELECT pg_current_xact_id()');
+    // The same in this database holds them back: the bound is per database, not gone.
+    await here.query('BEGIN');
+    await here.query('SELECT pg_current_xact_id()');
+    await ts.request(adminToken, {
+      method: 'PUT',
+      url: '/api/tables/produtos/held-here',
+      payload: { nome: 'retido', preco: 1 },
+    });
+    assert.deepEqual((await pull(start.cursor)).changes, []);
+    await here.query('COMMIT');
+    // Only the other database's transaction is open now: the change is served.
+    const served = await pullUntil(start.cursor, 1);
+    assert.deepEqual(served.ids, ['held-here']);
+    const stats = await ts.request(adminToken, { method: 'GET', url: '/api/stats' });
+    const { changeLog } = stats.json<{ changeLog: LogVisibility }>();
+    assert.notEqual(changeLog.oldest?.database, 'postgres', JSON.stringify(changeLog));
+  } finally {
+    await elsewhere.query('ROLLBACK').catch(() => undefined);
+    await elsewhere.end();
+    await here.end();
+  }
+});
