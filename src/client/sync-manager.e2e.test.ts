@@ -51,6 +51,38 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       }
     });
 
+    test('a write landing between the pull and the reconcile is not reported as divergence', async () => {
+      const m = fx.terminal('race', tokenA2);
+      try {
+        await m.prepare();
+        assert.equal((await m.syncAllTables()).summary.status, 'synced');
+        // Another writer (here the admin) commits right after this till's pull: the counts
+        // the reconcile compares differ for a moment, though nothing diverged.
+        const engine = (
+          m as unknown as { engine: { reconcile: (s?: unknown) => Promise<unknown> } }
+        ).engine;
+        const reconcile = engine.reconcile.bind(engine);
+        const late = uuidv7();
+        let raced = false;
+        engine.reconcile = async (summary) => {
+          if (!raced) {
+            raced = true;
+            await fx.admin('PUT', `/api/tables/produtos/${late}`, { nome: 'Tardio', preco: 3 });
+          }
+          return reconcile(summary);
+        };
+        const result = await m.syncAllTables();
+        assert.ok(raced);
+        assert.equal(result.summary.status, 'synced', m.state.lastError ?? '');
+        assert.ok(
+          (await m.fetchFromServer('produtos')).data.some((r) => r['id'] === late),
+          'the late row arrived with the second pull',
+        );
+      } finally {
+        await m.close();
+      }
+    });
+
     test('an answer lost after the server applied the push is retried without duplicates', async () => {
       const proxy = await FaultProxy.start(fx.url);
       const m = fx.terminal('lost-answer', tokenA1, { serverUrl: proxy.url });

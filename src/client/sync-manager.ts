@@ -228,7 +228,19 @@ export class SyncManager implements AsyncDisposable {
           ...(tables.get(name) ?? { pushed: 0, conflicts: 0, rejected: 0, pulled: 0 }),
           pulled: c.pulled,
         });
-      const reconcile = await this.engine.reconcile().catch(() => null);
+      let reconcile = await this.engine.reconcile().catch(() => null);
+      if (reconcile && !reconcile.isConsistent) {
+        // Counts taken a moment apart race with other writers (another till's push just after
+        // this pull, a change not yet servable on PostgreSQL): a mismatch is reported only
+        // when it survives one more pull.
+        const again = await this.engine.pull();
+        for (const [name, c] of again.tables) {
+          const t = tables.get(name) ?? { pushed: 0, conflicts: 0, rejected: 0, pulled: 0 };
+          tables.set(name, { ...t, pulled: t.pulled + c.pulled });
+        }
+        pulled = { ...pulled, pulled: pulled.pulled + again.pulled };
+        reconcile = await this.engine.reconcile().catch(() => null);
+      }
       return {
         pushed: pushed.pushed,
         pulled: pulled.pulled,
