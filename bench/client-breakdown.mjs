@@ -63,7 +63,25 @@ function freshStore(dir, name) {
   return store;
 }
 
-/** The apply loop of SyncEngine.pullGroup for one table group with an empty outbox. */
+/** The SDK's earlier apply loop, kept as the baseline: one upsert and one version write per row. */
+function perRow(dir) {
+  const store = freshStore(dir, 'per-row');
+  const input = parsedPages();
+  const t0 = performance.now();
+  for (const page of input)
+    store.applying(() => {
+      for (const change of page.changes) {
+        store.upsertRow(produtos, change.record);
+        store.setVersion('produtos', String(change.record.id), change.version);
+      }
+      store.setMeta('cursor:produtos', page.cursor);
+    });
+  const ms = performance.now() - t0;
+  store.close();
+  return ms;
+}
+
+/** What SyncEngine.pullGroup does with each page: `LocalStore.applyPage` (one transaction). */
 function shipped(dir, parse) {
   const store = freshStore(dir, 'shipped');
   const input = parse ? pages : parsedPages();
@@ -71,17 +89,7 @@ function shipped(dir, parse) {
   const t0 = performance.now();
   for (const item of input) {
     const page = parse ? JSON.parse(item) : item;
-    const anyPending = store.counts().backlog > 0;
-    store.applying(() => {
-      for (const change of page.changes) {
-        const table = group.find((t) => t.name === change.table);
-        if (!table) continue;
-        const id = String(change.record['id']);
-        if (anyPending && store.hasPending(table.name, id)) continue;
-        store.upsertRow(table, change.record);
-        store.setVersion(table.name, id, change.version);
-      }
-    });
+    store.applyPage(group, page.changes, 'cursor:produtos', page.cursor);
   }
   const ms = performance.now() - t0;
   store.close();
@@ -150,11 +158,15 @@ const steps = [
     },
   },
   {
-    label: '4. as shipped: `LocalStore.upsertRow` + `setVersion` (SQL text built per row)',
+    label: '4. per row: `LocalStore.upsertRow` + `setVersion` (the SDK before multi-row pages)',
+    run: (dir) => perRow(dir),
+  },
+  {
+    label: '5. as shipped: `LocalStore.applyPage` (multi-row upserts and versions, cursor)',
     run: (dir) => shipped(dir, false),
   },
   {
-    label: '5. step 4 + `JSON.parse` of the page text',
+    label: '6. step 5 + `JSON.parse` of the page text',
     run: (dir) => shipped(dir, true),
   },
 ];
@@ -162,24 +174,30 @@ const steps = [
 log(`client-breakdown: rows=${totalRows} page=${pageSize} reps=${reps}`);
 log(machineLine());
 const results = steps.map(() => []);
+// CPU of this process over the whole step (setup included): steadier than wall time on a busy machine.
+const cpuResults = steps.map(() => []);
 for (let r = 0; r < reps; r++)
   for (const [i, step] of steps.entries()) {
     const scratch = scratchDir('client-breakdown');
     try {
+      const cpu0 = process.cpuUsage();
       results[i].push(step.run(scratch.dir));
+      const cpu = process.cpuUsage(cpu0);
+      cpuResults[i].push((cpu.user + cpu.system) / 1000);
     } finally {
       scratch.remove();
     }
   }
 printTable(
   `Applying ${fmt(totalRows)} pulled produtos locally, pages of ${fmt(pageSize)}, one transaction each — median of ${reps}`,
-  ['step', 'ms', 'µs per row', 'rows/s', 'runs (ms)'],
+  ['step', 'ms', 'µs per row', 'CPU µs per row', 'rows/s', 'runs (ms)'],
   steps.map((s, i) => {
     const ms = median(results[i]);
     return [
       s.label,
       fmt(ms),
       fmt((ms * 1000) / totalRows, 1),
+      fmt((median(cpuResults[i]) * 1000) / totalRows, 1),
       fmt(totalRows / (ms / 1000)),
       results[i].map((v) => fmt(v)).join(' / '),
     ];

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
-import type { ColumnType, SyncSchema, TableDef } from '../protocol/index.js';
+import type { Change, ColumnType, SyncSchema, TableDef } from '../protocol/index.js';
 import {
   addColumnDdl,
   bookkeepingColumns,
@@ -345,6 +345,88 @@ export class LocalStore {
     stmt.run(...cols.map((c) => encodeLocal(c.type, record[c.name])));
   }
 
+  /**
+   * Applies one pulled page in one local transaction, with capture off, and moves the cursor in
+   * the same transaction: a crash leaves the page applied with its cursor, or neither. Rows with
+   * local edits still in the outbox keep them (the push settles them). Upserts go in multi-row
+   * statements prepared once per table, column set and size, versions likewise: a page holds at
+   * most one change per row (the server's log keeps one entry per row), so their order within
+   * the page does not matter. Returns how many changes of each table were applied.
+   */
+  applyPage(
+    group: readonly TableDef[],
+    changes: readonly Change[],
+    cursorKey: string,
+    cursor: string,
+  ): Map<string, number> {
+    const applied = new Map<string, number>();
+    this.applying(() => {
+      const anyPending = this.counts().backlog > 0;
+      const batches = new Map<string, { writer: PageWriter; mask: string; rows: unknown[][] }>();
+      const versions: unknown[] = [];
+      const flush = () => {
+        for (const batch of batches.values())
+          if (batch.rows.length) {
+            batch.writer.upsert(batch.mask, batch.rows);
+            batch.rows = [];
+          }
+        if (versions.length) this.versionsStatement(versions.length / 3).run(versions);
+        versions.length = 0;
+      };
+      for (const change of changes) {
+        const table = group.find((t) => t.name === change.table);
+        if (!table) continue;
+        const id = String(change.record['id']);
+        if (anyPending && this.hasPending(table.name, id)) continue;
+        applied.set(table.name, (applied.get(table.name) ?? 0) + 1);
+        if (change.op === 'delete') {
+          // Written in page order, should a page ever hold a row twice.
+          flush();
+          this.deleteRow(table, id);
+          continue;
+        }
+        const writer = this.writerFor(table);
+        const { mask, values } = writer.encode(change.record);
+        const key = `${table.name}\u0000${mask}`;
+        let batch = batches.get(key);
+        if (!batch) batches.set(key, (batch = { writer, mask, rows: [] }));
+        batch.rows.push(values);
+        if (batch.rows.length === rowsPerStatement) {
+          writer.upsert(mask, batch.rows);
+          batch.rows = [];
+        }
+        versions.push(table.name, id, change.version);
+        if (versions.length === rowsPerStatement * 3) {
+          this.versionsStatement(rowsPerStatement).run(versions);
+          versions.length = 0;
+        }
+      }
+      flush();
+      this.setMeta(cursorKey, cursor);
+    });
+    return applied;
+  }
+
+  private readonly writers = new Map<string, PageWriter>();
+  private writerFor(table: TableDef): PageWriter {
+    let w = this.writers.get(table.name);
+    if (!w || w.table !== table) this.writers.set(table.name, (w = new PageWriter(this.db, table)));
+    return w;
+  }
+
+  private readonly versionStatements = new Map<number, Database.Statement>();
+  private versionsStatement(rows: number): Database.Statement {
+    let stmt = this.versionStatements.get(rows);
+    if (!stmt) {
+      stmt = this.db.prepare(
+        `INSERT INTO _pdv_versions (table_name, row_id, version) VALUES ${Array(rows).fill('(?, ?, ?)').join(', ')}
+         ON CONFLICT (table_name, row_id) DO UPDATE SET version = MAX(version, excluded.version)`,
+      );
+      this.versionStatements.set(rows, stmt);
+    }
+    return stmt;
+  }
+
   deleteRow(table: TableDef, id: string): void {
     this.prepareCached(`DELETE FROM ${q(table.name)} WHERE id = ?`).run(id);
     this.prepareCached(`DELETE FROM _pdv_versions WHERE table_name = ? AND row_id = ?`).run(
@@ -390,6 +472,57 @@ export class LocalStore {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+}
+
+/** Rows per multi-row statement: 64 rows of a wide table stay far below SQLite's parameter limit. */
+const rowsPerStatement = 64;
+
+/**
+ * Writes pulled rows of one table: each row's present columns (a record may leave some out)
+ * form a mask, and each mask and row count gets one prepared multi-row upsert.
+ */
+class PageWriter {
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly encoders: ((v: unknown) => unknown)[];
+
+  constructor(
+    private readonly db: Database.Database,
+    readonly table: TableDef,
+  ) {
+    this.encoders = table.columns.map((c) => (v: unknown) => encodeLocal(c.type, v));
+  }
+
+  /** The row's present columns as a mask of '1'/'0', and their encoded values in column order. */
+  encode(record: Record<string, unknown>): { mask: string; values: unknown[] } {
+    const values: unknown[] = [];
+    let mask = '';
+    const columns = this.table.columns;
+    for (let i = 0; i < columns.length; i++) {
+      const v = record[columns[i].name];
+      if (v === undefined) mask += '0';
+      else {
+        mask += '1';
+        values.push(this.encoders[i](v));
+      }
+    }
+    return { mask, values };
+  }
+
+  upsert(mask: string, rows: unknown[][]): void {
+    const key = `${mask}:${rows.length}`;
+    let stmt = this.statements.get(key);
+    if (!stmt) {
+      const names = this.table.columns.filter((_, i) => mask[i] === '1').map((c) => c.name);
+      const sets = names.filter((c) => c !== 'id').map((c) => `${q(c)} = excluded.${q(c)}`);
+      const tuple = `(${names.map(() => '?').join(', ')})`;
+      stmt = this.db.prepare(
+        `INSERT INTO ${q(this.table.name)} (${names.map(q).join(', ')}) VALUES ${Array(rows.length).fill(tuple).join(', ')}
+         ON CONFLICT (id) DO ${sets.length ? `UPDATE SET ${sets.join(', ')}` : 'NOTHING'}`,
+      );
+      this.statements.set(key, stmt);
+    }
+    stmt.run(rows.flat());
   }
 }
 

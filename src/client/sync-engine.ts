@@ -292,25 +292,11 @@ export class SyncEngine {
       if (total === null) total = page.remaining ?? null;
       // Fetch the next page while this one is applied; its cursor is committed only after this page's.
       if (page.hasMore) next = fetchPage(page.cursor, false);
-      const anyPending = this.store.counts().backlog > 0;
-      this.store.applying(() => {
-        for (const change of page.changes) {
-          const table = group.find((t) => t.name === change.table);
-          if (!table) continue;
-          const id = String(change.record['id']);
-          // A row with local edits still in the outbox keeps them; the push settles it.
-          if (anyPending && this.store.hasPending(table.name, id)) continue;
-          if (change.op === 'delete') this.store.deleteRow(table, id);
-          else {
-            this.store.upsertRow(table, change.record);
-            this.store.setVersion(table.name, id, change.version);
-          }
-          const counts = outcome.tables.get(table.name) ?? emptyCounts();
-          counts.pulled++;
-          outcome.tables.set(table.name, counts);
-        }
-        this.store.setMeta(key, page.cursor);
-      });
+      for (const [table, n] of this.store.applyPage(group, page.changes, key, page.cursor)) {
+        const counts = outcome.tables.get(table) ?? emptyCounts();
+        counts.pulled += n;
+        outcome.tables.set(table, counts);
+      }
       done += page.changes.length;
       outcome.pulled += page.changes.length;
       this.emitProgress({ phase: 'pull', done, total, tables: names });
