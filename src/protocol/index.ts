@@ -27,3 +27,4 @@ export * from './conflicts.js';
 export * from './health.js';
 export * from './stats.js';
 export * from './routes.js';
+export * from './decimal.js';
