@@ -21,7 +21,11 @@ export const maxNumberDigits = 15;
 
 export type DecimalParse =
   | { ok: true; units: bigint }
-  | { ok: false; reason: string; /** Digits past the scale (rather than a malformed or too-large value). */ excess?: true };
+  | {
+      ok: false;
+      reason: string;
+      /** Digits past the scale (rather than a malformed or too-large value). */ excess?: true;
+    };
 
 const plainText = /^(-?)(\d+)(?:\.(\d+))?$/;
 const scientificText = /^(-?)(\d+)(?:\.(\d+))?(?:e([-+]?\d+))?$/i;
@@ -35,7 +39,12 @@ function digitCount(units: bigint): number {
 }
 
 /** `digits × 10^exponent` as units at `scale`, or null when digits would be lost. */
-function toUnits(negative: boolean, digits: bigint, exponent: number, scale: number): bigint | null {
+function toUnits(
+  negative: boolean,
+  digits: bigint,
+  exponent: number,
+  scale: number,
+): bigint | null {
   const shift = exponent + scale;
   let units: bigint;
   if (shift >= 0) units = digits * pow10(shift);
@@ -47,11 +56,7 @@ function toUnits(negative: boolean, digits: bigint, exponent: number, scale: num
   return negative ? -units : units;
 }
 
-function fromParts(
-  match: RegExpExecArray,
-  scale: number,
-  maxDigits: number,
-): DecimalParse {
+function fromParts(match: RegExpExecArray, scale: number, maxDigits: number): DecimalParse {
   const [, sign = '', intPart = '', fracPart = '', expPart] = match;
   const exponent = (expPart ? Number(expPart) : 0) - fracPart.length;
   if (!Number.isSafeInteger(exponent) || Math.abs(exponent) > 400)
@@ -77,7 +82,8 @@ function fromParts(
  */
 export function parseDecimal(text: string, scale = defaultDecimalScale): DecimalParse {
   const m = plainText.exec(text);
-  if (!m) return { ok: false, reason: 'must be a decimal number such as 10.50 (point, no exponent)' };
+  if (!m)
+    return { ok: false, reason: 'must be a decimal number such as 10.50 (point, no exponent)' };
   return fromParts(m, scale, decimalPrecision);
 }
 
@@ -171,4 +177,64 @@ export function roundDecimal(value: unknown, scale = defaultDecimalScale): strin
   if (sign === '-') units = -units;
   if (digitCount(units) > decimalPrecision) return null;
   return formatDecimal(units, scale);
+}
+
+type DecimalColumns = {
+  columns: readonly { name: string; type: string; scale?: number | undefined }[];
+};
+
+const decimalNames = new WeakMap<object, readonly string[]>();
+
+function decimalColumnsOf(table: DecimalColumns): readonly string[] {
+  let names = decimalNames.get(table);
+  if (!names) {
+    names = table.columns.filter((c) => c.type === 'decimal').map((c) => c.name);
+    decimalNames.set(table, names);
+  }
+  return names;
+}
+
+/**
+ * A row with its decimals as JSON numbers, for the clients that read money as numbers (the
+ * seed-compatible routes, and sync clients older than protocol 4). Exact up to 15 digits.
+ */
+export function decimalsAsNumbers<T extends Record<string, unknown>>(
+  table: DecimalColumns,
+  row: T,
+): T {
+  const names = decimalColumnsOf(table);
+  if (names.length === 0) return row;
+  let out: Record<string, unknown> | null = null;
+  for (const n of names) {
+    const v = row[n];
+    if (typeof v !== 'string') continue;
+    const parsed = plainText.test(v) ? Number(v) : null;
+    if (parsed === null) continue;
+    out ??= { ...row };
+    out[n] = parsed;
+  }
+  return (out ?? row) as T;
+}
+
+/**
+ * A row's decimals as canonical text, as the SDK sends them: a local value (a REAL the POS app
+ * wrote) read by the coercion rule. The first column whose value is ambiguous is named.
+ */
+export function decimalsAsText(
+  table: DecimalColumns,
+  row: Record<string, unknown>,
+): { ok: true; row: Record<string, unknown> } | { ok: false; message: string } {
+  const names = decimalColumnsOf(table);
+  if (names.length === 0) return { ok: true, row };
+  const out = { ...row };
+  for (const c of table.columns) {
+    if (c.type !== 'decimal') continue;
+    const v = out[c.name];
+    if (v === null || v === undefined) continue;
+    const scale = c.scale ?? defaultDecimalScale;
+    const parsed = decimalUnits(v, scale);
+    if (!parsed.ok) return { ok: false, message: `column ${c.name} ${parsed.reason}` };
+    out[c.name] = formatDecimal(parsed.units, scale);
+  }
+  return { ok: true, row: out };
 }

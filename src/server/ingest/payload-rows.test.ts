@@ -49,13 +49,32 @@ void test('shift ids stay distinct: long ones and those starting with # are hash
   );
 });
 
-void test('quebra: declared minus system, in cents, only for a closed and declared shift', () => {
-  assert.equal(quebraOf(agentTurno('T')), -2);
+void test('quebra: declared minus system, exactly in cents, only for a closed and declared shift', () => {
+  assert.equal(quebraOf(agentTurno('T')), '-2.00');
   const cents = agentTurno('T', {
     totais_sistema: { total: 0.1 + 0.2 },
     fechamento_declarado: { total: 0.3 },
   });
-  assert.ok(Object.is(quebraOf(cents), 0), 'no -0 and no float noise');
+  assert.equal(quebraOf(cents), '0.00', 'no -0 and no float noise');
+  // In floats 1000.1 - 1000.3 is -0.19999999999993179.
+  assert.equal(
+    quebraOf(
+      agentTurno('T', {
+        totais_sistema: { total: 1000.3 },
+        fechamento_declarado: { total: 1000.1 },
+      }),
+    ),
+    '-0.20',
+  );
+  assert.equal(
+    quebraOf(
+      agentTurno('T', {
+        totais_sistema: { total: 9999999999999.99 },
+        fechamento_declarado: { total: 0.01 },
+      }),
+    ),
+    '-9999999999999.98',
+  );
   assert.equal(
     quebraOf(
       agentTurno('T', {
@@ -63,7 +82,7 @@ void test('quebra: declared minus system, in cents, only for a closed and declar
         fechamento_declarado: { total: 1250.35 },
       }),
     ),
-    0.25,
+    '0.25',
   );
   assert.equal(quebraOf(agentTurno('T', { fechado: false })), null);
   assert.equal(quebraOf(agentTurno('T', { fechamento_declarado: null })), null);
@@ -92,8 +111,8 @@ void test('a repeated venda or turno is stored once (the last one) and noted', (
   assert.deepEqual(
     rows.rows.vendas.map((v) => [v['id_operacao'], v['total']]),
     [
-      [1, 3],
-      [2, 500],
+      [1, '3.00'],
+      [2, '500.00'],
     ],
   );
   assert.equal(rows.rows.itens_venda.length, 2);

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import {
+  decimalsAsNumbers,
   recordBodySchema,
   SyncError,
   validateRecord,
@@ -22,7 +23,10 @@ export function eventIdOf(request: FastifyRequest, suffix = ''): string {
   return base === null ? uuidv7() : `${base}${suffix}`;
 }
 
-/** One row as the tables hold it, within the caller's store (null when out of reach or absent). */
+/**
+ * One row within the caller's store (null when out of reach or absent), as the seed-compatible
+ * resources answer it: money as JSON numbers.
+ */
 export async function readRow(
   ctx: ServerContext,
   request: FastifyRequest,
@@ -31,7 +35,7 @@ export async function readRow(
 ): Promise<Record<string, unknown> | null> {
   const storeId = request.identity.role !== 'admin' ? request.identity.storeId : null;
   const [row] = await readRowsById(ctx.storage, table, [id], storeId);
-  return row ? decodeRow(ctx.storage, table, row) : null;
+  return row ? decimalsAsNumbers(table, decodeRow(ctx.storage, table, row)) : null;
 }
 
 /**
