@@ -80,7 +80,7 @@ function writeLocally(c: CoercionCase): { value: unknown } | { error: string } {
 }
 
 describe("the till's write-time checks follow the coercion rule's case table", () => {
-  for (const c of coercionCases.filter((k) => localTypes.includes(k.type as ColumnType)))
+  for (const c of coercionCases.filter((k) => localTypes.includes(k.type)))
     test(`${c.type} ${c.column} ${JSON.stringify(c.input)}: ${c.why}`, () => {
       const local = writeLocally(c);
       if (lostBeforeTheTrigger.has(c.why)) {

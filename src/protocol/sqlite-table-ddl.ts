@@ -32,9 +32,7 @@ export function quoteSqlIdent(name: string): string {
 export function sqliteCreateTableDdl(table: TableDef, side: SqliteSide = 'terminal'): string {
   const q = quoteSqlIdent;
   const cols = table.columns.map((c) =>
-    c.name === 'id'
-      ? `"id" TEXT PRIMARY KEY NOT NULL`
-      : `${q(c.name)} ${sqliteType(c.type, side)}`,
+    c.name === 'id' ? `"id" TEXT PRIMARY KEY NOT NULL` : `${q(c.name)} ${sqliteType(c.type, side)}`,
   );
   return `CREATE TABLE IF NOT EXISTS ${q(table.name)} (${cols.join(', ')})`;
 }

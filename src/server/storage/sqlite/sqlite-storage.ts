@@ -35,7 +35,8 @@ function upgradeDecimals(db: Db, table: TableDef, declared: Map<string, string>)
   );
   if (stale.length === 0) return;
   const t = q(table.name);
-  for (const op of ['ins', 'upd', 'del']) db.exec(`DROP TRIGGER IF EXISTS _sync_${table.name}_${op}`);
+  for (const op of ['ins', 'upd', 'del'])
+    db.exec(`DROP TRIGGER IF EXISTS _sync_${table.name}_${op}`);
   for (const c of stale) {
     const old = q(`_pdv_old_${c.name}`);
     db.exec(`ALTER TABLE ${t} RENAME COLUMN ${q(c.name)} TO ${old}`);
