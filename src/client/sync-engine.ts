@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import {
+  decimalsAsNumbers,
   decimalsAsText,
   SyncError,
   type ChangesResponse,
@@ -219,11 +220,23 @@ export class SyncEngine {
     outcome.pushed += batch.length;
   }
 
-  private settle(entry: OutboxEntry, result: MutationResult, outcome: PushOutcome): void {
+  private settle(entry: OutboxEntry, answer: MutationResult, outcome: PushOutcome): void {
     const counts = outcome.tables.get(entry.table_name) ?? emptyCounts();
     outcome.tables.set(entry.table_name, counts);
     const db = this.store.db;
     const table = this.store.table(entry.table_name);
+    // The server's rows as the POS app reads its own: decimals as numbers (its columns are REAL).
+    const result: MutationResult = table
+      ? {
+          ...answer,
+          ...(answer.serverRecord
+            ? { serverRecord: decimalsAsNumbers(table, answer.serverRecord) }
+            : {}),
+          ...(answer.overwritten
+            ? { overwritten: decimalsAsNumbers(table, answer.overwritten) }
+            : {}),
+        }
+      : answer;
     db.prepare(`DELETE FROM _pdv_outbox WHERE seq = ?`).run(entry.seq);
     const now = new Date().toISOString();
     if (result.status === 'rejected') {

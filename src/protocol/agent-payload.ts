@@ -17,7 +17,9 @@ export type AgentChannel = (typeof agentChannels)[number];
 export const agentWarnings = ['GESTAO_DB_FAILURE', 'CAIXA_DB_FAILURE', 'CATCH_UP'] as const;
 
 const isoWithOffset = z.iso.datetime({ offset: true });
-const money = z.number().finite();
+/** An amount as our agent sends it (its source columns are DECIMAL(12,2)): read exactly on ingest. */
+export const agentMoneySchema = z.number().finite();
+const money = agentMoneySchema;
 
 export const agentOperadorSchema = z.object({
   id: z.union([z.string(), z.number().int()]).nullable().optional(),
