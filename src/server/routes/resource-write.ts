@@ -9,6 +9,7 @@ import {
   type MutationResult,
   type TableDef,
 } from '../../protocol/index.js';
+import { resultsForWire } from '../http/decimal-wire.js';
 import { parseRequest } from '../http/validate.js';
 import type { ServerContext } from '../server-context.js';
 import { readRowsById } from '../storage/row-reader.js';
@@ -48,8 +49,10 @@ export async function pushWrites(
   request: FastifyRequest,
   mutations: Mutation[],
 ): Promise<MutationResult[]> {
-  const results = await ctx.push.push(request.identity, request.identity.machineId, mutations);
-  ctx.activity.note(request.identity, 'push', results.length);
+  const applied = await ctx.push.push(request.identity, request.identity.machineId, mutations);
+  ctx.activity.note(request.identity, 'push', applied.length);
+  // Seed-compatible answers: a conflict's rows carry money as JSON numbers.
+  const results = resultsForWire({ headers: {} }, (t) => ctx.names.resolve(t), applied);
   const rejected = results.find((r) => r.status === 'rejected');
   if (rejected)
     throw new SyncError(

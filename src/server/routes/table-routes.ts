@@ -167,7 +167,7 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
     }
     const key = request.headers['idempotency-key'];
     const eventId = typeof key === 'string' && key.length > 0 && key.length <= 128 ? key : uuidv7();
-    const [result] = await ctx.push.push(request.identity, 'admin', [
+    const pushed = await ctx.push.push(request.identity, 'admin', [
       {
         eventId,
         table: table.name,
@@ -175,6 +175,7 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
         record: { ...record, id: params.id },
       },
     ]);
+    const [result] = resultsForWire(request, (t) => ctx.names.resolve(t), pushed);
     if (!result) throw new SyncError('INTERNAL', 'no result');
     if (result.status === 'rejected') {
       const code = (result.reason?.code ?? 'RECORD_INVALID') as 'RECORD_INVALID';
@@ -189,7 +190,7 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
         },
       );
     void reply.status(200);
-    return resultsForWire(request, (t) => ctx.names.resolve(t), [result])[0];
+    return result;
   };
   const adminOnly = { config: { admin: true } };
   app.put('/api/tables/:table/:id', adminOnly, (request, reply) => write(request, reply, 'put'));
