@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TableNames } from '../../protocol/index.js';
+import { agentPayloadIngestSchema, TableNames } from '../../protocol/index.js';
 import { agentPayload, agentTurno, agentVenda } from '../../testing/ingest-payload.js';
 import { loadSchema } from '../load-schema.js';
 import { defaultSchemaFile } from '../config.js';
@@ -154,4 +154,44 @@ void test('a NUL or lone surrogate is refused naming its field; the default sche
   assert.ok(!('issues' in ok));
   assert.equal(ok.rows.vendas[0]?.['operador'], 'Maria 😀');
   assert.deepEqual(missingIngestColumns(names), []);
+});
+
+// Other agents send amounts as text (the lenient schema): the helpers are typed for ours.
+void test('agent amounts: numbers and text read exactly; a real third decimal or a too-long text is refused naming its field', () => {
+  const parsed = agentPayloadIngestSchema.parse(
+    agentPayload({
+      turnos: [
+        agentTurno('T', {
+          totais_sistema: { total: '1000.30' as unknown as number },
+          fechamento_declarado: { total: '1000.10' as unknown as number },
+        }),
+      ],
+      vendas: [agentVenda(1, { total: 0.1 + 0.2 })],
+    }),
+  );
+  const rows = payloadRows(names, 'loja-1', parsed, 'America/Sao_Paulo');
+  assert.ok(!('issues' in rows), JSON.stringify(rows));
+  assert.equal(rows.rows.turnos[0]?.['quebra'], '-0.20');
+  assert.deepEqual(rows.quebras, [{ canal: 'HIPER_CAIXA', id_turno: 'T', quebra: -0.2 }]);
+  assert.equal(rows.rows.vendas[0]?.['total'], '0.30');
+
+  const tooLong = agentPayloadIngestSchema.safeParse(
+    agentPayload({
+      vendas: [agentVenda(1, { total: '9999999999999999.99' as unknown as number })],
+    }),
+  );
+  assert.equal(tooLong.success, false);
+  assert.match(JSON.stringify(tooLong.error?.issues), /15 significant digits/);
+
+  const ambiguous = payloadRows(
+    names,
+    'loja-1',
+    agentPayloadIngestSchema.parse(agentPayload({ vendas: [agentVenda(1, { total: 10.555 })] })),
+    'America/Sao_Paulo',
+  );
+  assert.ok('issues' in ambiguous);
+  assert.deepEqual(ambiguous.issues[0], {
+    path: 'body.vendas.0',
+    message: 'column total has more than 2 decimal places',
+  });
 });
