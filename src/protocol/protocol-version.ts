@@ -31,8 +31,9 @@
  *     page `GET /api/docs`, both without a token.
  * 4 — exact money: schema column type `decimal` (`scale`, default 2; 18 digits). A request that
  *     sends `x-pdv-sync-protocol: 4` (or later) reads decimals in pull `changes`, push results
- *     and `/api/tables` as canonical text (`"10.50"`); any other request (v1–v3 SDKs, the
- *     seed-compatible routes always) reads JSON numbers as before. Input accepts both. Additive.
+ *     and `/api/tables` as canonical text (`"10.50"`), and `GET /api/schema` with `decimal`
+ *     columns; any other request (v1–v3 SDKs; the seed-compatible routes always) reads JSON
+ *     numbers and `number` columns as before. Input accepts both. Additive.
  */
 export const protocolVersion = 4;
 

@@ -135,3 +135,24 @@ export type SchemaResponse = SyncSchema;
 export function columnScale(column: { type: ColumnType; scale?: number | undefined }): number {
   return column.scale ?? 2;
 }
+
+/**
+ * The schema as a client older than protocol 4 knows it: `decimal` columns declared `number`
+ * (without `scale`), as they were before, so its parser and its local tables keep working; it
+ * reads and sends those amounts as JSON numbers, which the server reads exactly.
+ */
+export function withDecimalsAsNumbers(schema: SyncSchema): SyncSchema {
+  if (!schema.tables.some((t) => t.columns.some((c) => c.type === 'decimal'))) return schema;
+  return {
+    ...schema,
+    tables: schema.tables.map((t) => ({
+      ...t,
+      columns: t.columns.map((c) => {
+        if (c.type !== 'decimal') return c;
+        const number: ColumnDef = { ...c, type: 'number' };
+        delete number.scale;
+        return number;
+      }),
+    })),
+  };
+}

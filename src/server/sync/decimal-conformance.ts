@@ -152,6 +152,23 @@ export function registerDecimalConformanceTests(dialect: DialectName): void {
       }
     });
 
+    test('clients older than protocol 4 are served decimal columns as number columns', async () => {
+      const column = async (headers: Record<string, string>) => {
+        const res = await ts.request(a1, { method: 'GET', url: '/api/schema', headers });
+        const schema = res.json<SyncSchema>();
+        return schema.tables
+          .find((t) => t.name === 'produtos')
+          ?.columns.find((c) => c.name === 'preco');
+      };
+      assert.deepEqual(await column(v4), { name: 'preco', type: 'decimal', required: true });
+      assert.deepEqual(await column({}), { name: 'preco', type: 'number', required: true });
+      assert.deepEqual(await column({ 'x-pdv-sync-protocol': '3' }), {
+        name: 'preco',
+        type: 'number',
+        required: true,
+      });
+    });
+
     test('one row by id reads as its client reads decimals (text for protocol 4, else numbers)', async () => {
       const results = await push([{ id: 'p-010', nome: 'again', preco: '0.11' }]);
       assert.equal(results[0]?.status, 'applied');
