@@ -1,5 +1,5 @@
 import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
-import { errorCodes, type ErrorCode } from '../protocol/index.js';
+import { errorCodes, protocolVersion, type ErrorCode } from '../protocol/index.js';
 import { isTransient, NetworkError, SyncHttpError } from './sync-http-error.js';
 
 export type RetryOptions = {
@@ -73,6 +73,8 @@ export class HttpTransport {
           headers: {
             'x-api-key': this.options.token,
             'accept-encoding': 'gzip',
+            // Protocol 4+: decimals (money) are read as exact canonical text.
+            'x-pdv-sync-protocol': String(protocolVersion),
             ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
           },
           ...(body !== undefined ? { body: JSON.stringify(body) } : {}),

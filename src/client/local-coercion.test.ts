@@ -15,9 +15,25 @@ const lostBeforeTheTrigger = new Set([
   'a lone high surrogate is refused',
   'a lone low surrogate is refused',
   'lone surrogate in a json key refused',
+  // REAL affinity reads the text '1e3' as the number 1000 before the trigger sees it.
+  'an exponent in decimal text is refused',
 ]);
 
-const localTypes: ColumnType[] = ['text', 'integer', 'number', 'boolean', 'timestamp', 'json'];
+/**
+ * Cases the server accepts but a till refuses: its decimal columns are REAL (numbers for the POS
+ * app), which hold at most 15 digits exactly, so a longer amount is refused where it is written.
+ */
+const beyondTheTillsNumbers = new Set(['eighteen digits as text are exact']);
+
+const localTypes: ColumnType[] = [
+  'text',
+  'integer',
+  'number',
+  'decimal',
+  'boolean',
+  'timestamp',
+  'json',
+];
 
 /** Writes the case's input as a POS app's plain SQL would, and returns what the till queues. */
 function writeLocally(c: CoercionCase): { value: unknown } | { error: string } {
@@ -30,6 +46,7 @@ function writeLocally(c: CoercionCase): { value: unknown } | { error: string } {
         type: c.type as 'text',
         required: false,
         ...(c.options?.counter ? { counter: true } : {}),
+        ...(c.options?.scale !== undefined ? { scale: c.options.scale } : {}),
       });
     s.applySchema({
       version: 1,
@@ -63,14 +80,14 @@ function writeLocally(c: CoercionCase): { value: unknown } | { error: string } {
 }
 
 describe("the till's write-time checks follow the coercion rule's case table", () => {
-  for (const c of coercionCases.filter((k) => localTypes.includes(k.type as ColumnType)))
+  for (const c of coercionCases.filter((k) => localTypes.includes(k.type)))
     test(`${c.type} ${c.column} ${JSON.stringify(c.input)}: ${c.why}`, () => {
       const local = writeLocally(c);
       if (lostBeforeTheTrigger.has(c.why)) {
         assert.ok('value' in local, 'listed as indistinguishable: it must still be accepted');
         return;
       }
-      if ('error' in c.expect) {
+      if ('error' in c.expect || beyondTheTillsNumbers.has(c.why)) {
         assert.ok('error' in local, `accepted locally: ${JSON.stringify(local)}`);
         return;
       }

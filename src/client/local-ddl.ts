@@ -1,4 +1,5 @@
 import {
+  columnScale,
   quoteSqlIdent as q,
   sqliteAddColumnDdl,
   sqliteCreateTableDdl,
@@ -6,7 +7,7 @@ import {
 } from '../protocol/index.js';
 
 /** Bump when the triggers change: a till's database built by an older SDK gets them rebuilt on open. */
-export const localDdlVersion = '4';
+export const localDdlVersion = '5';
 
 export const bookkeepingDdl = [
   `CREATE TABLE IF NOT EXISTS _pdv_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
@@ -165,6 +166,17 @@ export function rowChecks(table: TableDef, row: string): RowCheck[] {
         pt: c.counter ? 'deve ser um número finito até 1e15' : 'deve ser um número finito',
         en: c.counter ? 'must be a finite number up to 1e15' : 'must be a finite number',
       });
+    if (c.type === 'decimal') {
+      // The coercion rule for a number (decimal.ts): at most `scale` decimals once binary float
+      // noise is removed (its 15-significant-digit text), at most 15 digits in all.
+      const scale = columnScale(c);
+      checks.push({
+        column: c.name,
+        failsSql: `${ref} IS NOT NULL AND (typeof(${ref}) NOT IN ('integer', 'real') OR abs(${ref}) >= 1e${15 - scale} OR round(${ref}, ${scale}) <> CAST(printf('%.15g', ${ref}) AS REAL))`,
+        pt: `deve ser um valor com até ${scale} casas decimais`,
+        en: `must be an amount with at most ${scale} decimal places`,
+      });
+    }
     if (c.type === 'boolean')
       checks.push({
         column: c.name,

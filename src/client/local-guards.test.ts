@@ -23,7 +23,11 @@ const validVenda = fc.record({
   data_hora: fc
     .date({ min: new Date('2000-01-01'), max: new Date('2099-01-01'), noInvalidDate: true })
     .map((d) => d.toISOString()),
-  total: fc.oneof(fc.double({ min: -1e9, max: 1e9, noNaN: true }), fc.integer()),
+  // Money (a decimal column): cents as the POS app's float, or whole amounts.
+  total: fc.oneof(
+    fc.integer({ min: -(10 ** 11), max: 10 ** 11 }).map((cents) => cents / 100),
+    fc.integer(),
+  ),
   store_id: fc.constantFrom(undefined, null, '1', 1),
   id_operacao: fc.option(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), { nil: null }),
   operador: fc.option(
@@ -43,6 +47,10 @@ const breakage = fc.oneof(
     .string({ minLength: 1, maxLength: 20 })
     .filter((s) => Number.isNaN(Number(s)) && !/^\s*$/.test(s))
     .map((s) => ({ column: 'total', apply: (v: Venda) => ({ ...v, total: s }) })),
+  // An amount whose third decimal is real, or beyond what a float holds exactly.
+  fc
+    .constantFrom(10.555, 0.001, 1e16, -1e13)
+    .map((x) => ({ column: 'total', apply: (v: Venda) => ({ ...v, total: x }) })),
   fc
     .constantFrom(
       'ontem',

@@ -530,6 +530,9 @@ export function encodeLocal(type: ColumnType, value: unknown): unknown {
   if (value === null || value === undefined) return null;
   if (type === 'boolean') return value ? 1 : 0;
   if (type === 'json') return JSON.stringify(value);
+  // A decimal arrives as canonical text ("10.50"); the till's column is REAL, for the POS app.
+  if (type === 'decimal' && typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value))
+    return Number(value);
   return value;
 }
 

@@ -56,6 +56,37 @@ const malformed: Record<string, (db: Database.Database) => string[]> = {
       ),
     ];
   },
+  // An amount the coercion rule cannot read exactly (a real third decimal): the SDK dead-letters
+  // it before sending, naming the column, and the rest of the outbox flows.
+  ambiguousAmount: (db) => {
+    const id = uuidv7();
+    return [rawEntry(db, 'produtos', id, 'upsert', { id, nome: 'x', preco: 10.555 })];
+  },
+  ambiguousAmountInSale: (db) => {
+    const venda = uuidv7();
+    const txn = uuidv7();
+    return [
+      '~' +
+        rawEntry(
+          db,
+          'vendas',
+          venda,
+          'upsert',
+          { data_hora: new Date().toISOString(), total: 10 },
+          undefined,
+          txn,
+        ),
+      rawEntry(
+        db,
+        'itens_venda',
+        uuidv7(),
+        'upsert',
+        { venda_id: venda, id_produto: 'p', qtd: 1, total: 0.001 },
+        undefined,
+        txn,
+      ),
+    ];
+  },
 };
 
 function rawEntry(
@@ -83,6 +114,28 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       token = await fx.device('loja-1', 'caixa-poison');
     });
     after(() => fx.close());
+
+    test('an ambiguous amount is a dead letter naming its column; float noise is not', async () => {
+      const m = fx.terminal('amounts', token, { batchSize: 10 });
+      try {
+        await m.prepare();
+        const [bad] = malformed['ambiguousAmount'](m.db);
+        const id = uuidv7();
+        // 0.1 + 0.2 written by a POS app's arithmetic is the amount 0.30.
+        m.db
+          .prepare(`INSERT INTO produtos (id, nome, preco) VALUES (?, 'noise', ?)`)
+          .run(id, 0.1 + 0.2);
+        const result = await m.syncAllTables();
+        assert.equal(result.summary.rejected, 1);
+        const [letter] = m.deadLetters();
+        assert.equal(letter?.['event_id'], bad);
+        assert.match(String(letter?.['reason_message']), /preco has more than 2 decimal places/);
+        const row = await fx.admin<{ row: Row }>('GET', `/api/tables/produtos/${id}`);
+        assert.equal(row.row['preco'], 0.3);
+      } finally {
+        await m.close();
+      }
+    });
 
     test('a terminal whose outbox holds malformed rows still delivers every later sale', async () => {
       let run = 0;

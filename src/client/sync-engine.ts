@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import {
+  decimalsAsNumbers,
+  decimalsAsText,
   SyncError,
   type ChangesResponse,
   type Mutation,
@@ -123,14 +125,71 @@ export class SyncEngine {
     return outcome;
   }
 
+  /**
+   * The mutations of these entries with decimals as canonical text (the coercion rule read on
+   * the till: a REAL the POS app wrote). A group holding a value the rule refuses (10.555 in a
+   * column of 2 decimals) is dead-lettered here, the offending entry with its column named and
+   * the rest of its group as GROUP_REJECTED, so one ambiguous amount never blocks the outbox.
+   */
+  private prepare(
+    groups: OutboxEntry[][],
+    outcome: PushOutcome,
+  ): { groups: OutboxEntry[][]; mutations: Map<OutboxEntry, Mutation> } {
+    const mutations = new Map<OutboxEntry, Mutation>();
+    const kept: OutboxEntry[][] = [];
+    for (const group of groups) {
+      let bad: { entry: OutboxEntry; message: string } | null = null;
+      for (const entry of group) {
+        const mutation = toMutation(entry);
+        const table = this.store.table(entry.table_name);
+        if (table && entry.op !== 'delete') {
+          const text = decimalsAsText(table, mutation.record);
+          if (!text.ok) {
+            bad = { entry, message: `${entry.table_name}: ${text.message}` };
+            break;
+          }
+          mutation.record = text.row as Mutation['record'];
+        }
+        mutations.set(entry, mutation);
+      }
+      if (!bad) {
+        kept.push(group);
+        continue;
+      }
+      const offender = bad.entry;
+      this.store.db.transaction(() => {
+        for (const entry of group)
+          this.settle(
+            entry,
+            {
+              eventId: entry.event_id,
+              status: 'rejected',
+              reason:
+                entry === offender
+                  ? { code: 'RECORD_INVALID', message: bad.message }
+                  : {
+                      code: 'GROUP_REJECTED',
+                      message: `another write of its group was refused: ${bad.message}`,
+                    },
+            },
+            outcome,
+          );
+      })();
+      outcome.pushed += group.length;
+    }
+    return { groups: kept, mutations };
+  }
+
   /** Sends these groups in one request, or bisects them when the server refuses the request whole. */
-  private async sendGroups(groups: OutboxEntry[][], outcome: PushOutcome): Promise<void> {
+  private async sendGroups(all: OutboxEntry[][], outcome: PushOutcome): Promise<void> {
+    const { groups, mutations } = this.prepare(all, outcome);
     const batch = groups.flat();
+    if (batch.length === 0) return;
     let res: PushResponse;
     try {
       res = await this.transport.post<PushResponse>('/api/sync/push', {
         machineId: this.machine,
-        mutations: batch.map(toMutation),
+        mutations: batch.map((e) => mutations.get(e) as Mutation),
       });
     } catch (err) {
       if (!(err instanceof SyncHttpError) || !isRefusal(err)) throw err;
@@ -161,11 +220,23 @@ export class SyncEngine {
     outcome.pushed += batch.length;
   }
 
-  private settle(entry: OutboxEntry, result: MutationResult, outcome: PushOutcome): void {
+  private settle(entry: OutboxEntry, answer: MutationResult, outcome: PushOutcome): void {
     const counts = outcome.tables.get(entry.table_name) ?? emptyCounts();
     outcome.tables.set(entry.table_name, counts);
     const db = this.store.db;
     const table = this.store.table(entry.table_name);
+    // The server's rows as the POS app reads its own: decimals as numbers (its columns are REAL).
+    const result: MutationResult = table
+      ? {
+          ...answer,
+          ...(answer.serverRecord
+            ? { serverRecord: decimalsAsNumbers(table, answer.serverRecord) }
+            : {}),
+          ...(answer.overwritten
+            ? { overwritten: decimalsAsNumbers(table, answer.overwritten) }
+            : {}),
+        }
+      : answer;
     db.prepare(`DELETE FROM _pdv_outbox WHERE seq = ?`).run(entry.seq);
     const now = new Date().toISOString();
     if (result.status === 'rejected') {

@@ -17,7 +17,9 @@ export type AgentChannel = (typeof agentChannels)[number];
 export const agentWarnings = ['GESTAO_DB_FAILURE', 'CAIXA_DB_FAILURE', 'CATCH_UP'] as const;
 
 const isoWithOffset = z.iso.datetime({ offset: true });
-const money = z.number().finite();
+/** An amount as our agent sends it (its source columns are DECIMAL(12,2)): read exactly on ingest. */
+export const agentMoneySchema = z.number().finite();
+const money = agentMoneySchema;
 
 export const agentOperadorSchema = z.object({
   id: z.union([z.string(), z.number().int()]).nullable().optional(),
@@ -112,6 +114,16 @@ export type AgentPayload = z.infer<typeof agentPayloadSchema>;
  * The output has the shape of `AgentPayload` (with `data_hora` still optional), so the
  * server maps both alike.
  */
+/** Significant digits of a plain numeric text (`"1000.00"` has 4, `"0.05"` has 1). */
+function significantDigits(text: string): number {
+  const [int = '', frac = ''] = text
+    .trim()
+    .replace(/^-/, '')
+    .replace(/[eE].*$/, '')
+    .split('.');
+  return (int + frac.replace(/0+$/, '')).replace(/^0+/, '').length;
+}
+
 const looseMoney = z.union([
   z.number().finite(),
   z
@@ -120,6 +132,8 @@ const looseMoney = z.union([
       /^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/,
       'a number (decimal point, no thousands separator)',
     )
+    // Read as a number: exact up to 15 significant digits; a longer amount would lose cents.
+    .refine((s) => significantDigits(s) <= 15, 'a number of at most 15 significant digits')
     .transform(Number)
     .pipe(z.number().finite()),
 ]);

@@ -10,7 +10,10 @@
  *   a TEXT column (`"1.0"`) means the integer text `"1"`. Anything else is ambiguous.
  * - integer: a safe integer, or a string of digits (optional `-`) within the safe range.
  * - number: a finite number, or a numeric string. Counter deltas and results are bounded.
- * - decimal: exact money as canonical decimal text with at most `scale` decimals.
+ * - decimal: exact money as canonical text with exactly `scale` decimals (`"10.50"`): decimal
+ *   text, or a JSON number read as its sender wrote it (binary float noise such as
+ *   0.30000000000000004 is removed, a real excess decimal such as 10.555 at scale 2 is refused);
+ *   no commas, exponents or more than 18 digits (15 for a number). See decimal.ts.
  * - boolean: true/false, 0/1, "true"/"false", "0"/"1".
  * - timestamp: ISO 8601 with an offset, epoch milliseconds, or a naive local time read in the
  *   store's time zone (never the process's; DST gaps and folds as `time-zone.ts` says);
@@ -19,6 +22,7 @@
  *   refuses them and SQLite would store them, so both engines refuse them alike.
  */
 
+import { decimalUnits, formatDecimal } from './decimal.js';
 import { wallClockToInstant } from './time-zone.js';
 
 export type CoercibleType =
@@ -149,26 +153,12 @@ function coerceNumber(column: string, value: unknown, options: CoerceOptions): C
   return fail(column, 'must be a finite number');
 }
 
-const decimalText = /^(-?)(\d{1,18})(?:\.(\d+))?$/;
-
-/** Exact decimal text with at most `scale` decimals, normalised (`"1.50"` → `"1.5"`, `"-0"` → `"0"`). */
+/** Exact decimal as canonical text with exactly `scale` decimals (decimal.ts): `"10.5"` → `"10.50"`. */
 function coerceDecimal(column: string, value: unknown, scale: number): Coerced {
-  let text: string;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return fail(column, 'must be a decimal number');
-    // The shortest text that round-trips: 0.1 + 0.2 arrives as 0.30000000000000004 and is refused.
-    text = String(value);
-    if (/e/i.test(text)) return fail(column, 'must be a decimal number without exponent');
-  } else if (typeof value === 'string') text = value.trim();
-  else return fail(column, 'must be a decimal number');
-  const m = decimalText.exec(text);
-  if (!m) return fail(column, 'must be a decimal number');
-  const [, sign, intPart, fracRaw = ''] = m;
-  const frac = fracRaw.replace(/0+$/, '');
-  if (frac.length > scale) return fail(column, `has more than ${scale} decimal places`);
-  const int = intPart.replace(/^0+(?=\d)/, '');
-  const zero = /^0*$/.test(int) && frac === '';
-  return { ok: true, value: `${zero ? '' : sign}${int}${frac ? `.${frac}` : ''}` };
+  const parsed = decimalUnits(value, scale);
+  return parsed.ok
+    ? { ok: true, value: formatDecimal(parsed.units, scale) }
+    : fail(column, parsed.reason);
 }
 
 function coerceBoolean(column: string, value: unknown): Coerced {

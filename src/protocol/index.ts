@@ -28,3 +28,4 @@ export * from './health.js';
 export * from './stats.js';
 export * from './routes.js';
 export * from './secret-masking.js';
+export * from './decimal.js';

@@ -29,5 +29,13 @@
  *     optional `notStored` and `warnings`, 413 beyond `--ingest-max-sales`.
  *   - the contract published: `GET /api/openapi.json` (OpenAPI 3.1, from `routes.ts`) and its
  *     page `GET /api/docs`, both without a token.
+ * 4 — exact money: schema column type `decimal` (`scale`, default 2; 18 digits). A request that
+ *     sends `x-pdv-sync-protocol: 4` (or later) reads decimals in pull `changes`, push results
+ *     and `/api/tables` as canonical text (`"10.50"`), and `GET /api/schema` with `decimal`
+ *     columns; any other request (v1–v3 SDKs; the seed-compatible routes always) reads JSON
+ *     numbers and `number` columns as before. Input accepts both. Additive.
  */
-export const protocolVersion = 3;
+export const protocolVersion = 4;
+
+/** The first protocol whose clients read decimals as canonical text (`"10.50"`). */
+export const decimalTextProtocol = 4;

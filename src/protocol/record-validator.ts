@@ -1,5 +1,5 @@
 import { coerceValue, type CoerceOptions } from './coercion.js';
-import type { ColumnDef, TableDef } from './sync-schema.js';
+import { columnScale, type ColumnDef, type TableDef } from './sync-schema.js';
 
 export type RecordValues = Record<string, unknown>;
 
@@ -31,7 +31,10 @@ function compileColumn(column: ColumnDef): ColumnCheck {
   const nullAnswer: Checked = notNull
     ? { ok: false, message: `column ${column.name} is required and cannot be null` }
     : { ok: true, value: null };
-  const base: CoerceOptions = column.counter ? { counter: true } : {};
+  const base: CoerceOptions = {
+    ...(column.counter ? { counter: true } : {}),
+    ...(column.type === 'decimal' ? { scale: columnScale(column) } : {}),
+  };
   return (value, timeZone) => {
     if (value === null) return nullAnswer;
     if (column.type === 'json' && jsonDepth(value, 0) > maxJsonDepth)

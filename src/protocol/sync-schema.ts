@@ -1,7 +1,15 @@
 import { z } from 'zod';
 
 /** Column types a sync table may declare; each maps to a real typed column on both dialects. */
-export const columnTypes = ['text', 'integer', 'number', 'boolean', 'timestamp', 'json'] as const;
+export const columnTypes = [
+  'text',
+  'integer',
+  'number',
+  'decimal',
+  'boolean',
+  'timestamp',
+  'json',
+] as const;
 export type ColumnType = (typeof columnTypes)[number];
 
 export const directions = ['down', 'up', 'both'] as const;
@@ -24,9 +32,14 @@ export const columnSchema = z
     required: z.boolean().default(false),
     /** A numeric column merged by adding each writer's delta instead of overwriting (stock quantities). */
     counter: z.boolean().optional(),
+    /** Decimals a `decimal` column keeps (money: 2, the default); its precision is 18 digits. */
+    scale: z.number().int().min(0).max(8).optional(),
   })
   .refine((c) => !c.counter || c.type === 'integer' || c.type === 'number', {
     message: 'only integer or number columns can be counters',
+  })
+  .refine((c) => c.scale === undefined || c.type === 'decimal', {
+    message: 'only decimal columns have a scale',
   });
 export type ColumnDef = z.infer<typeof columnSchema>;
 
@@ -117,3 +130,29 @@ export type SyncSchema = z.infer<typeof syncSchemaSchema>;
 /** `GET /api/schema` answers with the schema as loaded (defaults filled in). */
 export const schemaResponseSchema = syncSchemaSchema;
 export type SchemaResponse = SyncSchema;
+
+/** Decimals a column keeps: its `scale`, or 2 for a decimal column without one. */
+export function columnScale(column: { type: ColumnType; scale?: number | undefined }): number {
+  return column.scale ?? 2;
+}
+
+/**
+ * The schema as a client older than protocol 4 knows it: `decimal` columns declared `number`
+ * (without `scale`), as they were before, so its parser and its local tables keep working; it
+ * reads and sends those amounts as JSON numbers, which the server reads exactly.
+ */
+export function withDecimalsAsNumbers(schema: SyncSchema): SyncSchema {
+  if (!schema.tables.some((t) => t.columns.some((c) => c.type === 'decimal'))) return schema;
+  return {
+    ...schema,
+    tables: schema.tables.map((t) => ({
+      ...t,
+      columns: t.columns.map((c) => {
+        if (c.type !== 'decimal') return c;
+        const number: ColumnDef = { ...c, type: 'number' };
+        delete number.scale;
+        return number;
+      }),
+    })),
+  };
+}

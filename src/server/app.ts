@@ -91,7 +91,14 @@ export async function buildApp(
     await app.register(cors, {
       origin: origins.includes('*') ? '*' : origins,
       methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowedHeaders: ['x-api-key', 'content-type', 'authorization', 'idempotency-key'],
+      // x-pdv-sync-protocol: a browser client may declare protocol 4 to read decimals as text.
+      allowedHeaders: [
+        'x-api-key',
+        'content-type',
+        'authorization',
+        'idempotency-key',
+        'x-pdv-sync-protocol',
+      ],
       exposedHeaders: ['x-pdv-sync-protocol', epochHeader],
       maxAge: 600,
     });

@@ -127,6 +127,23 @@ export function registerIngestCompatTests(dialect: DialectName): void {
       const [turno] = await rows('turnos', store);
       assert.equal(turno?.['quebra'], -2);
       assert.equal(turno?.['id_turno'], '12345');
+      // Stored exactly: a protocol-4 reader sees the canonical decimal, not a float.
+      const exact = await ts.request(adminToken, {
+        method: 'GET',
+        url: `/api/tables/turnos/${encodeURIComponent(String(turno?.['id']))}`,
+        headers: { 'x-pdv-sync-protocol': '4' },
+      });
+      assert.equal(exact.json<{ row: Row }>().row['quebra'], '-2.00');
+      const exactVenda = await ts.request(adminToken, {
+        method: 'GET',
+        url: `/api/tables/vendas?limit=10000`,
+        headers: { 'x-pdv-sync-protocol': '4' },
+      });
+      assert.ok(
+        exactVenda
+          .json<{ rows: Row[] }>()
+          .rows.some((v) => v['store_id'] === store && v['total'] === '500.00'),
+      );
       const vendas = await rows('vendas', store);
       assert.equal(vendas.length, 1);
       assert.equal(vendas[0]?.['id'], ingestRowId(store, 'venda', 'HIPER_LOJA', 999));

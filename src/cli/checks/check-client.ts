@@ -131,7 +131,8 @@ export function checkRecord(table: TableDef, id: string): { id: string } & Recor
   for (const c of table.columns) {
     if (c.name === 'id' || (!c.required && c.name !== table.storeColumn)) continue;
     if (c.name === table.storeColumn) record[c.name] = checksStoreId;
-    else if (c.type === 'integer' || c.type === 'number') record[c.name] = 1;
+    else if (c.type === 'integer' || c.type === 'number' || c.type === 'decimal')
+      record[c.name] = 1;
     else if (c.type === 'boolean') record[c.name] = true;
     else if (c.type === 'timestamp') record[c.name] = new Date().toISOString();
     else if (c.type === 'json') record[c.name] = {};

@@ -42,6 +42,7 @@ describe('CORS (--cors-origins)', () => {
     assert.equal(ok.headers['access-control-allow-origin'], 'tauri://localhost');
     assert.match(String(ok.headers['access-control-allow-headers']), /x-api-key/);
     assert.match(String(ok.headers['access-control-allow-headers']), /content-type/);
+    assert.match(String(ok.headers['access-control-allow-headers']), /x-pdv-sync-protocol/);
     const token = await listed.device('loja-cors', 'caixa-cors');
     const session = await listed.request(token, {
       method: 'GET',

@@ -194,7 +194,8 @@ function operationOf(contract: RouteContract, route: RouteOptions): Json {
 
 const headers = {
   protocol: {
-    description: 'The wire protocol version.',
+    description:
+      'The wire protocol version. A request may send it too: 4 or later reads decimal (money) columns as canonical text ("10.50") in pulls, push results and /api/tables; otherwise as JSON numbers.',
     schema: { type: 'string', const: String(protocolVersion) },
   },
   epoch: {

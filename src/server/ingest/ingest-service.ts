@@ -16,7 +16,7 @@ import {
 } from '../../protocol/index.js';
 import type { Identity } from '../auth/index.js';
 import { quoteIdent as q } from '../storage/quote.js';
-import type { Row, SqlExecutor, Storage } from '../storage/index.js';
+import { encodeColumn, type Row, type SqlExecutor, type Storage } from '../storage/index.js';
 import { decodeRow } from '../sync/index.js';
 import { StoreTimeZones } from '../store-time-zones.js';
 import {
@@ -593,7 +593,7 @@ export class IngestService {
   private encode(table: TableDef, column: string, value: unknown): unknown {
     const def = columnsOf(table).get(column);
     if (!def) throw new SyncError('INTERNAL', `no column ${column} in ${table.name}`);
-    return this.storage.encode(def.type, value);
+    return encodeColumn(this.storage, def, value);
   }
 
   /** A sale read again whole with fewer lines: the lines no longer at the source go (this store's only). */

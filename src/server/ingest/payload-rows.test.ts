@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TableNames } from '../../protocol/index.js';
+import { agentPayloadIngestSchema, TableNames } from '../../protocol/index.js';
 import { agentPayload, agentTurno, agentVenda } from '../../testing/ingest-payload.js';
 import { loadSchema } from '../load-schema.js';
 import { defaultSchemaFile } from '../config.js';
@@ -49,13 +49,32 @@ void test('shift ids stay distinct: long ones and those starting with # are hash
   );
 });
 
-void test('quebra: declared minus system, in cents, only for a closed and declared shift', () => {
-  assert.equal(quebraOf(agentTurno('T')), -2);
+void test('quebra: declared minus system, exactly in cents, only for a closed and declared shift', () => {
+  assert.equal(quebraOf(agentTurno('T')), '-2.00');
   const cents = agentTurno('T', {
     totais_sistema: { total: 0.1 + 0.2 },
     fechamento_declarado: { total: 0.3 },
   });
-  assert.ok(Object.is(quebraOf(cents), 0), 'no -0 and no float noise');
+  assert.equal(quebraOf(cents), '0.00', 'no -0 and no float noise');
+  // In floats 1000.1 - 1000.3 is -0.19999999999993179.
+  assert.equal(
+    quebraOf(
+      agentTurno('T', {
+        totais_sistema: { total: 1000.3 },
+        fechamento_declarado: { total: 1000.1 },
+      }),
+    ),
+    '-0.20',
+  );
+  assert.equal(
+    quebraOf(
+      agentTurno('T', {
+        totais_sistema: { total: 9999999999999.99 },
+        fechamento_declarado: { total: 0.01 },
+      }),
+    ),
+    '-9999999999999.98',
+  );
   assert.equal(
     quebraOf(
       agentTurno('T', {
@@ -63,7 +82,7 @@ void test('quebra: declared minus system, in cents, only for a closed and declar
         fechamento_declarado: { total: 1250.35 },
       }),
     ),
-    0.25,
+    '0.25',
   );
   assert.equal(quebraOf(agentTurno('T', { fechado: false })), null);
   assert.equal(quebraOf(agentTurno('T', { fechamento_declarado: null })), null);
@@ -92,8 +111,8 @@ void test('a repeated venda or turno is stored once (the last one) and noted', (
   assert.deepEqual(
     rows.rows.vendas.map((v) => [v['id_operacao'], v['total']]),
     [
-      [1, 3],
-      [2, 500],
+      [1, '3.00'],
+      [2, '500.00'],
     ],
   );
   assert.equal(rows.rows.itens_venda.length, 2);
@@ -135,4 +154,44 @@ void test('a NUL or lone surrogate is refused naming its field; the default sche
   assert.ok(!('issues' in ok));
   assert.equal(ok.rows.vendas[0]?.['operador'], 'Maria 😀');
   assert.deepEqual(missingIngestColumns(names), []);
+});
+
+// Other agents send amounts as text (the lenient schema): the helpers are typed for ours.
+void test('agent amounts: numbers and text read exactly; a real third decimal or a too-long text is refused naming its field', () => {
+  const parsed = agentPayloadIngestSchema.parse(
+    agentPayload({
+      turnos: [
+        agentTurno('T', {
+          totais_sistema: { total: '1000.30' as unknown as number },
+          fechamento_declarado: { total: '1000.10' as unknown as number },
+        }),
+      ],
+      vendas: [agentVenda(1, { total: 0.1 + 0.2 })],
+    }),
+  );
+  const rows = payloadRows(names, 'loja-1', parsed, 'America/Sao_Paulo');
+  assert.ok(!('issues' in rows), JSON.stringify(rows));
+  assert.equal(rows.rows.turnos[0]?.['quebra'], '-0.20');
+  assert.deepEqual(rows.quebras, [{ canal: 'HIPER_CAIXA', id_turno: 'T', quebra: -0.2 }]);
+  assert.equal(rows.rows.vendas[0]?.['total'], '0.30');
+
+  const tooLong = agentPayloadIngestSchema.safeParse(
+    agentPayload({
+      vendas: [agentVenda(1, { total: '9999999999999999.99' as unknown as number })],
+    }),
+  );
+  assert.equal(tooLong.success, false);
+  assert.match(JSON.stringify(tooLong.error?.issues), /15 significant digits/);
+
+  const ambiguous = payloadRows(
+    names,
+    'loja-1',
+    agentPayloadIngestSchema.parse(agentPayload({ vendas: [agentVenda(1, { total: 10.555 })] })),
+    'America/Sao_Paulo',
+  );
+  assert.ok('issues' in ambiguous);
+  assert.deepEqual(ambiguous.issues[0], {
+    path: 'body.vendas.0',
+    message: 'column total has more than 2 decimal places',
+  });
 });

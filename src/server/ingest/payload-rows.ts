@@ -2,6 +2,11 @@ import { createHash } from 'node:crypto';
 import { findBadText } from './payload-text.js';
 import {
   columnsOf,
+  decimalToNumber,
+  decimalUnits,
+  formatDecimal,
+  parseDecimal,
+  roundDecimal,
   validateRecord,
   type AgentChannel,
   type AgentPayloadIngest,
@@ -103,12 +108,27 @@ type TurnoTotals = {
   fechamento_declarado: { total: number } | null;
 };
 
-/** Declared minus system total, in cents precision; null while the shift is open or undeclared. */
-export function quebraOf(turno: TurnoTotals): number | null {
+/** A shift total in exact cents: as the coercion rule reads it, else rounded as PostgreSQL would. */
+function cents(total: number): bigint | null {
+  const exact = decimalUnits(total, 2);
+  if (exact.ok) return exact.units;
+  const rounded = roundDecimal(total, 2);
+  if (rounded === null) return null;
+  const parsed = parseDecimal(rounded, 2);
+  return parsed.ok ? parsed.units : null;
+}
+
+/**
+ * Quebra de caixa: declared minus system total, computed exactly in cents (no binary
+ * rounding: 1000.10 − 1000.30 is −0.20, not −0.19999999999993179); canonical text (`"-2.00"`),
+ * null while the shift is open or undeclared.
+ */
+export function quebraOf(turno: TurnoTotals): string | null {
   if (!turno.fechado || !turno.fechamento_declarado) return null;
-  const diff = turno.fechamento_declarado.total - turno.totais_sistema.total;
-  if (!Number.isFinite(diff)) return null;
-  return Math.round(diff * 100) / 100 + 0;
+  const declared = cents(turno.fechamento_declarado.total);
+  const system = cents(turno.totais_sistema.total);
+  if (declared === null || system === null) return null;
+  return formatDecimal(declared - system, 2);
 }
 
 /** Keeps the last of each key, in first-seen order; counts what was dropped. */
@@ -173,7 +193,9 @@ export function payloadRows(
   for (const { t, i } of turnos.kept) {
     const id = ingestRowId(storeId, 'turno', t.canal, t.id_turno);
     const quebra = quebraOf(t);
-    if (quebra !== null) out.quebras.push({ canal: t.canal, id_turno: t.id_turno, quebra });
+    // The answer's quebra is a JSON number, as the agent's document has it (exact: ≤15 digits).
+    if (quebra !== null)
+      out.quebras.push({ canal: t.canal, id_turno: t.id_turno, quebra: decimalToNumber(quebra) });
     add('turnos', `body.turnos.${i}`, {
       id,
       store_id: storeId,

@@ -1,4 +1,9 @@
-import type { PedidoUpdateMessage, StatusUpdateMessage, TableDef } from '../../protocol/index.js';
+import {
+  decimalsAsNumbers,
+  type PedidoUpdateMessage,
+  type StatusUpdateMessage,
+  type TableDef,
+} from '../../protocol/index.js';
 import { quoteIdent as q } from '../storage/quote.js';
 import type { Row, SqlExecutor, Storage } from '../storage/index.js';
 import { decodeRow } from '../sync/index.js';
@@ -81,6 +86,11 @@ export class PedidosFeed {
     return integer && /^-?\d{1,15}$/.test(id) ? Number(id) : id;
   }
 
+  /** A pedido as the screens read it: money as JSON numbers (exact up to 15 digits). */
+  private wireRow(row: Row): Record<string, unknown> {
+    return decimalsAsNumbers(this.table, decodeRow(this.storage, this.table, row));
+  }
+
   /** Every pedido a store (or the admin, `null`) may read, for `get_pedidos`. */
   async snapshot(tx: SqlExecutor, storeId: string | null, limit = 10_000): Promise<Row[]> {
     const column = this.table.storeColumn;
@@ -89,7 +99,7 @@ export class PedidosFeed {
       `SELECT * FROM ${q(this.table.name)} ${scoped ? `WHERE ${q(column)} = ?` : ''} ORDER BY id LIMIT ?`,
       scoped ? [storeId, limit] : [limit],
     );
-    return rows.map((r) => decodeRow(this.storage, this.table, r));
+    return rows.map((r) => this.wireRow(r));
   }
 
   private async rows(
@@ -103,7 +113,7 @@ export class PedidosFeed {
         `SELECT * FROM ${q(this.table.name)} WHERE id IN (${chunk.map(() => '?').join(', ')})`,
         chunk,
       );
-      for (const r of rows) out.set(String(r['id']), decodeRow(this.storage, this.table, r));
+      for (const r of rows) out.set(String(r['id']), this.wireRow(r));
     }
     return out;
   }

@@ -7,8 +7,10 @@ import {
   SyncError,
   type AddDeviceResponse,
   type StatsResponse,
+  withDecimalsAsNumbers,
 } from '../../protocol/index.js';
 import { scopeOf } from '../console/terminal-board.js';
+import { wantsDecimalText } from '../http/decimal-wire.js';
 import { parseRequest } from '../http/validate.js';
 import { changeLogOf, changeLogVisibility } from '../sync/change-log.js';
 import type { ServerContext } from '../server-context.js';
@@ -119,7 +121,10 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
     };
   });
 
-  app.get('/api/schema', async () => ctx.schema);
+  // Clients older than protocol 4 do not know `decimal`: they get those columns as `number`.
+  app.get('/api/schema', async (request) =>
+    wantsDecimalText(request) ? ctx.schema : withDecimalsAsNumbers(ctx.schema),
+  );
 
   app.get('/health', { config: { public: true } }, async (_request, reply) => {
     try {

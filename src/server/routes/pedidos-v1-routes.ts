@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  decimalsAsNumbers,
   listQuerySchema,
   rowIdParamsSchema,
   SyncError,
@@ -13,8 +14,12 @@ import type { Row } from '../storage/index.js';
 import { decodeRow } from '../sync/index.js';
 import { eventIdOf, pushWrites, readRow, recordFor } from './resource-write.js';
 
-/** A row as the screens read it: an integer id (as the schema declares it) is a JSON number. */
-function wire(table: TableDef, row: Record<string, unknown>): Record<string, unknown> {
+/**
+ * A row as the screens read it: an integer id (as the schema declares it) is a JSON number, and
+ * so is money (decimal columns, exact up to 15 digits).
+ */
+function wire(table: TableDef, money: Record<string, unknown>): Record<string, unknown> {
+  const row = decimalsAsNumbers(table, money);
   const integer = table.columns.some((c) => c.name === 'id' && c.type === 'integer');
   const id = row['id'];
   return integer && typeof id === 'string' && /^-?\d{1,15}$/.test(id)

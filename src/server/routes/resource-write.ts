@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import {
+  decimalsAsNumbers,
   recordBodySchema,
   SyncError,
   validateRecord,
@@ -8,6 +9,7 @@ import {
   type MutationResult,
   type TableDef,
 } from '../../protocol/index.js';
+import { resultsForWire } from '../http/decimal-wire.js';
 import { parseRequest } from '../http/validate.js';
 import type { ServerContext } from '../server-context.js';
 import { readRowsById } from '../storage/row-reader.js';
@@ -22,7 +24,10 @@ export function eventIdOf(request: FastifyRequest, suffix = ''): string {
   return base === null ? uuidv7() : `${base}${suffix}`;
 }
 
-/** One row as the tables hold it, within the caller's store (null when out of reach or absent). */
+/**
+ * One row within the caller's store (null when out of reach or absent), as the seed-compatible
+ * resources answer it: money as JSON numbers.
+ */
 export async function readRow(
   ctx: ServerContext,
   request: FastifyRequest,
@@ -31,7 +36,7 @@ export async function readRow(
 ): Promise<Record<string, unknown> | null> {
   const storeId = request.identity.role !== 'admin' ? request.identity.storeId : null;
   const [row] = await readRowsById(ctx.storage, table, [id], storeId);
-  return row ? decodeRow(ctx.storage, table, row) : null;
+  return row ? decimalsAsNumbers(table, decodeRow(ctx.storage, table, row)) : null;
 }
 
 /**
@@ -44,8 +49,10 @@ export async function pushWrites(
   request: FastifyRequest,
   mutations: Mutation[],
 ): Promise<MutationResult[]> {
-  const results = await ctx.push.push(request.identity, request.identity.machineId, mutations);
-  ctx.activity.note(request.identity, 'push', results.length);
+  const applied = await ctx.push.push(request.identity, request.identity.machineId, mutations);
+  ctx.activity.note(request.identity, 'push', applied.length);
+  // Seed-compatible answers: a conflict's rows carry money as JSON numbers.
+  const results = resultsForWire({ headers: {} }, (t) => ctx.names.resolve(t), applied);
   const rejected = results.find((r) => r.status === 'rejected');
   if (rejected)
     throw new SyncError(

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import {
   changesQuerySchema,
+  decimalsAsNumbers,
   conflictsQuerySchema,
   pushEnvelopeSchema,
   SyncError,
@@ -12,6 +13,7 @@ import {
   type TableSyncResponse,
 } from '../../protocol/index.js';
 import { checkMachine } from '../http/auth-hook.js';
+import { resultsForWire, rowsForWire, wantsDecimalText } from '../http/decimal-wire.js';
 import { parseRequest } from '../http/validate.js';
 import type { ServerContext } from '../server-context.js';
 import { readableTables, summarize, tableFormMutations } from '../sync/index.js';
@@ -37,7 +39,10 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
     checkMachine(request.identity, body.machineId);
     const results = await ctx.push.push(request.identity, body.machineId, body.mutations);
     ctx.activity.note(request.identity, 'push', results.length);
-    return { results, summary: summarize(results) };
+    return {
+      results: resultsForWire(request, (t) => ctx.names.resolve(t), results),
+      summary: summarize(results),
+    };
   });
 
   app.get('/api/sync/changes', async (request) => {
@@ -47,7 +52,14 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
       withTotal: query.withTotal === '1',
     });
     ctx.activity.note(request.identity, 'pull', page.changes.length);
-    return page;
+    if (wantsDecimalText(request)) return page;
+    return {
+      ...page,
+      changes: page.changes.map((c) => {
+        const table = ctx.names.resolve(c.table);
+        return table ? { ...c, record: decimalsAsNumbers(table, c.record) } : c;
+      }),
+    };
   });
 
   app.post('/api/sync', async (request, reply): Promise<SyncEventResponse> => {
@@ -99,8 +111,12 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
       ctx.activity.note(request.identity, 'pull', page.changes.length);
       return {
         success: results.every((r) => r.status !== 'rejected'),
-        results,
-        synced: page.changes.map((c) => c.record),
+        results: resultsForWire(request, (t) => ctx.names.resolve(t), results),
+        synced: rowsForWire(
+          request,
+          table,
+          page.changes.map((c) => c.record),
+        ),
         cursor: page.cursor,
         hasMore: page.hasMore,
       };

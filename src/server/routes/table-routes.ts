@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import {
+  decimalsAsNumbers,
   listQuerySchema,
   ordersQuerySchema,
   recordBodySchema,
@@ -10,6 +11,7 @@ import {
   type TableDef,
 } from '../../protocol/index.js';
 import type { Identity } from '../auth/index.js';
+import { resultsForWire, rowsForWire } from '../http/decimal-wire.js';
 import { parseRequest } from '../http/validate.js';
 import type { ServerContext } from '../server-context.js';
 import { quoteIdent as q } from '../storage/quote.js';
@@ -57,8 +59,10 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const resource = (path: string, tableName: string, key: string) =>
     app.get(path, async (request) => {
       const query = parseRequest(listQuerySchema, request.query, 'query');
-      const { rows, total } = await listRows(ctx, request.identity, tableOf(ctx, tableName), query);
-      return { [key]: rows, total };
+      const table = tableOf(ctx, tableName);
+      const { rows, total } = await listRows(ctx, request.identity, table, query);
+      // Seed-compatible: money as JSON numbers, whatever the client declares.
+      return { [key]: rows.map((r) => decimalsAsNumbers(table, r)), total };
     });
   resource('/api/products', 'produtos', 'products');
   resource('/api/supplies', 'estoque', 'supplies');
@@ -100,7 +104,7 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
       where,
       params,
     });
-    return { orders: rows, total };
+    return { orders: rows.map((r) => decimalsAsNumbers(table, r)), total };
   });
 
   app.get<{ Params: { table: string } }>('/api/tables/:table', async (request) => {
@@ -112,7 +116,7 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
         `table ${table.name} is upload-only; terminals do not read it back`,
       );
     const { rows, total } = await listRows(ctx, request.identity, table, query);
-    return { table: table.name, rows, total };
+    return { table: table.name, rows: rowsForWire(request, table, rows), total };
   });
 
   // One row (seed 004's fetchPedidoById), with the same scope as the list.
@@ -135,7 +139,7 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
       throw new SyncError('NOT_FOUND', `no row ${params.id} in ${table.name}`, {
         details: { table: table.name, id: params.id },
       });
-    return { table: table.name, row };
+    return { table: table.name, row: rowsForWire(request, table, [row])[0] };
   });
 
   const write = async (
@@ -163,7 +167,7 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
     }
     const key = request.headers['idempotency-key'];
     const eventId = typeof key === 'string' && key.length > 0 && key.length <= 128 ? key : uuidv7();
-    const [result] = await ctx.push.push(request.identity, 'admin', [
+    const pushed = await ctx.push.push(request.identity, 'admin', [
       {
         eventId,
         table: table.name,
@@ -171,6 +175,7 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
         record: { ...record, id: params.id },
       },
     ]);
+    const [result] = resultsForWire(request, (t) => ctx.names.resolve(t), pushed);
     if (!result) throw new SyncError('INTERNAL', 'no result');
     if (result.status === 'rejected') {
       const code = (result.reason?.code ?? 'RECORD_INVALID') as 'RECORD_INVALID';

@@ -1,4 +1,13 @@
-import type { ColumnType, SyncSchema } from '../../protocol/index.js';
+import {
+  columnScale,
+  canonicalDecimal,
+  formatDecimal,
+  parseDecimal,
+  roundDecimal,
+  type ColumnDef,
+  type ColumnType,
+  type SyncSchema,
+} from '../../protocol/index.js';
 
 export type Row = Record<string, unknown>;
 
@@ -119,9 +128,17 @@ export class CommitSignal {
 }
 
 /** Decoding shared by both engines: JSON values and ISO timestamps out of whatever the driver returns. */
-export function decodeCommon(type: ColumnType, value: unknown): unknown {
+export function decodeCommon(type: ColumnType, value: unknown, scale = 2): unknown {
   if (value === null || value === undefined) return null;
   switch (type) {
+    case 'decimal':
+      // Canonical already (what pdv-sync writes, what PostgreSQL prints); a back office's
+      // REAL or longer text is rounded as PostgreSQL would; anything else passes through.
+      if (typeof value === 'string') {
+        const parsed = parseDecimal(value, scale);
+        if (parsed.ok) return formatDecimal(parsed.units, scale);
+      }
+      return roundDecimal(value, scale) ?? value;
     case 'boolean':
       return typeof value === 'boolean' ? value : Number(value) !== 0;
     case 'integer':
@@ -145,6 +162,23 @@ export function decodeCommon(type: ColumnType, value: unknown): unknown {
     case 'text':
       return typeof value === 'string' ? value : JSON.stringify(value);
   }
+}
+
+/**
+ * A column's value as its engine stores it. A decimal is first made canonical at the column's
+ * scale (server-computed values, such as an agent's totals, may arrive as numbers).
+ */
+export function encodeColumn(storage: Storage, column: ColumnDef, value: unknown): unknown {
+  if (column.type === 'decimal' && value !== null && value !== undefined)
+    return storage.encode('decimal', canonicalDecimal(value, columnScale(column)) ?? value);
+  return storage.encode(column.type, value);
+}
+
+/** A stored value as its JSON form; a decimal as canonical text at the column's scale. */
+export function decodeColumn(storage: Storage, column: ColumnDef, value: unknown): unknown {
+  return column.type === 'decimal'
+    ? decodeCommon('decimal', value, columnScale(column))
+    : storage.decode(column.type, value);
 }
 
 /** Tables of the server's own bookkeeping; user tables cannot start with `_`. */

@@ -1,11 +1,19 @@
-import type { ColumnType, TableDef } from '../../../protocol/index.js';
+import {
+  columnScale,
+  decimalPrecision,
+  type ColumnDef,
+  type ColumnType,
+  type TableDef,
+} from '../../../protocol/index.js';
 import { sharedBookkeepingDdl } from '../bookkeeping-ddl.js';
+import type { SqlExecutor } from '../storage.js';
 import { quoteIdent as q } from '../quote.js';
 
 export const postgresTypes: Record<ColumnType, string> = {
   text: 'TEXT',
   integer: 'BIGINT',
   number: 'DOUBLE PRECISION',
+  decimal: 'NUMERIC',
   boolean: 'BOOLEAN',
   timestamp: 'TIMESTAMPTZ',
   json: 'JSONB',
@@ -58,9 +66,16 @@ export const bookkeepingDdl = [
   ...sharedBookkeepingDdl({ autoId: 'BIGSERIAL PRIMARY KEY', bigint: 'BIGINT' }),
 ];
 
+/** A column's declared type: decimals as NUMERIC(18, scale), exact. */
+export function postgresColumnType(c: ColumnDef): string {
+  return c.type === 'decimal'
+    ? `NUMERIC(${decimalPrecision}, ${columnScale(c)})`
+    : postgresTypes[c.type];
+}
+
 export function createTableDdl(table: TableDef): string {
   const cols = table.columns.map((c) =>
-    c.name === 'id' ? `${q('id')} TEXT PRIMARY KEY` : `${q(c.name)} ${postgresTypes[c.type]}`,
+    c.name === 'id' ? `${q('id')} TEXT PRIMARY KEY` : `${q(c.name)} ${postgresColumnType(c)}`,
   );
   return `CREATE TABLE IF NOT EXISTS ${q(table.name)} (${cols.join(', ')})`;
 }
@@ -68,7 +83,46 @@ export function createTableDdl(table: TableDef): string {
 export function addColumnDdl(table: TableDef, column: string): string {
   const def = table.columns.find((c) => c.name === column);
   if (!def) throw new Error(`no column ${column}`);
-  return `ALTER TABLE ${q(table.name)} ADD COLUMN IF NOT EXISTS ${q(column)} ${postgresTypes[def.type]}`;
+  return `ALTER TABLE ${q(table.name)} ADD COLUMN IF NOT EXISTS ${q(column)} ${postgresColumnType(def)}`;
+}
+
+/**
+ * Decimal columns of a database created when they were `number` (DOUBLE PRECISION), or with
+ * another scale, become NUMERIC(18, scale) on start: each value rounded as `round(v::numeric,
+ * scale)` (its 15 significant digits, half away from zero). A table rewrite, not a change of any
+ * row: nothing is logged, and terminals keep what they have.
+ */
+export async function decimalUpgradeDdl(tx: SqlExecutor, table: TableDef): Promise<string[]> {
+  const decimals = table.columns.filter((c) => c.type === 'decimal');
+  if (decimals.length === 0) return [];
+  const found = await tx.all<{
+    column_name: string;
+    data_type: string;
+    numeric_precision: number | null;
+    numeric_scale: number | null;
+  }>(
+    `SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = ?`,
+    [table.name],
+  );
+  const out: string[] = [];
+  for (const c of decimals) {
+    const have = found.find((f) => f.column_name === c.name);
+    const scale = columnScale(c);
+    if (
+      !have ||
+      (have.data_type === 'numeric' &&
+        Number(have.numeric_precision) === decimalPrecision &&
+        Number(have.numeric_scale) === scale)
+    )
+      continue;
+    const col = q(c.name);
+    const numeric = have.data_type === 'text' ? `trim(${col})::numeric` : `${col}::numeric`;
+    out.push(
+      `ALTER TABLE ${q(table.name)} ALTER COLUMN ${col} TYPE ${postgresColumnType(c)} USING round(${numeric}, ${scale})`,
+    );
+  }
+  return out;
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   changeLogOrderKey,
   changeNotifyChannel,
   createTableDdl,
+  decimalUpgradeDdl,
   postgresTypes,
   storeIndexDdl,
   triggerDdl,
@@ -25,9 +26,13 @@ import {
 
 const builtins = pg.types.builtins;
 
-/** Numbers as numbers, timestamps as ISO text: the same JSON values SQLite gives. */
+/**
+ * Numbers as numbers, timestamps as ISO text: the same JSON values SQLite gives. NUMERIC (the
+ * decimal columns, and SUM of integers) stays text: exact; callers that count use Number().
+ */
 function typeParser(oid: number, format?: string): (value: string) => unknown {
-  if (oid === builtins.INT8 || oid === builtins.NUMERIC || oid === builtins.FLOAT8) return Number;
+  if (oid === builtins.NUMERIC) return String;
+  if (oid === builtins.INT8 || oid === builtins.FLOAT8) return Number;
   if (oid === builtins.TIMESTAMPTZ || oid === builtins.TIMESTAMP)
     return (v) => new Date(oid === builtins.TIMESTAMP ? `${v}Z` : v).toISOString();
   return pg.types.getTypeParser(oid, (format ?? 'text') as 'text') as (value: string) => unknown;
@@ -115,6 +120,7 @@ export class PostgresStorage implements Storage {
       for (const table of schema.tables) {
         await tx.run(createTableDdl(table));
         for (const c of table.columns) await tx.run(addColumnDdl(table, c.name));
+        for (const ddl of await decimalUpgradeDdl(tx, table)) await tx.run(ddl);
         const index = storeIndexDdl(table);
         if (index) await tx.run(index);
         for (const ddl of triggerDdl(table)) await tx.run(ddl);

@@ -20,7 +20,14 @@ export const bookkeepingDdl = [
   ...sharedBookkeepingDdl({ autoId: 'INTEGER PRIMARY KEY AUTOINCREMENT', bigint: 'INTEGER' }),
 ];
 
-export { sqliteCreateTableDdl as createTableDdl, sqliteAddColumnDdl as addColumnDdl };
+/** A sync table on the server's SQLite: decimals as their exact canonical text. */
+export function createTableDdl(table: TableDef): string {
+  return sqliteCreateTableDdl(table, 'server');
+}
+
+export function addColumnDdl(table: TableDef, column: string): string {
+  return sqliteAddColumnDdl(table, column, 'server');
+}
 
 const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
 

@@ -1,7 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ColumnType, SyncSchema } from '../../../protocol/index.js';
+import {
+  columnScale,
+  roundDecimal,
+  type ColumnType,
+  type SyncSchema,
+  type TableDef,
+} from '../../../protocol/index.js';
+import { quoteIdent as q } from '../quote.js';
 import { Mutex } from '../mutex.js';
 import {
   classifyDriverError,
@@ -15,6 +22,41 @@ import {
 import { addColumnDdl, bookkeepingDdl, createTableDdl, storeIndexDdl, triggerDdl } from './ddl.js';
 
 type Db = Database.Database;
+
+/**
+ * Decimal columns of a database created when they were `number` (REAL) become TEXT holding the
+ * canonical decimal, each value rounded as PostgreSQL's `round(v::numeric, scale)` would. The
+ * capture triggers are dropped first (migrate recreates them): the values are the same amounts,
+ * so nothing is logged and terminals keep what they have.
+ */
+function upgradeDecimals(db: Db, table: TableDef, declared: Map<string, string>): void {
+  const stale = table.columns.filter(
+    (c) => c.type === 'decimal' && declared.has(c.name) && declared.get(c.name) !== 'TEXT',
+  );
+  if (stale.length === 0) return;
+  const t = q(table.name);
+  for (const op of ['ins', 'upd', 'del'])
+    db.exec(`DROP TRIGGER IF EXISTS _sync_${table.name}_${op}`);
+  for (const c of stale) {
+    const old = q(`_pdv_old_${c.name}`);
+    db.exec(`ALTER TABLE ${t} RENAME COLUMN ${q(c.name)} TO ${old}`);
+    db.exec(addColumnDdl(table, c.name));
+    const update = db.prepare(`UPDATE ${t} SET ${q(c.name)} = ? WHERE id = ?`);
+    const rows = db.prepare(`SELECT id, ${old} AS v FROM ${t} WHERE ${old} IS NOT NULL`).all() as {
+      id: string;
+      v: unknown;
+    }[];
+    for (const r of rows) {
+      const text = roundDecimal(r.v, columnScale(c));
+      if (text === null)
+        throw new Error(
+          `${table.name}.${c.name} of row ${r.id} is ${String(r.v)}: not a decimal of at most 18 digits; fix it before upgrading`,
+        );
+      update.run(text, r.id);
+    }
+    db.exec(`ALTER TABLE ${t} DROP COLUMN ${old}`);
+  }
+}
 
 /** Runs SQL on one better-sqlite3 connection with a cache of prepared statements. */
 class SqliteExecutor implements SqlExecutor {
@@ -99,15 +141,17 @@ export class SqliteStorage implements Storage {
         db.exec(`ALTER TABLE _sync_changes ADD COLUMN first_seq INTEGER`);
       for (const table of schema.tables) {
         db.exec(createTableDdl(table));
-        const existing = new Set(
+        const declared = new Map(
           (
-            db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table.name) as {
+            db.prepare(`SELECT name, type FROM pragma_table_info(?)`).all(table.name) as {
               name: string;
+              type: string;
             }[]
-          ).map((r) => r.name),
+          ).map((r) => [r.name, r.type]),
         );
         for (const c of table.columns)
-          if (!existing.has(c.name)) db.exec(addColumnDdl(table, c.name));
+          if (!declared.has(c.name)) db.exec(addColumnDdl(table, c.name));
+        upgradeDecimals(db, table, declared);
         const index = storeIndexDdl(table);
         if (index) db.exec(index);
         for (const ddl of triggerDdl(table)) db.exec(ddl);

@@ -1,4 +1,5 @@
 import { columnsOf, SyncError, type TableDef } from '../../../protocol/index.js';
+import { encodeColumn } from '../../storage/index.js';
 import { quoteIdent as q } from '../../storage/quote.js';
 import { changeLogOf } from '../change-log.js';
 import { decodeRow } from '../row-codec.js';
@@ -13,7 +14,7 @@ export const tableRows = {
   encode(ctx: PushContext, table: TableDef, column: string, value: unknown): unknown {
     const def = columnsOf(table).get(column);
     if (!def) throw new SyncError('INTERNAL', `no column ${column} in ${table.name}`);
-    return ctx.storage.encode(def.type, value);
+    return encodeColumn(ctx.storage, def, value);
   },
 
   /** One multi-row `INSERT … ON CONFLICT (id) DO NOTHING`; returns the ids inserted. */

@@ -1,0 +1,3 @@
+import { registerDecimalConformanceTests } from './decimal-conformance.js';
+
+registerDecimalConformanceTests('sqlite');
