@@ -377,6 +377,13 @@ export class LocalStore {
     return rows.map((r) => decodeLocalRow(table, r));
   }
 
+  /** One row decoded to its JSON form, or null. */
+  rowById(table: TableDef, id: string): Record<string, unknown> | null {
+    const row = this.prepareCached(`SELECT * FROM ${q(table.name)} WHERE id = ?`).get(id) as
+      Record<string, unknown> | undefined;
+    return row ? decodeLocalRow(table, row) : null;
+  }
+
   private readonly statements = new Map<string, Database.Statement>();
   private readonly upserts = new Map<string, Database.Statement>();
   private prepareCached(sql: string): Database.Statement {

@@ -16,6 +16,7 @@ import {
 import type { SyncOptions } from './client-options.js';
 import type { HttpTransport } from './http-transport.js';
 import type { LocalStore, OutboxEntry } from './local-store.js';
+import { RowReconcilePass, type RowReconcileOutcome } from './row-reconcile-pass.js';
 import { SyncHttpError } from './sync-http-error.js';
 import type { Progress, SyncStatus } from './sync-status.js';
 
@@ -386,6 +387,41 @@ export class SyncEngine {
       machineId: this.machine,
       clientSummary,
     });
+  }
+
+  /**
+   * Row-level reconcile: finds the exact rows that differ from the server's (range hashes),
+   * reports them for the console, carries out the repairs the console asked for, and when it
+   * repaired any, checks again. Returns what the last check found.
+   */
+  async rowReconcile(): Promise<RowReconcileOutcome & { repaired: number }> {
+    const pass = this.rowPass();
+    let outcome = await pass.run();
+    const repair = await pass.report(outcome);
+    let repaired = 0;
+    if (repair.length) {
+      repaired = await pass.repair(repair);
+      this.logger.info(
+        { rows: repair, repaired },
+        'row reconcile: repaired rows the console asked for',
+      );
+      if (repaired) await this.push();
+      outcome = await pass.run();
+      await pass.report(outcome);
+    }
+    this.store.setMeta('row_reconcile_at', new Date().toISOString());
+    this.store.setMeta('row_divergent', String(outcome.divergent.length));
+    return { ...outcome, repaired };
+  }
+
+  /** `refresh_mismatched` with row-level reconcile: the server's copy of just these rows wins. */
+  async refreshRows(rows: readonly { table: string; id: string }[]): Promise<number> {
+    const pulled = rows.filter((r) => this.store.table(r.table)?.direction !== 'up');
+    return pulled.length ? this.rowPass().repair(pulled) : 0;
+  }
+
+  private rowPass(): RowReconcilePass {
+    return new RowReconcilePass(this.store, this.transport, () => this.machine, this.logger);
   }
 
   async reportStatus(): Promise<void> {

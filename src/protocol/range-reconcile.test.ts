@@ -80,7 +80,7 @@ describe('range-hash reconcile', () => {
     const server: HashedRow[] = [];
     for (let i = 0; i < 100_000; i++) server.push({ id: `p${i}`, hash: hashText(`row ${i}`) });
     const local = server.map((r) => ({ ...r }));
-    for (const i of [17, 50_001, 99_998]) (local[i]).hash = hashText(`bad ${i}`);
+    for (const i of [17, 50_001, 99_998]) local[i].hash = hashText(`bad ${i}`);
     const { found, rounds, bytes } = run(local, server);
     assert.deepEqual(found.map((d) => d.id).sort(), ['p17', 'p50001', 'p99998']);
     assert.ok(rounds <= 5, `rounds ${rounds}`);

@@ -61,7 +61,7 @@ export class RowIndex {
     let hi = this.rows.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareIds((this.rows[mid]).id, id) < 0) lo = mid + 1;
+      if (compareIds(this.rows[mid].id, id) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -82,7 +82,7 @@ export class RowIndex {
   summarize(range: IdRange): RangeSummary {
     const [s, e] = this.span(range);
     const sum = new DigestSum();
-    for (let i = s; i < e; i++) sum.add((this.rows[i]).hash);
+    for (let i = s; i < e; i++) sum.add(this.rows[i].hash);
     return { lo: range.lo, hi: range.hi, count: e - s, digest: sum.value };
   }
 }
@@ -117,8 +117,7 @@ export function answerRange(
   let lo = asked.lo;
   for (let p = 1; p <= parts; p++) {
     // Cut at the server's id quantiles; the last sub-range ends where the asked one does.
-    const hi =
-      p === parts ? asked.hi : (server.rows[s + Math.floor((count * p) / parts)]).id;
+    const hi = p === parts ? asked.hi : server.rows[s + Math.floor((count * p) / parts)].id;
     ranges.push(server.summarize({ lo, hi }));
     lo = hi;
   }

@@ -24,6 +24,7 @@ import {
   purgeExpired,
   VisibilityMonitor,
   Reconciler,
+  RowReconciler,
   SyncMeta,
 } from './sync/index.js';
 
@@ -61,6 +62,7 @@ export async function createServer(
       );
   }
   const names = new TableNames(schema);
+  await RowReconciler.migrate(storage, names);
   const timeZones = new StoreTimeZones(
     config.timeZone,
     config.storeTimeZones,
@@ -111,6 +113,7 @@ export async function createServer(
     feed: new ChangeFeed(storage, meta),
     activity: new Activity(),
     reconciler: new Reconciler(storage, names),
+    rowReconciler: new RowReconciler(storage, names),
     ingest: new IngestService(storage, names, {
       verifySyncId: config.ingestVerifySyncId,
       maxSales: config.ingestMaxSales,
