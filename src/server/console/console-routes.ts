@@ -66,7 +66,7 @@ export async function consoleRoutes(app: FastifyInstance, ctx: ServerContext): P
 
   app.post('/api/console/terminals/:machineId/divergent-rows/repair', console, async (request) => {
     const { machineId } = parseRequest(machineParamsSchema, request.params, 'params');
-    const body = parseRequest(repairRequestSchema, request.body ?? {}, 'body');
+    const body = parseRequest(repairRequestSchema, request.body, 'body');
     const scope = scopeOf(request.identity);
     const [terminal] = await ctx.terminals.list(scope, machineId);
     if (!terminal) throw new SyncError('NOT_FOUND', `no terminal ${machineId}`);
