@@ -212,30 +212,26 @@ export class RowReconciler {
     const rows = report.rows.map((r) => ({ ...r, table: this.table(r.table).name }));
     const now = new Date().toISOString();
     return this.storage.transaction(async (tx) => {
-      const before = await tx.all<{
-        table_name: string;
-        row_id: string;
-        repair_requested_at: string | null;
-      }>(
-        `SELECT table_name, row_id, repair_requested_at FROM _sync_divergent_rows WHERE machine_id = ?`,
+      // Rows are updated in place, never deleted and written again: a repair the console asks
+      // for while this report is in flight keeps its mark (its UPDATE waits for the row).
+      const before = await tx.all<{ table_name: string; row_id: string }>(
+        `SELECT table_name, row_id FROM _sync_divergent_rows WHERE machine_id = ?`,
         [report.machineId],
       );
-      const requested = new Map(
-        before.map((b) => [`${b.table_name}\u0000${b.row_id}`, b.repair_requested_at]),
-      );
       const inReport = new Set([...tables, ...rows.map((r) => r.table)]);
-      for (const t of inReport)
-        await tx.run(`DELETE FROM _sync_divergent_rows WHERE machine_id = ? AND table_name = ?`, [
-          report.machineId,
-          t,
-        ]);
-      const repair: { table: string; id: string }[] = [];
-      for (const r of rows) {
-        const asked = requested.get(`${r.table}\u0000${r.id}`) ?? null;
-        if (asked) repair.push({ table: r.table, id: r.id });
+      const kept = new Set(rows.map((r) => `${r.table}\u0000${r.id}`));
+      for (const b of before)
+        if (inReport.has(b.table_name) && !kept.has(`${b.table_name}\u0000${b.row_id}`))
+          await tx.run(
+            `DELETE FROM _sync_divergent_rows WHERE machine_id = ? AND table_name = ? AND row_id = ?`,
+            [report.machineId, b.table_name, b.row_id],
+          );
+      for (const r of rows)
         await tx.run(
-          `INSERT INTO _sync_divergent_rows (machine_id, store_id, table_name, row_id, kind, terminal_value, found_at, repair_requested_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, table_name, row_id) DO NOTHING`,
+          `INSERT INTO _sync_divergent_rows (machine_id, store_id, table_name, row_id, kind, terminal_value, found_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (machine_id, table_name, row_id) DO UPDATE SET store_id = excluded.store_id,
+             kind = excluded.kind, terminal_value = excluded.terminal_value, found_at = excluded.found_at`,
           [
             report.machineId,
             identity.storeId,
@@ -244,10 +240,16 @@ export class RowReconciler {
             r.kind,
             r.terminal === null ? null : JSON.stringify(r.terminal),
             now,
-            asked,
           ],
         );
-      }
+      const asked = await tx.all<{ table_name: string; row_id: string }>(
+        `SELECT table_name, row_id FROM _sync_divergent_rows
+          WHERE machine_id = ? AND repair_requested_at IS NOT NULL ORDER BY table_name, row_id`,
+        [report.machineId],
+      );
+      const repair = asked
+        .filter((a) => kept.has(`${a.table_name}\u0000${a.row_id}`))
+        .map((a) => ({ table: a.table_name, id: a.row_id }));
       return { recorded: rows.length, repair };
     });
   }
