@@ -243,14 +243,17 @@ export class SyncManager implements AsyncDisposable {
 
   /**
    * Runs the row-level reconcile when `rowReconcileIntervalMs` has passed since the last one
-   * (never when 0); a server without it (404) is left alone. Returns whether the last one
+   * (or since the first sync; never when 0); a server without it (404) is left alone. Returns whether the last one
    * found divergent rows.
    */
   private async rowReconcileIfDue(): Promise<boolean> {
     const every = this.options.rowReconcileIntervalMs;
     if (every <= 0) return false;
     const last = Date.parse(this.store.getMeta('row_reconcile_at') ?? '');
-    if (!Number.isFinite(last) || Date.now() - last >= every)
+    // The first sync only starts the clock: a till that has just pulled everything holds
+    // the server's rows; the first check comes one interval later.
+    if (!Number.isFinite(last)) this.store.setMeta('row_reconcile_at', new Date().toISOString());
+    else if (Date.now() - last >= every)
       await this.engine.rowReconcile().catch((err: unknown) => {
         if (!(err instanceof SyncHttpError && err.httpStatus === 404))
           this.logger.warn({ err: String(err) }, 'row reconcile failed; trying again next sync');

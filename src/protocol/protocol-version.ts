@@ -29,5 +29,11 @@
  *     optional `notStored` and `warnings`, 413 beyond `--ingest-max-sales`.
  *   - the contract published: `GET /api/openapi.json` (OpenAPI 3.1, from `routes.ts`) and its
  *     page `GET /api/docs`, both without a token.
+ * 4 — row-level reconcile, additive (v3 clients work; a v4 SDK treats a 404 from an older
+ *     server as "not available" and keeps the per-table reconcile): `POST /api/sync/reconcile/
+ *     ranges` (digests over id ranges, `row-digest.ts` / `range-reconcile.ts`), `/rows` (the
+ *     server's rows by id, in the terminal's scope), `/divergent` (what a terminal found; answers
+ *     the repairs the console asked for); console `GET|POST /api/console/terminals/:machineId/
+ *     divergent-rows[/repair]`.
  */
-export const protocolVersion = 3;
+export const protocolVersion = 4;
