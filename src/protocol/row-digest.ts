@@ -17,7 +17,7 @@
  * independent, so both sides may enumerate rows in any order.
  */
 
-import { coerceValue, type CoercibleType } from './coercion.js';
+import { coerceValue, isIdLikeColumn, type CoercibleType } from './coercion.js';
 import type { TableDef } from './sync-schema.js';
 
 /** A 64-bit row hash or range digest as 16 lower-case hex digits. */
@@ -36,9 +36,41 @@ function canonicalJson(value: unknown): unknown {
   return value;
 }
 
+const canonicalInstant = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const surrogate = /[\uD800-\uDFFF]/;
+
 /** The canonical value of one column, as it enters the encoding. */
 export function canonicalValue(type: string, column: string, value: unknown): unknown {
   if (value === null || value === undefined) return null;
+  // Fast paths for values already in their canonical form (the common case on both sides);
+  // they give exactly what the coercion rule gives.
+  switch (type) {
+    case 'text':
+      if (
+        typeof value === 'string' &&
+        !value.includes('\u0000') &&
+        !surrogate.test(value) &&
+        !(value.endsWith('.0') && isIdLikeColumn(column))
+      )
+        return value;
+      break;
+    case 'number':
+      if (typeof value === 'number' && Number.isFinite(value))
+        return Object.is(value, -0) ? 0 : value;
+      break;
+    case 'integer':
+      if (Number.isSafeInteger(value)) return Object.is(value, -0) ? 0 : value;
+      break;
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      break;
+    case 'timestamp':
+      if (typeof value === 'string' && canonicalInstant.test(value)) {
+        const year = Number(value.slice(0, 4));
+        if (year >= 1 && !Number.isNaN(Date.parse(value))) return value;
+      }
+      break;
+  }
   if (type === 'json' && typeof value === 'string') {
     // SQLite keeps JSON as text; a column holding the text of a JSON value means that value.
     try {
