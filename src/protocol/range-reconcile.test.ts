@@ -125,6 +125,18 @@ describe('range-hash reconcile', () => {
     );
   });
 
+  it('a range summary from prefix sums equals the sum of its rows', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(idArb, { maxLength: 200 }), idArb, idArb, (ids, a, b) => {
+        const index = new RowIndex(ids.map((id) => ({ id, hash: hashText(`h${id}`) })));
+        const range = { lo: a, hi: b };
+        const sum = new DigestSum();
+        for (const r of index.inRange(range)) sum.add(r.hash);
+        assert.equal(index.summarize(range).digest, sum.value);
+      }),
+    );
+  });
+
   it('orders ids by code point, as SQLite BINARY and PostgreSQL COLLATE "C" order UTF-8', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }), (a, b) => {

@@ -19,7 +19,7 @@
  * Pure: no I/O. The server answers with `answerRanges`; the terminal drives `RangeReconcile`.
  */
 
-import { DigestSum, type Digest } from './row-digest.js';
+import type { Digest } from './row-digest.js';
 
 /** Compares two ids by Unicode code point (UTF-8 byte order), not by UTF-16 code unit. */
 export function compareIds(a: string, b: string): number {
@@ -46,12 +46,29 @@ export type IdRange = { lo: string | null; hi: string | null };
 
 export type RangeSummary = IdRange & { count: number; digest: Digest };
 
-/** The rows of one side of one table, sorted by id, with range queries by binary search. */
+/**
+ * The rows of one side of one table, sorted by id, with range queries by binary search and
+ * range digests from prefix sums (each summary costs O(log n), not a pass over its rows).
+ */
 export class RowIndex {
   readonly rows: readonly HashedRow[];
+  /** Sum of the hashes of rows [0, i) modulo 2^64, as high and low 32-bit halves. */
+  private readonly prefixHi: Uint32Array;
+  private readonly prefixLo: Uint32Array;
 
   constructor(rows: Iterable<HashedRow>) {
     this.rows = [...rows].sort((a, b) => compareIds(a.id, b.id));
+    const n = this.rows.length;
+    this.prefixHi = new Uint32Array(n + 1);
+    this.prefixLo = new Uint32Array(n + 1);
+    for (let i = 0; i < n; i++) {
+      const h = (this.rows[i]).hash;
+      const lo = (this.prefixLo[i]) + parseInt(h.slice(8), 16);
+      this.prefixLo[i + 1] = lo >>> 0;
+      this.prefixHi[i + 1] =
+        ((this.prefixHi[i]) + parseInt(h.slice(0, 8), 16) + (lo > 0xffffffff ? 1 : 0)) >>>
+        0;
+    }
   }
 
   /** First position whose id is >= `id` (`null`: 0). */
@@ -61,7 +78,7 @@ export class RowIndex {
     let hi = this.rows.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareIds(this.rows[mid].id, id) < 0) lo = mid + 1;
+      if (compareIds((this.rows[mid]).id, id) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -81,10 +98,18 @@ export class RowIndex {
 
   summarize(range: IdRange): RangeSummary {
     const [s, e] = this.span(range);
-    const sum = new DigestSum();
-    for (let i = s; i < e; i++) sum.add(this.rows[i].hash);
-    return { lo: range.lo, hi: range.hi, count: e - s, digest: sum.value };
+    // prefix[e] - prefix[s] modulo 2^64, with the borrow from the low half.
+    const loE = this.prefixLo[e];
+    const loS = this.prefixLo[s];
+    const lo = (loE - loS) >>> 0;
+    const hi =
+      ((this.prefixHi[e]) - (this.prefixHi[s]) - (loE < loS ? 1 : 0)) >>> 0;
+    return { lo: range.lo, hi: range.hi, count: e - s, digest: hex32(hi) + hex32(lo) };
   }
+}
+
+function hex32(n: number): string {
+  return n.toString(16).padStart(8, '0');
 }
 
 export type RangeAnswer =
