@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import {
-  hashRow,
+  hashValues,
   RangeReconcile,
   rowReconcileLimits,
   RowIndex,
@@ -53,7 +53,11 @@ export class RowReconcilePass {
     const sessions = new Map<string, RangeReconcile>();
     let asked: (RangeSummary & { table: string })[] = [];
     for (const t of defs) {
-      const rows = this.store.rows(t).map((r) => ({ id: String(r['id']), hash: hashRow(t, r) }));
+      // Raw values: the canonical encoding reads SQLite's 0/1 and JSON text as the values they mean.
+      const idAt = t.columns.findIndex((c) => c.name === 'id');
+      const rows = this.store
+        .rawRows(t)
+        .map((values) => ({ id: String(values[idAt]), hash: hashValues(t, values) }));
       const session = new RangeReconcile(new RowIndex(rows));
       sessions.set(t.name, session);
       asked.push(...session.start().map((r) => ({ ...r, table: t.name })));

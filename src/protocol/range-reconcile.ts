@@ -57,17 +57,21 @@ export class RowIndex {
   private readonly prefixLo: Uint32Array;
 
   constructor(rows: Iterable<HashedRow>) {
-    this.rows = [...rows].sort((a, b) => compareIds(a.id, b.id));
+    const list = [...rows];
+    // Rows read with ORDER BY id from SQLite (BINARY) are in order already: check in O(n).
+    let sorted = true;
+    for (let i = 1; i < list.length && sorted; i++)
+      sorted = compareIds(list[i - 1].id, list[i].id) < 0;
+    this.rows = sorted ? list : list.sort((a, b) => compareIds(a.id, b.id));
     const n = this.rows.length;
     this.prefixHi = new Uint32Array(n + 1);
     this.prefixLo = new Uint32Array(n + 1);
     for (let i = 0; i < n; i++) {
-      const h = (this.rows[i]).hash;
-      const lo = (this.prefixLo[i]) + parseInt(h.slice(8), 16);
+      const h = this.rows[i].hash;
+      const lo = this.prefixLo[i] + parseInt(h.slice(8), 16);
       this.prefixLo[i + 1] = lo >>> 0;
       this.prefixHi[i + 1] =
-        ((this.prefixHi[i]) + parseInt(h.slice(0, 8), 16) + (lo > 0xffffffff ? 1 : 0)) >>>
-        0;
+        (this.prefixHi[i] + parseInt(h.slice(0, 8), 16) + (lo > 0xffffffff ? 1 : 0)) >>> 0;
     }
   }
 
@@ -78,7 +82,7 @@ export class RowIndex {
     let hi = this.rows.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareIds((this.rows[mid]).id, id) < 0) lo = mid + 1;
+      if (compareIds(this.rows[mid].id, id) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -102,8 +106,7 @@ export class RowIndex {
     const loE = this.prefixLo[e];
     const loS = this.prefixLo[s];
     const lo = (loE - loS) >>> 0;
-    const hi =
-      ((this.prefixHi[e]) - (this.prefixHi[s]) - (loE < loS ? 1 : 0)) >>> 0;
+    const hi = (this.prefixHi[e] - this.prefixHi[s] - (loE < loS ? 1 : 0)) >>> 0;
     return { lo: range.lo, hi: range.hi, count: e - s, digest: hex32(hi) + hex32(lo) };
   }
 }

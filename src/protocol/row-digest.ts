@@ -92,6 +92,11 @@ export function encodeRow(table: Pick<TableDef, 'columns'>, row: Record<string, 
   return JSON.stringify(table.columns.map((c) => canonicalValue(c.type, c.name, row[c.name])));
 }
 
+/** The same, from the row's values already in schema column order (a raw database read). */
+export function encodeValues(table: Pick<TableDef, 'columns'>, values: readonly unknown[]): string {
+  return JSON.stringify(table.columns.map((c, i) => canonicalValue(c.type, c.name, values[i])));
+}
+
 /** Hash of a text: two 32-bit lanes, each a multiply-xorshift over the UTF-16 code units. */
 export function hashText(text: string): Digest {
   let h1 = 0xdeadbeef ^ text.length;
@@ -115,6 +120,11 @@ function hex32(n: number): string {
 /** The hash of a row in its canonical encoding. */
 export function hashRow(table: Pick<TableDef, 'columns'>, row: Record<string, unknown>): Digest {
   return hashText(encodeRow(table, row));
+}
+
+/** The hash of a row given as its values in schema column order. */
+export function hashValues(table: Pick<TableDef, 'columns'>, values: readonly unknown[]): Digest {
+  return hashText(encodeValues(table, values));
 }
 
 /** An accumulator for a range digest: the sum of row hashes modulo 2^64, kept as two uint32. */
