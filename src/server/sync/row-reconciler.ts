@@ -44,7 +44,8 @@ export class RowReconciler {
   constructor(
     private readonly storage: Storage,
     private readonly names: TableNames,
-    private readonly cacheEntries = 16,
+    /** Rows kept in cached indexes, all tables and scopes together (about 100 bytes each). */
+    private readonly cacheRows = 2_000_000,
   ) {}
 
   static async migrate(storage: Storage, names: TableNames): Promise<void> {
@@ -94,16 +95,25 @@ export class RowReconciler {
     return this.storage.read(async (tx) => {
       const top = formatPosition(await changeLogOf(this.storage).top(tx));
       const hit = this.cache.get(key);
-      if (hit && hit.top === top) return hit.index;
+      if (hit && hit.top === top) {
+        this.cache.delete(key);
+        this.cache.set(key, hit);
+        return hit.index;
+      }
       const rows = await this.heldRows(tx, table, holder);
       const index = new RowIndex(
         rows.map((r) => ({ id: String(r['id']), hash: hashRow(table, r) })),
       );
       this.cache.delete(key);
       this.cache.set(key, { top, index });
-      while (this.cache.size > this.cacheEntries) {
-        const oldest = this.cache.keys().next().value as string;
-        this.cache.delete(oldest);
+      // Least recently built first: a terminal's pass touches every table of its schema, so
+      // the bound is on rows, not entries (a count bound below the table count thrashes).
+      let held = 0;
+      for (const c of this.cache.values()) held += c.index.rows.length;
+      for (const [k, c] of this.cache) {
+        if (held <= this.cacheRows || k === key) break;
+        held -= c.index.rows.length;
+        this.cache.delete(k);
       }
       return index;
     });
