@@ -85,7 +85,7 @@ function countingProxy(target) {
 log(`reconcile-range: dialect=${dialect} rows=${totalRows} runs=${runs} scenario=${scenario}`);
 log(machineLine());
 const { SyncManager } = await importProject('dist/client/index.js');
-const { hashRow, RowIndex } = await importProject('dist/protocol/index.js');
+const { hashValues, RowIndex } = await importProject('dist/protocol/index.js');
 const db = await freshDatabase(dialect, 'reconcile');
 const scratch = scratchDir('reconcile-terminal');
 let server = null;
@@ -132,8 +132,12 @@ try {
   /** The terminal's share of the find: reading, hashing and indexing its rows, no network. */
   const hashLocal = () => {
     const start = performance.now();
-    for (const t of manager.store.schema.tables)
-      new RowIndex(manager.store.rows(t).map((r) => ({ id: String(r.id), hash: hashRow(t, r) })));
+    for (const t of manager.store.schema.tables) {
+      const at = t.columns.findIndex((c) => c.name === 'id');
+      new RowIndex(
+        manager.store.rawRows(t).map((v) => ({ id: String(v[at]), hash: hashValues(t, v) })),
+      );
+    }
     return { ms: performance.now() - start, bytes: 0, requests: 0 };
   };
   // One warm-up of each, then the measured runs, alternating.
