@@ -410,6 +410,7 @@ export class SyncEngine {
       await pass.report(outcome);
     }
     this.store.setMeta('row_reconcile_at', new Date().toISOString());
+    this.store.setMeta('row_reconcile_due', null);
     this.store.setMeta('row_divergent', String(outcome.divergent.length));
     return { ...outcome, repaired };
   }
@@ -485,6 +486,7 @@ export class SyncEngine {
     const schema = this.store.schema as { version?: number } | null;
     const answer = await this.transport.post<{
       commands?: { id: number; command: string; deadLetterId: string }[];
+      rowRepairs?: number;
     }>('/api/sync/status', {
       machineId: this.machine,
       state: s.state,
@@ -536,6 +538,8 @@ export class SyncEngine {
       })();
     }
     if ((answer?.commands ?? []).length > 0) this.status.update(this.store.counts());
+    // Repairs asked from the console: the next sync runs the row-level reconcile at once.
+    if ((answer?.rowRepairs ?? 0) > 0) this.store.setMeta('row_reconcile_due', '1');
   }
 
   private emitProgress(p: Progress): void {

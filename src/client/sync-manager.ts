@@ -248,12 +248,15 @@ export class SyncManager implements AsyncDisposable {
    */
   private async rowReconcileIfDue(): Promise<boolean> {
     const every = this.options.rowReconcileIntervalMs;
-    if (every <= 0) return false;
+    // Due: the console asked for a repair (status answer's `rowRepairs`), even when off.
+    const due = this.store.getMeta('row_reconcile_due') !== null;
+    if (every <= 0 && !due) return false;
     const last = Date.parse(this.store.getMeta('row_reconcile_at') ?? '');
     // The first sync only starts the clock: a till that has just pulled everything holds
     // the server's rows; the first check comes one interval later.
-    if (!Number.isFinite(last)) this.store.setMeta('row_reconcile_at', new Date().toISOString());
-    else if (Date.now() - last >= every)
+    if (!Number.isFinite(last) && !due)
+      this.store.setMeta('row_reconcile_at', new Date().toISOString());
+    else if (due || Date.now() - last >= every)
       await this.engine.rowReconcile().catch((err: unknown) => {
         if (!(err instanceof SyncHttpError && err.httpStatus === 404))
           this.logger.warn({ err: String(err) }, 'row reconcile failed; trying again next sync');

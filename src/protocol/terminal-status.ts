@@ -63,6 +63,11 @@ export const terminalStatusResponseSchema = z.object({
   success: z.literal(true),
   receivedAt: z.string(),
   commands: z.array(terminalCommandSchema),
+  /**
+   * Divergent rows the console asked this terminal to repair (protocol 4): the terminal runs
+   * its row-level reconcile at its next sync instead of waiting for its interval.
+   */
+  rowRepairs: z.number().int().nonnegative().optional(),
 });
 export type TerminalStatusResponse = z.infer<typeof terminalStatusResponseSchema>;
 

@@ -282,6 +282,15 @@ export function rowReconcileSuite(dialect: DialectName): void {
         },
       );
       assert.equal(queued.queued, 1);
+      // The terminal hears of it in its next status answer, and reconciles rows at once.
+      const status = await post<{ rowRepairs?: number }>(a1, '/api/sync/status', {
+        machineId: 'a1',
+        state: 'diverged',
+        backlog: 0,
+        lastSuccessAt: null,
+        lastError: null,
+      });
+      assert.equal(status.rowRepairs, 1);
       const second = await post<{ repair: unknown[] }>(a1, '/api/sync/reconcile/divergent', report);
       assert.deepEqual(second.repair, [{ table: 'produtos', id: 'prod-0007' }]);
       // Repaired: the next report holds no rows and the list empties.

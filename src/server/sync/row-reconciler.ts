@@ -334,12 +334,13 @@ export class RowReconciler {
     );
   }
 
-  /** How many divergent rows a terminal last reported (the console's badge). */
-  async countFor(machineId: string): Promise<number> {
+  /** How many of a terminal's divergent rows the console asked it to repair. */
+  async repairsWaiting(machineId: string): Promise<number> {
     const [row] = await this.storage.read((tx) =>
-      tx.all<{ n: number }>(`SELECT COUNT(*) AS n FROM _sync_divergent_rows WHERE machine_id = ?`, [
-        machineId,
-      ]),
+      tx.all<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM _sync_divergent_rows WHERE machine_id = ? AND repair_requested_at IS NOT NULL`,
+        [machineId],
+      ),
     );
     return Number(row?.n ?? 0);
   }
