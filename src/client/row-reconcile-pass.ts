@@ -10,6 +10,7 @@ import {
   type RangeSummary,
   type RangesResponse,
   type RowsFetchResponse,
+  type SessionResponse,
   type TableDef,
 } from '../protocol/index.js';
 import type { HttpTransport } from './http-transport.js';
@@ -52,12 +53,13 @@ export class RowReconcilePass {
     const defs = tables ?? this.store.schema?.tables ?? [];
     const sessions = new Map<string, RangeReconcile>();
     let asked: (RangeSummary & { table: string })[] = [];
+    const timeZone = await this.timeZone();
     for (const t of defs) {
       // Raw values: the canonical encoding reads SQLite's 0/1 and JSON text as the values they mean.
       const idAt = t.columns.findIndex((c) => c.name === 'id');
       const rows = this.store
         .rawRows(t)
-        .map((values) => ({ id: String(values[idAt]), hash: hashValues(t, values) }));
+        .map((values) => ({ id: String(values[idAt]), hash: hashValues(t, values, timeZone) }));
       const session = new RangeReconcile(new RowIndex(rows));
       sessions.set(t.name, session);
       asked.push(...session.start().map((r) => ({ ...r, table: t.name })));
@@ -97,6 +99,16 @@ export class RowReconcilePass {
       for (const d of session.found)
         if (!settling.has(`${name}\u0000${d.id}`)) divergent.push({ ...d, table: name });
     return { divergent, requests, tables: defs.map((t) => t.name) };
+  }
+
+  /** The store's time zone (asked from the server once; UTC from servers that do not say). */
+  private async timeZone(): Promise<string> {
+    const known = this.store.getMeta('time_zone');
+    if (known) return known;
+    const session = await this.transport.get<SessionResponse>('/api/session');
+    const zone = session.timeZone ?? 'UTC';
+    this.store.setMeta('time_zone', zone);
+    return zone;
   }
 
   /** Ids with an outbox entry or a dead letter: their difference is already being handled. */

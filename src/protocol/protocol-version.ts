@@ -34,6 +34,7 @@
  *     ranges` (digests over id ranges, `row-digest.ts` / `range-reconcile.ts`), `/rows` (the
  *     server's rows by id, in the terminal's scope), `/divergent` (what a terminal found; answers
  *     the repairs the console asked for); console `GET|POST /api/console/terminals/:machineId/
- *     divergent-rows[/repair]`; optional `rowRepairs` in the answer to `POST /api/sync/status`.
+ *     divergent-rows[/repair]`; optional `rowRepairs` in the answer to `POST /api/sync/status`
+ *     and `timeZone` in `GET /api/session`.
  */
 export const protocolVersion = 4;

@@ -10,7 +10,7 @@ import {
   type NarrowingOptions,
   type RangeSummary,
 } from './range-reconcile.js';
-import { DigestSum, encodeRow, hashRow, hashText } from './row-digest.js';
+import { DigestSum, encodeRow, hashRow, hashText, hashValues } from './row-digest.js';
 
 /** Runs the narrowing to its end in memory; returns what was found and what crossed the wire. */
 function run(local: HashedRow[], server: HashedRow[], options?: NarrowingOptions) {
@@ -175,6 +175,13 @@ describe('canonical row encoding', () => {
     };
     assert.equal(encodeRow(table, terminal), encodeRow(table, server));
     assert.equal(hashRow(table, terminal), hashRow(table, server));
+  });
+
+  it("reads a till's naive timestamp in the store's time zone, as the server did", () => {
+    const server = { id: '1', atualizado_em: '2026-11-30T15:00:00.000Z' };
+    const local = ['1', null, null, '2026-11-30 12:00:00', null];
+    assert.equal(hashValues(table, local, 'America/Sao_Paulo'), hashRow(table, server));
+    assert.notEqual(hashValues(table, local), hashRow(table, server));
   });
 
   it('tells apart null from a value, and a changed value', () => {

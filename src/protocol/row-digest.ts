@@ -40,7 +40,12 @@ const canonicalInstant = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const surrogate = /[\uD800-\uDFFF]/;
 
 /** The canonical value of one column, as it enters the encoding. */
-export function canonicalValue(type: string, column: string, value: unknown): unknown {
+export function canonicalValue(
+  type: string,
+  column: string,
+  value: unknown,
+  timeZone = 'UTC',
+): unknown {
   if (value === null || value === undefined) return null;
   // Fast paths for values already in their canonical form (the common case on both sides);
   // they give exactly what the coercion rule gives.
@@ -79,7 +84,7 @@ export function canonicalValue(type: string, column: string, value: unknown): un
       return { '!raw': value };
     }
   }
-  const coerced = coerceValue(type as CoercibleType, column, value);
+  const coerced = coerceValue(type as CoercibleType, column, value, { timeZone });
   if (!coerced.ok) return { '!raw': typeof value === 'string' ? value : JSON.stringify(value) };
   const v = coerced.value;
   if (type === 'json') return canonicalJson(v);
@@ -92,9 +97,19 @@ export function encodeRow(table: Pick<TableDef, 'columns'>, row: Record<string, 
   return JSON.stringify(table.columns.map((c) => canonicalValue(c.type, c.name, row[c.name])));
 }
 
-/** The same, from the row's values already in schema column order (a raw database read). */
-export function encodeValues(table: Pick<TableDef, 'columns'>, values: readonly unknown[]): string {
-  return JSON.stringify(table.columns.map((c, i) => canonicalValue(c.type, c.name, values[i])));
+/**
+ * The same, from the row's values already in schema column order (a raw database read).
+ * `timeZone`: the store's, for naive timestamps a terminal keeps as written (the server read
+ * them in that zone when they arrived).
+ */
+export function encodeValues(
+  table: Pick<TableDef, 'columns'>,
+  values: readonly unknown[],
+  timeZone = 'UTC',
+): string {
+  return JSON.stringify(
+    table.columns.map((c, i) => canonicalValue(c.type, c.name, values[i], timeZone)),
+  );
 }
 
 /** Hash of a text: two 32-bit lanes, each a multiply-xorshift over the UTF-16 code units. */
@@ -123,8 +138,12 @@ export function hashRow(table: Pick<TableDef, 'columns'>, row: Record<string, un
 }
 
 /** The hash of a row given as its values in schema column order. */
-export function hashValues(table: Pick<TableDef, 'columns'>, values: readonly unknown[]): Digest {
-  return hashText(encodeValues(table, values));
+export function hashValues(
+  table: Pick<TableDef, 'columns'>,
+  values: readonly unknown[],
+  timeZone = 'UTC',
+): Digest {
+  return hashText(encodeValues(table, values, timeZone));
 }
 
 /** An accumulator for a range digest: the sum of row hashes modulo 2^64, kept as two uint32. */

@@ -47,6 +47,11 @@ export const sessionResponseSchema = z.object({
   machineId: z.string(),
   storeId: z.string().nullable(),
   protocolVersion: z.number().int(),
+  /**
+   * The IANA time zone naive timestamps of this store are read in (protocol 4): the terminal's
+   * row-level reconcile reads its own naive timestamps the way the server did.
+   */
+  timeZone: z.string().optional(),
 });
 export type SessionResponse = z.infer<typeof sessionResponseSchema>;
 

@@ -16,6 +16,7 @@ export function terminalRoutes(app: FastifyInstance, ctx: ServerContext): void {
     machineId: request.identity.machineId,
     storeId: request.identity.storeId,
     protocolVersion,
+    timeZone: ctx.timeZones.of(request.identity.storeId),
   }));
 
   app.post('/api/sync/status', async (request): Promise<TerminalStatusResponse> => {
