@@ -36,6 +36,11 @@ export type SyncOptions = {
    * given it back (0 keeps nothing). Default 7.
    */
   deliveredRetentionDays: number;
+  /**
+   * How often a sync also runs the row-level reconcile (range hashes: finds the exact rows that
+   * differ from the server's and reports them to the console); 0 turns it off. Default 5 min.
+   */
+  rowReconcileIntervalMs: number;
 };
 
 const settings = {
@@ -104,6 +109,10 @@ const settings = {
     env: ['PDV_SYNC_DELIVERED_RETENTION_DAYS'],
     rule: z.coerce.number().min(0).max(3650).default(7),
   },
+  rowReconcileIntervalMs: {
+    env: ['PDV_SYNC_ROW_RECONCILE_INTERVAL_MS'],
+    rule: z.coerce.number().int().min(0).default(300_000),
+  },
 } as const;
 
 export type SyncOptionsInput = Partial<Omit<SyncOptions, 'retry' | 'priorityTables'>> & {
@@ -169,5 +178,6 @@ export function resolveSyncOptions(
     heartbeatMs: out['heartbeatMs'] as number,
     reconnectMaxDelayMs: out['reconnectMaxDelayMs'] as number,
     deliveredRetentionDays: out['deliveredRetentionDays'] as number,
+    rowReconcileIntervalMs: out['rowReconcileIntervalMs'] as number,
   };
 }

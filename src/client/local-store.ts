@@ -459,6 +459,23 @@ export class LocalStore {
     return rows.map((r) => decodeLocalRow(table, r));
   }
 
+  /** Rows as stored, each the array of its values in schema column order, in id order. */
+  rawRows(table: TableDef): unknown[][] {
+    return this.db
+      .prepare(
+        `SELECT ${table.columns.map((c) => q(c.name)).join(', ')} FROM ${q(table.name)} ORDER BY id`,
+      )
+      .raw(true)
+      .all() as unknown[][];
+  }
+
+  /** One row decoded to its JSON form, or null. */
+  rowById(table: TableDef, id: string): Record<string, unknown> | null {
+    const row = this.prepareCached(`SELECT * FROM ${q(table.name)} WHERE id = ?`).get(id) as
+      Record<string, unknown> | undefined;
+    return row ? decodeLocalRow(table, row) : null;
+  }
+
   private readonly statements = new Map<string, Database.Statement>();
   private readonly upserts = new Map<string, Database.Statement>();
   private prepareCached(sql: string): Database.Statement {

@@ -6,6 +6,8 @@ import {
 } from '../protocol/index.js';
 import type { SyncOptionsInput } from './client-options.js';
 import { LiveLink, type LiveState } from './live-link.js';
+import type { DivergentRowFound } from './row-reconcile-pass.js';
+import { SyncHttpError } from './sync-http-error.js';
 import { SyncManager, type SyncSummary } from './sync-manager.js';
 
 /** What to do when a reconcile finds the till's tables differ from the server's. */
@@ -128,26 +130,51 @@ export class SyncClient extends SyncManager {
   }
 
   /**
-   * Compares the till's summary with the server's; mismatches are logged and, with
-   * `refresh_mismatched`, only the divergent tables are pulled again from zero.
+   * Compares the till's summary with the server's; mismatches are logged. With
+   * `refresh_mismatched`, the row-level reconcile (range hashes) finds the exact rows that
+   * differ and only those are fetched again (the server's copy wins); against a server without
+   * it, or with an app-supplied summary (`getClientSummary`, tables the SDK cannot hash), the
+   * divergent tables are pulled again from zero.
    */
-  async reconcileNow(): Promise<ReconcileResponse & { refreshed: string[] }> {
+  async reconcileNow(): Promise<
+    ReconcileResponse & { refreshed: string[]; divergentRows: DivergentRowFound[] }
+  > {
     await this.prepare();
     const summary = await this.reconcileSettings.getClientSummary?.();
     const res = await this.engine.reconcile(summary);
     const refreshed: string[] = [];
-    if (!res.isConsistent) {
+    let divergentRows: DivergentRowFound[] = [];
+    if (!res.isConsistent)
       this.logger.warn(
         { mismatches: res.mismatches },
         'reconcile: the till differs from the server',
       );
-      if (this.reconcileSettings.divergenceStrategy === 'refresh_mismatched') {
+    if (this.reconcileSettings.divergenceStrategy === 'refresh_mismatched') {
+      const rowLevel = summary
+        ? null
+        : await this.exclusive(() => this.engine.rowReconcile()).catch((err: unknown) => {
+            if (err instanceof SyncHttpError && err.httpStatus === 404) return null;
+            throw err;
+          });
+      if (rowLevel) {
+        divergentRows = rowLevel.divergent;
+        if (divergentRows.length) {
+          this.logger.warn(
+            { rows: divergentRows.slice(0, 50), count: divergentRows.length },
+            "reconcile: rows differ from the server; fetching the server's copy of them",
+          );
+          await this.exclusive(() => this.engine.refreshRows(divergentRows));
+          for (const d of divergentRows)
+            if (this.store.table(d.table)?.direction !== 'up' && !refreshed.includes(d.table))
+              refreshed.push(d.table);
+        }
+      } else if (!res.isConsistent) {
         const defs = uniqueTables(res.mismatches, (n) => this.store.table(n));
         await this.exclusive(() => this.engine.refreshTables(defs));
         refreshed.push(...defs.map((d) => d.name));
       }
     }
-    return { ...res, refreshed };
+    return { ...res, refreshed, divergentRows };
   }
 
   /**

@@ -18,6 +18,7 @@ import {
 import type { SyncOptions } from './client-options.js';
 import type { HttpTransport } from './http-transport.js';
 import type { LocalStore, OutboxEntry } from './local-store.js';
+import { RowReconcilePass, type RowReconcileOutcome } from './row-reconcile-pass.js';
 import { SyncHttpError } from './sync-http-error.js';
 import type { Progress, SyncStatus } from './sync-status.js';
 
@@ -445,6 +446,42 @@ export class SyncEngine {
     });
   }
 
+  /**
+   * Row-level reconcile: finds the exact rows that differ from the server's (range hashes),
+   * reports them for the console, carries out the repairs the console asked for, and when it
+   * repaired any, checks again. Returns what the last check found.
+   */
+  async rowReconcile(): Promise<RowReconcileOutcome & { repaired: number }> {
+    const pass = this.rowPass();
+    let outcome = await pass.run();
+    const repair = await pass.report(outcome);
+    let repaired = 0;
+    if (repair.length) {
+      repaired = await pass.repair(repair);
+      this.logger.info(
+        { rows: repair, repaired },
+        'row reconcile: repaired rows the console asked for',
+      );
+      if (repaired) await this.push();
+      outcome = await pass.run();
+      await pass.report(outcome);
+    }
+    this.store.setMeta('row_reconcile_at', new Date().toISOString());
+    this.store.setMeta('row_reconcile_due', null);
+    this.store.setMeta('row_divergent', String(outcome.divergent.length));
+    return { ...outcome, repaired };
+  }
+
+  /** `refresh_mismatched` with row-level reconcile: the server's copy of just these rows wins. */
+  async refreshRows(rows: readonly { table: string; id: string }[]): Promise<number> {
+    const pulled = rows.filter((r) => this.store.table(r.table)?.direction !== 'up');
+    return pulled.length ? this.rowPass().repair(pulled) : 0;
+  }
+
+  private rowPass(): RowReconcilePass {
+    return new RowReconcilePass(this.store, this.transport, () => this.machine, this.logger);
+  }
+
   async reportStatus(): Promise<void> {
     const s = this.status.current;
     const db = this.store.db;
@@ -506,6 +543,7 @@ export class SyncEngine {
     const schema = this.store.schema as { version?: number } | null;
     const answer = await this.transport.post<{
       commands?: { id: number; command: string; deadLetterId: string }[];
+      rowRepairs?: number;
     }>('/api/sync/status', {
       machineId: this.machine,
       state: s.state,
@@ -557,6 +595,8 @@ export class SyncEngine {
       })();
     }
     if ((answer?.commands ?? []).length > 0) this.status.update(this.store.counts());
+    // Repairs asked from the console: the next sync runs the row-level reconcile at once.
+    if ((answer?.rowRepairs ?? 0) > 0) this.store.setMeta('row_reconcile_due', '1');
   }
 
   private emitProgress(p: Progress): void {

@@ -7,7 +7,7 @@ import { HttpTransport } from './http-transport.js';
 import { LocalStore, encodeLocal } from './local-store.js';
 import { quoteLocal as q } from './local-ddl.js';
 import { SyncEngine, type PushOutcome, type TableCounts } from './sync-engine.js';
-import { isTransient } from './sync-http-error.js';
+import { isTransient, SyncHttpError } from './sync-http-error.js';
 import { SyncStatus, type Progress, type StatusSnapshot } from './sync-status.js';
 
 export type LocalConflict = {
@@ -241,6 +241,7 @@ export class SyncManager implements AsyncDisposable {
         pulled = { ...pulled, pulled: pulled.pulled + again.pulled };
         reconcile = await this.engine.reconcile().catch(() => null);
       }
+      const rowsDiverged = await this.rowReconcileIfDue();
       return {
         pushed: pushed.pushed,
         pulled: pulled.pulled,
@@ -248,10 +249,33 @@ export class SyncManager implements AsyncDisposable {
         conflicts: pushed.conflicts.length,
         rejected: pushed.rejected.length,
         conflictList: pushed.conflicts,
-        diverged: reconcile ? !reconcile.isConsistent : false,
+        diverged: (reconcile ? !reconcile.isConsistent : false) || rowsDiverged,
       };
     });
     return { summary: result.summary, tables: result.tables };
+  }
+
+  /**
+   * Runs the row-level reconcile when `rowReconcileIntervalMs` has passed since the last one
+   * (or since the first sync; never when 0); a server without it (404) is left alone. Returns whether the last one
+   * found divergent rows.
+   */
+  private async rowReconcileIfDue(): Promise<boolean> {
+    const every = this.options.rowReconcileIntervalMs;
+    // Due: the console asked for a repair (status answer's `rowRepairs`), even when off.
+    const due = this.store.getMeta('row_reconcile_due') !== null;
+    if (every <= 0 && !due) return false;
+    const last = Date.parse(this.store.getMeta('row_reconcile_at') ?? '');
+    // The first sync only starts the clock: a till that has just pulled everything holds
+    // the server's rows; the first check comes one interval later.
+    if (!Number.isFinite(last) && !due)
+      this.store.setMeta('row_reconcile_at', new Date().toISOString());
+    else if (due || Date.now() - last >= every)
+      await this.engine.rowReconcile().catch((err: unknown) => {
+        if (!(err instanceof SyncHttpError && err.httpStatus === 404))
+          this.logger.warn({ err: String(err) }, 'row reconcile failed; trying again next sync');
+      });
+    return Number(this.store.getMeta('row_divergent') ?? 0) > 0;
   }
 
   /** Local conflicts, newest first. */

@@ -34,8 +34,15 @@
  *     and `/api/tables` as canonical text (`"10.50"`), and `GET /api/schema` with `decimal`
  *     columns; any other request (v1–v3 SDKs; the seed-compatible routes always) reads JSON
  *     numbers and `number` columns as before. Input accepts both. Additive.
+ * 5 — row-level reconcile, additive (older clients work; a v5 SDK treats a 404 from an older
+ *     server as "not available" and keeps the per-table reconcile): `POST /api/sync/reconcile/
+ *     ranges` (digests over id ranges, `row-digest.ts` / `range-reconcile.ts`), `/rows` (the
+ *     server's rows by id, in the terminal's scope), `/divergent` (what a terminal found; answers
+ *     the repairs the console asked for); console `GET|POST /api/console/terminals/:machineId/
+ *     divergent-rows[/repair]`; optional `rowRepairs` in the answer to `POST /api/sync/status`
+ *     and `timeZone` in `GET /api/session`.
  */
-export const protocolVersion = 4;
+export const protocolVersion = 5;
 
 /** The first protocol whose clients read decimals as canonical text (`"10.50"`). */
 export const decimalTextProtocol = 4;

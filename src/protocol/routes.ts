@@ -64,6 +64,17 @@ import {
   reconcileResponseSchema,
   serverSummaryResponseSchema,
 } from './reconcile.js';
+import {
+  divergentReportResponseSchema,
+  divergentReportSchema,
+  divergentRowsResponseSchema,
+  rangesRequestSchema,
+  rangesResponseSchema,
+  repairRequestSchema,
+  repairResponseSchema,
+  rowsFetchRequestSchema,
+  rowsFetchResponseSchema,
+} from './row-reconcile.js';
 import { statsResponseSchema } from './stats.js';
 import { syncEventResponseSchema, syncEventSchema } from './sync-event.js';
 import { errorBodySchema } from './sync-error.js';
@@ -237,6 +248,25 @@ export const httpRoutes: Readonly<Record<string, RouteContract>> = {
     tags: sync,
     body: reconcileRequestSchema,
     response: { 200: reconcileResponseSchema },
+  },
+  'POST /api/sync/reconcile/ranges': {
+    summary: 'Row-level reconcile: compare digests over ranges of ids, narrowing where they differ',
+    tags: sync,
+    body: rangesRequestSchema,
+    response: { 200: rangesResponseSchema },
+  },
+  'POST /api/sync/reconcile/rows': {
+    summary: "Row-level reconcile: the server's rows by id, in the terminal's scope",
+    tags: sync,
+    body: rowsFetchRequestSchema,
+    response: { 200: rowsFetchResponseSchema },
+  },
+  'POST /api/sync/reconcile/divergent': {
+    summary:
+      "Row-level reconcile: the terminal's divergent rows, for the console; answers repairs asked",
+    tags: sync,
+    body: divergentReportSchema,
+    response: { 200: divergentReportResponseSchema },
   },
   'GET /api/sync/reconcile/history': {
     summary: 'Reconcile: past comparisons',
@@ -413,6 +443,19 @@ export const httpRoutes: Readonly<Record<string, RouteContract>> = {
     params: deadLetterParamsSchema,
     body: deadLetterActionSchema,
     response: { 200: deadLetterActionResponseSchema },
+  },
+  'GET /api/console/terminals/:machineId/divergent-rows': {
+    summary: "A terminal's divergent rows: terminal value against server value",
+    tags: consoleTag,
+    params: machineParamsSchema,
+    response: { 200: divergentRowsResponseSchema },
+  },
+  'POST /api/console/terminals/:machineId/divergent-rows/repair': {
+    summary: 'Ask a terminal to repair one divergent row (or all of them)',
+    tags: consoleTag,
+    params: machineParamsSchema,
+    body: repairRequestSchema,
+    response: { 200: repairResponseSchema },
   },
   'GET /api/console/conflicts': {
     summary: 'Conflicts by store, table and period',

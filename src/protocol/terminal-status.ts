@@ -47,6 +47,11 @@ export const sessionResponseSchema = z.object({
   machineId: z.string(),
   storeId: z.string().nullable(),
   protocolVersion: z.number().int(),
+  /**
+   * The IANA time zone naive timestamps of this store are read in (protocol 4): the terminal's
+   * row-level reconcile reads its own naive timestamps the way the server did.
+   */
+  timeZone: z.string().optional(),
 });
 export type SessionResponse = z.infer<typeof sessionResponseSchema>;
 
@@ -63,6 +68,11 @@ export const terminalStatusResponseSchema = z.object({
   success: z.literal(true),
   receivedAt: z.string(),
   commands: z.array(terminalCommandSchema),
+  /**
+   * Divergent rows the console asked this terminal to repair (protocol 4): the terminal runs
+   * its row-level reconcile at its next sync instead of waiting for its interval.
+   */
+  rowRepairs: z.number().int().nonnegative().optional(),
 });
 export type TerminalStatusResponse = z.infer<typeof terminalStatusResponseSchema>;
 

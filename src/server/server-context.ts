@@ -17,6 +17,7 @@ import type {
   ConflictLog,
   PushService,
   Reconciler,
+  RowReconciler,
   SyncMeta,
 } from './sync/index.js';
 
@@ -36,6 +37,8 @@ export type ServerContext = {
   conflicts: ConflictLog;
   activity: Activity;
   reconciler: Reconciler;
+  /** Row-level reconcile (range hashes) and the divergent rows terminals report. */
+  rowReconciler: RowReconciler;
   live: LiveHub;
   ingest: IngestService;
   startedAt: Date;

@@ -25,6 +25,7 @@ import {
   purgeExpired,
   VisibilityMonitor,
   Reconciler,
+  RowReconciler,
   SyncMeta,
 } from './sync/index.js';
 
@@ -66,6 +67,7 @@ export async function createServer(
       );
   }
   const names = new TableNames(schema);
+  await RowReconciler.migrate(storage, names);
   const timeZones = new StoreTimeZones(
     config.timeZone,
     config.storeTimeZones,
@@ -116,6 +118,7 @@ export async function createServer(
     feed: new ChangeFeed(storage, meta),
     activity: new Activity(),
     reconciler: new Reconciler(storage, names),
+    rowReconciler: new RowReconciler(storage, names),
     ingest: new IngestService(storage, names, {
       verifySyncId: config.ingestVerifySyncId,
       maxSales: config.ingestMaxSales,

@@ -7,6 +7,8 @@ import {
   consoleListQuerySchema,
   deadLetterActionSchema,
   deadLetterParamsSchema,
+  machineParamsSchema,
+  repairRequestSchema,
   SyncError,
 } from '../../protocol/index.js';
 import { checksStoreId } from '../../protocol/reserved-stores.js';
@@ -53,6 +55,26 @@ export async function consoleRoutes(app: FastifyInstance, ctx: ServerContext): P
       };
     },
   );
+
+  app.get('/api/console/terminals/:machineId/divergent-rows', console, async (request) => {
+    const { machineId } = parseRequest(machineParamsSchema, request.params, 'params');
+    const scope = scopeOf(request.identity);
+    const [terminal] = await ctx.terminals.list(scope, machineId);
+    if (!terminal) throw new SyncError('NOT_FOUND', `no terminal ${machineId}`);
+    return { rows: await ctx.rowReconciler.divergentRows(scope, machineId) };
+  });
+
+  app.post('/api/console/terminals/:machineId/divergent-rows/repair', console, async (request) => {
+    const { machineId } = parseRequest(machineParamsSchema, request.params, 'params');
+    const body = parseRequest(repairRequestSchema, request.body, 'body');
+    const scope = scopeOf(request.identity);
+    const [terminal] = await ctx.terminals.list(scope, machineId);
+    if (!terminal) throw new SyncError('NOT_FOUND', `no terminal ${machineId}`);
+    const queued = await ctx.rowReconciler.requestRepair(scope, machineId, body);
+    request.log.info({ machineId, ...body, queued }, 'console: divergent rows marked for repair');
+    // The terminal repairs them on its next row-level reconcile (after its next sync).
+    return { queued };
+  });
 
   app.post(
     '/api/console/terminals/:machineId/dead-letters/:deadLetterId',

@@ -30,6 +30,8 @@ const heavyRoutes = new Set([
   'POST /api/sync/:table',
   'GET /api/sync/reconcile',
   'POST /api/sync/reconcile',
+  'POST /api/sync/reconcile/ranges',
+  'POST /api/sync/reconcile/rows',
   'POST /api/ingest/v4',
 ]);
 

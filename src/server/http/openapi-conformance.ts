@@ -269,6 +269,32 @@ export function registerOpenApiConformanceTests(dialect: DialectName): void {
       await call(adminToken, 'GET', '/api/console/terminals/:machineId', {
         params: { machineId: 'caixa-1' },
       });
+      // Row-level reconcile: narrowing, rows by id, the report and the console's list and repair.
+      await call(device, 'POST', '/api/sync/reconcile/ranges', {
+        body: {
+          machineId: 'caixa-1',
+          ranges: [{ table: 'produtos', lo: null, hi: null, count: 0, digest: '0000000000000000' }],
+        },
+      });
+      await call(device, 'POST', '/api/sync/reconcile/rows', {
+        body: { machineId: 'caixa-1', rows: [{ table: 'produtos', id: 'p-1' }] },
+      });
+      await call(device, 'POST', '/api/sync/reconcile/divergent', {
+        body: {
+          machineId: 'caixa-1',
+          tables: ['produtos'],
+          rows: [
+            { table: 'produtos', id: 'p-9', kind: 'extra-on-terminal', terminal: { id: 'p-9' } },
+          ],
+        },
+      });
+      await call(adminToken, 'GET', '/api/console/terminals/:machineId/divergent-rows', {
+        params: { machineId: 'caixa-1' },
+      });
+      await call(adminToken, 'POST', '/api/console/terminals/:machineId/divergent-rows/repair', {
+        params: { machineId: 'caixa-1' },
+        body: {},
+      });
       await call(adminToken, 'GET', '/api/console/conflicts', {
         query: { store: 'loja-a', from: '2000-01-01T00:00:00Z', limit: '10' },
       });

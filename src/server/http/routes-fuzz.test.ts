@@ -328,6 +328,16 @@ const tableMutation = fc.constantFrom(...tables).chain((t) => {
 });
 overrides.set(mutationSchema, mostly(tableMutation, plain(mutationSchema)));
 overrides.set(reconcileRequestSchema.shape.machineId, overrides.get(machineIdSchema)!);
+for (const schema of [
+  protocol.rangesRequestSchema,
+  protocol.rowsFetchRequestSchema,
+  protocol.divergentReportSchema,
+])
+  overrides.set(schema.shape.machineId, overrides.get(machineIdSchema)!);
+overrides.set(
+  protocol.rangeRequestItemSchema.shape.table,
+  mostly(fc.constantFrom(...tableNames), plain(protocol.rangeRequestItemSchema.shape.table)),
+);
 if (terminalStatusSchema)
   overrides.set(terminalStatusSchema.shape['machineId'], overrides.get(machineIdSchema)!);
 overrides.set(
@@ -1110,6 +1120,44 @@ const models: Record<string, Model> = {
       assert.equal(r.isConsistent, r.mismatches.length === 0);
     },
   },
+  'POST /api/sync/reconcile/ranges': {
+    body: () => gen(protocol.rangesRequestSchema),
+    outcomes: ({ role, body }) => {
+      const p = protocol.rangesRequestSchema.safeParse(body);
+      if (!p.success) return [E('VALIDATION_FAILED')];
+      if (role === 'device' && p.data.machineId !== deviceMachine) return [E('MACHINE_MISMATCH')];
+      return [...ok(), E('UNKNOWN_TABLE'), E('BATCH_TOO_LARGE')];
+    },
+    reply: protocol.rangesResponseSchema,
+  },
+  'POST /api/sync/reconcile/rows': {
+    body: () => gen(protocol.rowsFetchRequestSchema),
+    outcomes: ({ role, body }) => {
+      const p = protocol.rowsFetchRequestSchema.safeParse(body);
+      if (!p.success) return [E('VALIDATION_FAILED')];
+      if (role === 'device' && p.data.machineId !== deviceMachine) return [E('MACHINE_MISMATCH')];
+      return [...ok(), E('UNKNOWN_TABLE'), E('BATCH_TOO_LARGE')];
+    },
+    reply: protocol.rowsFetchResponseSchema,
+    check: (seen, reply) => {
+      if (seen.role !== 'device') return;
+      for (const r of (reply as z.infer<typeof protocol.rowsFetchResponseSchema>).rows) {
+        const def = names.resolve(r.table);
+        if (r.record && def?.storeColumn)
+          assert.equal(r.record[def.storeColumn], deviceStore, 'a device read another store');
+      }
+    },
+  },
+  'POST /api/sync/reconcile/divergent': {
+    body: () => gen(protocol.divergentReportSchema),
+    outcomes: ({ role, body }) => {
+      const p = protocol.divergentReportSchema.safeParse(body);
+      if (!p.success) return [E('VALIDATION_FAILED')];
+      if (role === 'device' && p.data.machineId !== deviceMachine) return [E('MACHINE_MISMATCH')];
+      return [...ok(), E('UNKNOWN_TABLE'), E('BATCH_TOO_LARGE')];
+    },
+    reply: protocol.divergentReportResponseSchema,
+  },
   'GET /api/sync/reconcile/history': {
     query: reconcileHistoryQuerySchema,
     outcomes: ({ query }) =>
@@ -1275,6 +1323,18 @@ const models: Record<string, Model> = {
         ? [E('VALIDATION_FAILED')]
         : [...ok(), E('NOT_FOUND')],
     reply: z.object({ queued: z.literal(true), commandId: z.number() }),
+  },
+  'GET /api/console/terminals/:machineId/divergent-rows': {
+    outcomes: () => [...ok(), E('NOT_FOUND')],
+    reply: protocol.divergentRowsResponseSchema,
+  },
+  'POST /api/console/terminals/:machineId/divergent-rows/repair': {
+    body: () => gen(protocol.repairRequestSchema),
+    outcomes: ({ body }) =>
+      valid(protocol.repairRequestSchema, body)
+        ? [...ok(), E('NOT_FOUND'), E('UNKNOWN_TABLE')]
+        : [E('VALIDATION_FAILED')],
+    reply: protocol.repairResponseSchema,
   },
   'GET /api/console/conflicts': {
     query: protocol.consoleConflictsQuerySchema,

@@ -16,14 +16,17 @@ export function terminalRoutes(app: FastifyInstance, ctx: ServerContext): void {
     machineId: request.identity.machineId,
     storeId: request.identity.storeId,
     protocolVersion,
+    timeZone: ctx.timeZones.of(request.identity.storeId),
   }));
 
   app.post('/api/sync/status', async (request): Promise<TerminalStatusResponse> => {
     const body = parseRequest(terminalStatusSchema, request.body, 'body');
     checkMachine(request.identity, body.machineId);
     const { receivedAt, commands } = await ctx.terminals.report(request.identity, body);
-    // `commands`: the console's dead-letter actions for this terminal (older SDKs ignore it).
-    return { success: true, receivedAt, commands };
+    // `commands`: the console's dead-letter actions for this terminal (older SDKs ignore it);
+    // `rowRepairs`: divergent rows the console asked it to repair (row-level reconcile).
+    const rowRepairs = await ctx.rowReconciler.repairsWaiting(body.machineId);
+    return { success: true, receivedAt, commands, rowRepairs };
   });
 
   app.get('/api/sync/terminals', async (request) => {

@@ -9,6 +9,7 @@ export { purgeExpired, type RetentionOptions } from './retention.js';
 export { Activity } from './activity.js';
 export { decodeRow } from './row-codec.js';
 export { Reconciler } from './reconciler.js';
+export { RowReconciler } from './row-reconciler.js';
 export {
   ChangeLog,
   changeLogOf,

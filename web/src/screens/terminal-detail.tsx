@@ -43,21 +43,43 @@ type Detail = {
   }[];
 };
 
+type DivergentRow = {
+  table: string;
+  id: string;
+  kind: 'changed' | 'missing-on-terminal' | 'extra-on-terminal';
+  terminal: Record<string, unknown> | null;
+  server: Record<string, unknown> | null;
+  repair: 'server-wins' | 'resend';
+  repairRequestedAt: string | null;
+  foundAt: string;
+};
+
 const json = (v: unknown) => JSON.stringify(v, null, 2);
 
-/** One terminal: its timeline, dead letters (reenviar / descartar), conflicts and reconciliations. */
+/**
+ * One terminal: its timeline, dead letters (reenviar / descartar), divergent rows (reparar),
+ * conflicts and reconciliations.
+ */
 export function TerminalDetail({ machineId }: { machineId: string }) {
   const { t, token, go } = useConsole();
   const [detail, setDetail] = useState<Detail | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [divergent, setDivergent] = useState<DivergentRow[]>([]);
+  const base = `/api/console/terminals/${encodeURIComponent(machineId)}`;
   const load = useCallback(
     () =>
-      api<Detail>(token, `/api/console/terminals/${encodeURIComponent(machineId)}`).then(
-        setDetail,
+      Promise.all([
+        api<Detail>(token, base),
+        api<{ rows: DivergentRow[] }>(token, `${base}/divergent-rows`),
+      ]).then(
+        ([d, rows]) => {
+          setDetail(d);
+          setDivergent(rows.rows);
+        },
         (e: unknown) => setError(String(e)),
       ),
-    [token, machineId],
+    [token, base],
   );
   useEffect(() => {
     void load();
@@ -77,6 +99,15 @@ export function TerminalDetail({ machineId }: { machineId: string }) {
       },
     );
     setNotice(t('queued'));
+    void load();
+  };
+
+  const repair = async (row: DivergentRow | null) => {
+    await api(token, `${base}/divergent-rows/repair`, {
+      method: 'POST',
+      body: JSON.stringify(row ? { table: row.table, id: row.id } : {}),
+    });
+    setNotice(t('repairPending'));
     void load();
   };
 
@@ -149,6 +180,43 @@ export function TerminalDetail({ machineId }: { machineId: string }) {
             </tbody>
           </table>
         </div>
+      )}
+
+      <h2>{t('divergentRows')}</h2>
+      {divergent.length === 0 ? (
+        <p>{t('none')}</p>
+      ) : (
+        <>
+          <button type="button" onClick={() => void repair(null)}>
+            {t('repairAll')}
+          </button>
+          {divergent.map((r) => (
+            <div key={`${r.table}/${r.id}`} className="conflict" data-divergent-row={r.id}>
+              <p>
+                {r.table} / <code>{r.id}</code> · {t(`kind-${r.kind}`)} ·{' '}
+                {r.repair === 'resend' ? t('repairResend') : t('repairServerWins')}{' '}
+                <button
+                  type="button"
+                  disabled={r.repairRequestedAt !== null}
+                  onClick={() => void repair(r)}
+                >
+                  {t('repair')}
+                </button>
+                {r.repairRequestedAt && <> · {t('repairPending')}</>}
+              </p>
+              <div className="side-by-side">
+                <div>
+                  <h3>{t('terminalValue')}</h3>
+                  <pre>{json(r.terminal)}</pre>
+                </div>
+                <div>
+                  <h3>{t('serverValue')}</h3>
+                  <pre>{json(r.server)}</pre>
+                </div>
+              </div>
+            </div>
+          ))}
+        </>
       )}
 
       <h2>{t('conflicts')}</h2>

@@ -3,6 +3,7 @@ import { encodeColumn } from '../../storage/index.js';
 import { quoteIdent as q } from '../../storage/quote.js';
 import { changeLogOf } from '../change-log.js';
 import { decodeRow } from '../row-codec.js';
+import { rowOrigins } from '../row-origins.js';
 import type { Existing, PushContext } from './context.js';
 
 /**
@@ -30,7 +31,14 @@ export const tableRows = {
        ON CONFLICT (id) DO NOTHING RETURNING id`,
       rows.flatMap((values) => cols.map((c) => tableRows.encode(ctx, table, c, values[c]))),
     );
-    return new Set(returned.map((r) => String(r.id)));
+    const ids = new Set(returned.map((r) => String(r.id)));
+    await tableRows.noteOrigin(ctx, table, ids);
+    return ids;
+  },
+
+  /** Upload-only tables: remembers which terminal wrote each new row (row-level reconcile). */
+  async noteOrigin(ctx: PushContext, table: TableDef, ids: Iterable<string>): Promise<void> {
+    if (table.direction === 'up') await rowOrigins.record(ctx.tx, table.name, ids, ctx.machineId);
   },
 
   /** Inserts one row unless its id exists; returns whether it was inserted. */
@@ -45,6 +53,7 @@ export const tableRows = {
        ON CONFLICT (id) DO NOTHING`,
       cols.map((c) => tableRows.encode(ctx, table, c, values[c])),
     );
+    if (inserted === 1) await tableRows.noteOrigin(ctx, table, [String(values['id'])]);
     return inserted === 1;
   },
 
@@ -54,6 +63,7 @@ export const tableRows = {
       `INSERT INTO ${q(table.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
       cols.map((c) => tableRows.encode(ctx, table, c, values[c])),
     );
+    await tableRows.noteOrigin(ctx, table, [String(values['id'])]);
   },
 
   /** Sets `values` and adds `deltas` to counters; with neither, still touches the row (new version). */

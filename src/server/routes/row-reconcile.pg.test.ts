@@ -1,0 +1,3 @@
+import { rowReconcileSuite } from './row-reconcile.suite.js';
+
+rowReconcileSuite('postgres');
