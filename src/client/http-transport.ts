@@ -59,34 +59,47 @@ export class HttpTransport {
     // AbortSignal.timeout: its timer can be collected with the signal, and then a body
     // whose connection was cut without an error is awaited forever (seen in the
     // crash-recovery test: no socket, no timer, a sync that never settled).
+    // And the timer settles the request itself: an abort that the HTTP client fails to turn
+    // into a rejection (seen again: no socket, no timer, a sync awaiting forever) still ends it.
     const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new Error(`timed out after ${this.options.timeoutMs} ms`)),
-      this.options.timeoutMs,
-    );
+    let expire: (err: Error) => void = () => undefined;
+    const expired = new Promise<never>((_, reject) => (expire = reject));
+    expired.catch(() => undefined);
+    const timer = setTimeout(() => {
+      const err = new Error(`timed out after ${this.options.timeoutMs} ms`);
+      controller.abort(err);
+      expire(err);
+    }, this.options.timeoutMs);
+    /** The operation, or the timeout's error, whichever comes first; a late loser is ignored. */
+    const bounded = <R>(operation: Promise<R>): Promise<R> => {
+      operation.catch(() => undefined);
+      return Promise.race([operation, expired]);
+    };
     let res: Response;
     let text: string;
     try {
       try {
-        res = await fetch(`${this.options.serverUrl.replace(/\/$/, '')}${path}`, {
-          method,
-          headers: {
-            'x-api-key': this.options.token,
-            'accept-encoding': 'gzip',
-            // Protocol 4+: decimals (money) are read as exact canonical text.
-            'x-pdv-sync-protocol': String(protocolVersion),
-            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          },
-          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-          signal: controller.signal,
-        });
+        res = await bounded(
+          fetch(`${this.options.serverUrl.replace(/\/$/, '')}${path}`, {
+            method,
+            headers: {
+              'x-api-key': this.options.token,
+              'accept-encoding': 'gzip',
+              // Protocol 4+: decimals (money) are read as exact canonical text.
+              'x-pdv-sync-protocol': String(protocolVersion),
+              ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+            },
+            ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+            signal: controller.signal,
+          }),
+        );
       } catch (err) {
         throw new NetworkError(`${method} ${path}: ${(err as Error).message}`, { cause: err });
       }
       const epoch = res.headers.get('x-pdv-sync-epoch');
       if (epoch) this.lastEpoch = epoch;
       try {
-        text = await res.text();
+        text = await bounded(res.text());
       } catch (err) {
         throw new NetworkError(`${method} ${path}: response cut: ${(err as Error).message}`, {
           cause: err,
