@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { coerceValue, type ColumnType } from '../protocol/index.js';
+import { coerceValue, columnTypes, type ColumnType } from '../protocol/index.js';
 import { coercionCases, type CoercionCase } from '../testing/coercion-cases.js';
 import { LocalStore } from './local-store.js';
 
@@ -25,15 +25,7 @@ const lostBeforeTheTrigger = new Set([
  */
 const beyondTheTillsNumbers = new Set(['eighteen digits as text are exact']);
 
-const localTypes: ColumnType[] = [
-  'text',
-  'integer',
-  'number',
-  'decimal',
-  'boolean',
-  'timestamp',
-  'json',
-];
+const localTypes: ColumnType[] = [...columnTypes];
 
 /** Writes the case's input as a POS app's plain SQL would, and returns what the till queues. */
 function writeLocally(c: CoercionCase): { value: unknown } | { error: string } {

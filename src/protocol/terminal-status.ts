@@ -48,7 +48,7 @@ export const sessionResponseSchema = z.object({
   storeId: z.string().nullable(),
   protocolVersion: z.number().int(),
   /**
-   * The IANA time zone naive timestamps of this store are read in (protocol 4): the terminal's
+   * The IANA time zone naive timestamps of this store are read in (protocol 5): the terminal's
    * row-level reconcile reads its own naive timestamps the way the server did.
    */
   timeZone: z.string().optional(),
@@ -69,7 +69,7 @@ export const terminalStatusResponseSchema = z.object({
   receivedAt: z.string(),
   commands: z.array(terminalCommandSchema),
   /**
-   * Divergent rows the console asked this terminal to repair (protocol 4): the terminal runs
+   * Divergent rows the console asked this terminal to repair (protocol 5): the terminal runs
    * its row-level reconcile at its next sync instead of waiting for its interval.
    */
   rowRepairs: z.number().int().nonnegative().optional(),

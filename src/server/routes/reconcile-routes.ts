@@ -23,7 +23,7 @@ export function reconcileRoutes(app: FastifyInstance, ctx: ServerContext): void 
     return ctx.reconciler.reconcile(request.identity, body.machineId, body.clientSummary);
   });
 
-  // Row-level reconcile (protocol 4): digests over id ranges, rows by id, divergences found.
+  // Row-level reconcile (protocol 5): digests over id ranges, rows by id, divergences found.
   app.post('/api/sync/reconcile/ranges', async (request) => {
     const body = parseRequest(rangesRequestSchema, request.body, 'body');
     checkMachine(request.identity, body.machineId);
