@@ -34,6 +34,8 @@ export function startTerminalProcess(
     serverUrl: string;
     token: string;
     intervalMs?: number;
+    /** More flags for `pdv-sync terminal` (e.g. `--no-live`). */
+    args?: string[];
     cwd?: string;
     env?: NodeJS.ProcessEnv;
   },
@@ -49,6 +51,7 @@ export function startTerminalProcess(
       options.serverUrl,
       '--interval',
       String(options.intervalMs ?? 500),
+      ...(options.args ?? []),
     ],
     {
       cwd: options.cwd ?? process.cwd(),
