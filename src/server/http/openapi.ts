@@ -76,7 +76,8 @@ export async function contractRoutes(app: FastifyInstance): Promise<void> {
     uiHooks: {
       // Swagger UI redirects `static/index.html` to the page by rewriting the URL's end, so with a
       // query string it redirects to itself forever: send every such request to the page itself.
-      onRequest: (req, reply, done) => {
+      // preHandler, not onRequest: a body the server refuses is refused first, as on every route.
+      preHandler: (req, reply, done) => {
         if (req.url.split('?')[0] === `${docsPath}/static/index.html`)
           void reply.redirect(`${docsPath}/`);
         else done();
