@@ -22,7 +22,7 @@
  *   refuses them and SQLite would store them, so both engines refuse them alike.
  */
 
-import { decimalUnits, formatDecimal } from './decimal.js';
+import { decimalUnits, formatDecimal, quickCanonicalDecimal } from './decimal.js';
 import { wallClockToInstant } from './time-zone.js';
 
 export type CoercibleType =
@@ -155,6 +155,8 @@ function coerceNumber(column: string, value: unknown, options: CoerceOptions): C
 
 /** Exact decimal as canonical text with exactly `scale` decimals (decimal.ts): `"10.5"` → `"10.50"`. */
 function coerceDecimal(column: string, value: unknown, scale: number): Coerced {
+  const quick = quickCanonicalDecimal(value, scale);
+  if (quick !== null) return { ok: true, value: quick };
   const parsed = decimalUnits(value, scale);
   return parsed.ok
     ? { ok: true, value: formatDecimal(parsed.units, scale) }

@@ -8,6 +8,7 @@ import {
   decimalsAsText,
   formatDecimal,
   parseDecimal,
+  quickCanonicalDecimal,
   roundDecimal,
   sumDecimals,
 } from './decimal.js';
@@ -29,6 +30,37 @@ describe('exact decimals', () => {
       }),
       { numRuns: runs },
     );
+  });
+
+  it('the quick path answers only what the exact path answers', () => {
+    const values = fc.oneof(
+      fc.double({ noNaN: false }),
+      fc.integer({ min: -1_000_000, max: 1_000_000 }).map((n) => n / 100),
+      fc.integer().map((n) => n / 1000),
+      units18.chain((u) => scales.map((sc) => formatDecimal(u, sc))),
+      fc.stringMatching(/^-?\d{0,20}(\.\d{0,10})?$/),
+      fc.constantFrom(
+        '-0.00',
+        '-0',
+        '0.00',
+        '00.10',
+        ' 1.00',
+        '1e3',
+        '-0.05',
+        '9999999999999999.99',
+      ),
+    );
+    fc.assert(
+      fc.property(values, scales, (value, scale) => {
+        const quick = quickCanonicalDecimal(value, scale);
+        if (quick !== null) assert.equal(quick, canonicalDecimal(value, scale), String(value));
+      }),
+      { numRuns: runs * 4 },
+    );
+    // It does answer the common cases.
+    assert.equal(quickCanonicalDecimal(10.5), '10.50');
+    assert.equal(quickCanonicalDecimal('10.50'), '10.50');
+    assert.equal(quickCanonicalDecimal(-2), '-2.00');
   });
 
   it('text with any number of decimals is either exact at the scale or refused, never rounded', () => {

@@ -112,6 +112,32 @@ export function decimalUnits(value: unknown, scale = defaultDecimalScale): Decim
   return { ok: false, reason: 'must be a decimal number' };
 }
 
+/**
+ * The canonical text of the common values without the exact path: decimal text already
+ * canonical at `scale` (what our SDK and the server send) and JSON numbers whose shortest text
+ * has at most `scale` decimals and few enough digits (what POS apps send). Null for anything
+ * else, which `decimalUnits` then reads; where it answers, it answers what that path would
+ * (property-tested), only without BigInt arithmetic on every amount of every pushed row.
+ */
+export function quickCanonicalDecimal(value: unknown, scale = defaultDecimalScale): string | null {
+  let m: RegExpExecArray | null;
+  if (typeof value === 'string') {
+    if (value.length > decimalPrecision + 2 || !(m = plainText.exec(value))) return null;
+    const [, sign, int = '', frac] = m;
+    if ((frac?.length ?? 0) !== scale || (scale === 0 && frac !== undefined)) return null;
+    if ((int.length > 1 && int.startsWith('0')) || int.length + scale > decimalPrecision)
+      return null;
+    // "-0.00" is not canonical ("0.00" is).
+    if (sign === '-' && /^[0.]*$/.test(value.slice(1))) return null;
+    return value;
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value) || value === 0) return null;
+  if (!(m = plainText.exec(String(value)))) return null;
+  const [, sign, int = '', frac = ''] = m;
+  if (frac.length > scale || int.length + scale > maxNumberDigits) return null;
+  return `${sign}${int}${scale > 0 ? `.${frac.padEnd(scale, '0')}` : ''}`;
+}
+
 /** Canonical text of `units` at `scale`: exactly `scale` decimals, no `-0`. */
 export function formatDecimal(units: bigint, scale = defaultDecimalScale): string {
   const negative = units < 0n;
