@@ -151,7 +151,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
       const rows = await page.locator('[data-divergent-row]').count();
       assert.equal(rows, 2, 'exactly the planted rows are listed');
       const prod = (await page.locator('[data-divergent-row="prod-2"]').textContent()) ?? '';
-      assert.match(prod, /999/, 'the terminal value');
+      assert.match(prod, /"preco": "999.00"/, 'the terminal value, in the same exact text');
       assert.match(prod, /"preco": "20.00"/, 'the server value (an exact decimal, as text)');
       assert.match(prod, /vale a do servidor/);
       const venda = (await page.locator('[data-divergent-row="venda-2"]').textContent()) ?? '';

@@ -253,13 +253,13 @@ export function rowReconcileSuite(dialect: DialectName): void {
       const rows = listed.json<{
         rows: {
           id: string;
-          terminal: { preco: number };
+          terminal: { preco: string };
           server: { preco: string };
           repair: string;
         }[];
       }>().rows;
       assert.equal(rows.length, 1);
-      assert.equal(rows[0]?.terminal.preco, 999);
+      assert.equal(rows[0]?.terminal.preco, '999.00');
       // The server's row as stored: money is an exact decimal, shown as its text.
       assert.equal(rows[0]?.server.preco, '7.50');
       assert.equal(rows[0]?.repair, 'server-wins');

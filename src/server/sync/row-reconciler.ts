@@ -4,6 +4,7 @@ import {
   hashRow,
   RowIndex,
   rowReconcileLimits,
+  decimalsAsText,
   SyncError,
   type DivergentReport,
   type DivergentRow,
@@ -292,10 +293,7 @@ export class RowReconciler {
           table: table.name,
           id: r.row_id,
           kind: r.kind as DivergentRow['kind'],
-          terminal:
-            r.terminal_value === null
-              ? null
-              : (JSON.parse(r.terminal_value) as Record<string, unknown>),
+          terminal: r.terminal_value === null ? null : terminalRow(table, r.terminal_value),
           server: server?.record ?? null,
           repair: table.direction === 'up' ? 'resend' : 'server-wins',
           repairRequestedAt: r.repair_requested_at,
@@ -348,4 +346,14 @@ export class RowReconciler {
 
 function holderOf(identity: Identity, machineId: string): Holder {
   return { storeId: identity.role === 'admin' ? null : identity.storeId, machineId };
+}
+
+/**
+ * A terminal's row as the console shows it beside the server's: its money in the same exact
+ * text (the till keeps amounts as numbers); a value the coercion rule refuses is shown as sent.
+ */
+function terminalRow(table: TableDef, stored: string): Record<string, unknown> {
+  const row = JSON.parse(stored) as Record<string, unknown>;
+  const text = decimalsAsText(table, row);
+  return text.ok ? text.row : row;
 }
