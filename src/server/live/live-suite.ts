@@ -108,6 +108,10 @@ export function liveSuite(dialect: DialectName): void {
       await put('pedidos', 'pa-1', pedido('pa-1', 'store-a'));
       await put('pedidos', 'pb-1', pedido('pb-1', 'store-b'));
       await put('produtos', 'prod-1', { id: 'prod-1', nome: 'Café', preco: 9.9 });
+      // Announced before it changes again: a row changed twice before the watcher can serve
+      // it (on PostgreSQL, while any transaction of this database holds a lower id) is one
+      // entry, announced once as a create — right, but not the sequence this test pins.
+      await admin.waitFor((m) => changesOf(m).length >= 3);
       await put('pedidos', 'pa-1', pedido('pa-1', 'store-a', 'pronto'));
       const ids = (c: LiveTestClient) =>
         changesOf(c.messages).map((x) => `${x.table}/${x.id}/${x.action}`);
