@@ -198,6 +198,28 @@ const settings = {
       .min(1024)
       .default(8 * 1024 * 1024),
   },
+  costBodyBurstBytes: {
+    flag: '--cost-body-burst-bytes',
+    env: ['PDV_SYNC_COST_BODY_BURST_BYTES'],
+    // Request bodies have their own, smaller budget: a body is parsed whole before anything
+    // can refuse it, so it stalls the event loop for every store. A catch-up of 10,000 sales
+    // (~15 MB in pushes) fits; never less than the body limit, so any body can pass once.
+    rule: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(32 * 1024 * 1024),
+  },
+  costBodyRateBytes: {
+    flag: '--cost-body-rate-bytes',
+    env: ['PDV_SYNC_COST_BODY_RATE_BYTES'],
+    // Body bytes per second given back to each token: a till selling all day sends KB/s.
+    rule: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(2 * 1024 * 1024),
+  },
   costMaxInFlight: {
     flag: '--cost-max-in-flight',
     env: ['PDV_SYNC_COST_MAX_IN_FLIGHT'],

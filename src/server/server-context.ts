@@ -52,4 +52,6 @@ export type ServerContext = {
   alerts: AlertMonitor;
   /** Per-token budget of heavy work (bytes, rows), shared by HTTP routes and WebSocket messages. */
   costs: CostLimiter;
+  /** Per-token budget of request body bytes (decompressed), charged as a body streams in. */
+  bodyCosts: CostLimiter;
 };

@@ -88,6 +88,12 @@ export async function createServer(
     maxInFlight: config.costMaxInFlight,
     maxQueued: config.costMaxQueued,
   });
+  const bodyCosts = new CostLimiter({
+    burst: Math.max(config.costBodyBurstBytes, config.bodyLimitBytes),
+    ratePerSecond: config.costBodyRateBytes,
+    maxInFlight: config.costMaxInFlight,
+    maxQueued: config.costMaxQueued,
+  });
   const live = new LiveHub(
     { storage, devices, names, meta, logger, costs },
     {
@@ -149,6 +155,7 @@ export async function createServer(
       logger,
     ),
     costs,
+    bodyCosts,
   };
   // The console sees each terminal report and each new alert as it happens.
   terminals.onChange((row) => consoleHub.publish(row.storeId, { type: 'terminal', terminal: row }));

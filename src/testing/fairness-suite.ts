@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import type { ServerMessage } from '../protocol/index.js';
 import type { PedidosFeed } from '../server/live/pedidos-feed.js';
@@ -64,6 +65,9 @@ export function fairnessSuite(dialect: DialectName): void {
         costMaxInFlight: 1,
         costMaxQueued: 2,
         bodyTimeoutMs: 400,
+        bodyLimitBytes: 200_000,
+        costBodyBurstBytes: 300_000,
+        costBodyRateBytes: 30_000,
         rateLimit: 1_000_000,
       });
       url = await ts.server.listen();
@@ -182,6 +186,48 @@ export function fairnessSuite(dialect: DialectName): void {
       // Cheap routes of the heavy reader are not charged: its schema still answers.
       const cheap = await ts.request(heavy, { method: 'GET', url: '/api/schema' });
       assert.equal(cheap.statusCode, 200);
+    });
+
+    void test('request bodies are charged as they inflate: large bodies back to back get 429, another store is served', async () => {
+      const heavy = await ts.device('store-a', 'a-bodies');
+      const light = await ts.device('store-b', 'b-bodies');
+      const at = new Date().toISOString();
+      const push = (token: string, machineId: string, prefix: string, n: number) => {
+        const mutations = Array.from({ length: n }, (_, i) => ({
+          eventId: `${prefix}-${i}`,
+          table: 'pedidos',
+          op: 'upsert',
+          updatedAt: at,
+          record: {
+            id: `${prefix}-${i}`,
+            store_id: machineId.startsWith('a-') ? 'store-a' : 'store-b',
+            numero: i,
+            status: 'novo',
+            observacao: 'x'.repeat(200),
+          },
+        }));
+        // gzip: ~100 KB of JSON in a few KB on the wire, so only the inflated size can count.
+        return ts.request(token, {
+          method: 'POST',
+          url: '/api/sync/push',
+          headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+          payload: gzipSync(JSON.stringify({ machineId, mutations })),
+        });
+      };
+      const statuses: number[] = [];
+      let limited: Awaited<ReturnType<typeof push>> | undefined;
+      for (let i = 0; i < 6; i++) {
+        const res = await push(heavy, 'a-bodies', `big-${i}`, 300);
+        statuses.push(res.statusCode);
+        if (res.statusCode === 429) limited ??= res;
+      }
+      // 300,000 bytes of budget: three ~100 KB bodies pass, then the token is in debt.
+      assert.deepEqual(statuses.slice(0, 2), [200, 200], statuses.join(','));
+      assert.ok(limited, `never limited: ${statuses.join(',')}`);
+      assert.equal(limited.json<{ code: string }>().code, 'RATE_LIMITED');
+      assert.ok(Number(limited.headers['retry-after']) >= 1, limited.body);
+      const other = await push(light, 'b-bodies', 'small', 5);
+      assert.equal(other.statusCode, 200, other.body);
     });
 
     void test('heavy requests of one token beyond its turns and queue are refused, not piled up', async () => {

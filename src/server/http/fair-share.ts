@@ -1,5 +1,5 @@
 import { PassThrough, type Readable } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preParsingAsyncHookHandler } from 'fastify';
 import { SyncError } from '../../protocol/index.js';
 import type { Identity } from '../auth/index.js';
 import type { CostLimiter } from './cost-limiter.js';
@@ -45,35 +45,40 @@ function routeKey(request: FastifyRequest): string {
 }
 
 /**
- * Wires the cost limiter to the HTTP routes (after authentication): a heavy request
- * waits for its token's turn (or is answered 429 with `Retry-After` when the token is
- * in debt), is charged its body bytes and answer bytes, and gives its turn back when
- * the answer is sent or the client goes away. Register before compression, so the
- * answer is charged at its uncompressed size (the work done).
+ * Wires the cost limiters to the HTTP routes (after authentication). A heavy read waits
+ * for its token's turn (or is answered 429 with `Retry-After` when the token is in debt)
+ * and gives it back when the answer is sent or the client goes away; every heavy route is
+ * charged its answer's bytes. A heavy write's body is charged (by `registerBodyGuards`)
+ * to the token's body budget as it streams in, a budget of its own, smaller than the reads': a
+ * body is parsed whole before any handler can refuse it, blocking the event loop for
+ * every store, so a token sending large bodies back to back is refused (429, before its
+ * next body is read) once it has sent its share. Register before compression, so answers
+ * are charged at their uncompressed size (the work done).
  */
-export function registerCostLimits(app: FastifyInstance, limiter: CostLimiter): void {
+export function registerCostLimits(
+  app: FastifyInstance,
+  limiter: CostLimiter,
+  bodies: CostLimiter,
+): void {
   app.addHook('onRequest', async (request) => {
     if (!request.identity || !heavyRoutes.has(routeKey(request))) return;
+    const key = costKeyOf(request.identity);
     if (request.method !== 'GET') {
       // Writes take no turn: a till's or agent's retries may legitimately overlap, and the
-      // database serializes writers anyway. They are charged their bytes and refused (429)
-      // only while their token is in debt.
-      limiter.check(costKeyOf(request.identity));
+      // database serializes writers anyway. Refused (429) while their token is in debt.
+      limiter.check(key);
+      bodies.check(key);
       request.costRelease = () => undefined;
-      const bytes = Number(request.headers['content-length']);
-      if (bytes > 0) limiter.charge(costKeyOf(request.identity), bytes);
       return;
     }
     const abort = new AbortController();
     const onClose = () => abort.abort();
     request.raw.once('close', onClose);
     try {
-      request.costRelease = await limiter.acquire(costKeyOf(request.identity), abort.signal);
+      request.costRelease = await limiter.acquire(key, abort.signal);
     } finally {
       request.raw.off('close', onClose);
     }
-    const bytes = Number(request.headers['content-length']);
-    if (bytes > 0) limiter.charge(costKeyOf(request.identity), bytes);
   });
   app.addHook('onSend', async (request, _reply, payload) => {
     if (!request.costRelease) return payload;
@@ -92,20 +97,27 @@ export function registerCostLimits(app: FastifyInstance, limiter: CostLimiter): 
 }
 
 /**
- * A request body must arrive within `timeoutMs` of the headers: a client trickling
- * bytes (slowloris) is answered 408 REQUEST_TIMEOUT and its connection closed,
- * instead of holding a socket and a parser for minutes.
+ * The guards on a request body as it streams in (after decompression):
+ * - it must arrive within `timeoutMs` of the headers: a client trickling bytes
+ *   (slowloris) is answered 408 REQUEST_TIMEOUT and its connection closed, instead of
+ *   holding a socket and a parser for minutes;
+ * - a heavy write's bytes are charged to its token's body budget (`bodies`), so a small
+ *   gzip body that inflates to megabytes costs what it inflates to.
  */
-export function registerBodyTimeout(app: FastifyInstance, timeoutMs: number): void {
+export function registerBodyGuards(
+  app: FastifyInstance,
+  options: { timeoutMs: number; bodies: CostLimiter },
+): void {
+  const { timeoutMs, bodies } = options;
   const done = async (request: FastifyRequest) => clearTimeout(request.bodyTimer);
   app.addHook('onResponse', done);
   app.addHook('onRequestAbort', done);
-  app.addHook('preParsing', async (request, _reply, payload) => {
+  const guard: preParsingAsyncHookHandler = async (request, _reply, payload) => {
     if (request.method === 'GET' || request.method === 'HEAD') return payload;
     const source = payload as Readable & { receivedEncodedLength?: number };
     const out = new PassThrough();
     let received = 0;
-    // Fastify compares this with Content-Length; a decompressing stream before us knows it.
+    // Fastify compares this with Content-Length; the decompressing stream before us knows it.
     Object.defineProperty(out, 'receivedEncodedLength', {
       get: () => source.receivedEncodedLength ?? received,
     });
@@ -124,7 +136,12 @@ export function registerBodyTimeout(app: FastifyInstance, timeoutMs: number): vo
     }, timeoutMs);
     timer.unref();
     request.bodyTimer = timer;
-    source.on('data', (chunk: Buffer) => (received += chunk.length));
+    const costKey =
+      request.identity && heavyRoutes.has(routeKey(request)) ? costKeyOf(request.identity) : null;
+    source.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (costKey) bodies.charge(costKey, chunk.length);
+    });
     source.once('end', () => clearTimeout(timer));
     source.once('close', () => clearTimeout(timer));
     source.once('error', (err) => {
@@ -133,5 +150,17 @@ export function registerBodyTimeout(app: FastifyInstance, timeoutMs: number): vo
     });
     source.pipe(out);
     return out;
+  };
+  // A route's own hook, added after the decompression hook the compression plugin puts
+  // first on each route (app-level hooks run before route-level ones, on compressed bytes).
+  app.addHook('onRoute', (route) => {
+    route.preParsing = [
+      ...(route.preParsing === undefined
+        ? []
+        : Array.isArray(route.preParsing)
+          ? route.preParsing
+          : [route.preParsing]),
+      guard,
+    ];
   });
 }
