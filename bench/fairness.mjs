@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { clearInterval, setInterval } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import WebSocket from 'ws';
 import {
   adminToken,
@@ -17,11 +18,8 @@ import {
   importProject,
   log,
   machineLine,
-  makeSale,
-  performance,
   printTable,
   request,
-  saleRows,
   startPdvServer,
   terminalAgent,
   uuidv7,
@@ -82,43 +80,19 @@ for (let i = 0; i < Number(args.pedidos); i += 5000) {
 seedAgent.destroy();
 log(`seeded ${args.pedidos} pedidos in store A`);
 
-/** The victim till: push one sale, pull its changes, again and again; latencies per request. */
-async function till(stopAt) {
-  const agent = terminalAgent();
-  const terminal = { index: 1, storeId: 'store-b', machineId: 'b-till' };
-  const latencies = [];
-  const statuses = new Map();
-  let cursor = '';
-  let n = 0;
-  while (performance.now() < stopAt) {
-    const sale = makeSale(terminal, n++);
-    const mutations = saleRows(sale).map(([table, record]) => ({
-      eventId: uuidv7(),
-      table,
-      op: 'upsert',
-      record,
-    }));
-    let t0 = performance.now();
-    const push = await request(agent, 'POST', `${url}/api/sync/push`, {
-      headers: { 'x-api-key': victim, 'content-type': 'application/json' },
-      body: JSON.stringify({ machineId: 'b-till', mutations }),
-    });
-    latencies.push(performance.now() - t0);
-    statuses.set(push.status, (statuses.get(push.status) ?? 0) + 1);
-    t0 = performance.now();
-    const pull = await request(
-      agent,
-      'GET',
-      `${url}/api/sync/changes?limit=1000${cursor ? `&since=${encodeURIComponent(cursor)}` : ''}`,
-      { headers: { 'x-api-key': victim, 'accept-encoding': 'gzip' } },
-    );
-    latencies.push(performance.now() - t0);
-    statuses.set(pull.status, (statuses.get(pull.status) ?? 0) + 1);
-    if (pull.status === 200) cursor = JSON.parse(pull.text).cursor;
-    await sleep(20);
-  }
-  agent.destroy();
-  return { latencies, statuses };
+/**
+ * The victim till, in a worker thread of its own: latencies are measured on an event loop
+ * that the abuser's client side (parsing its 5 MB answers, building its 8.8 MB payloads)
+ * does not block, so they show the server's delay alone.
+ */
+function till(stopAfterMs) {
+  const worker = new Worker(new URL('./fairness-victim.mjs', import.meta.url), {
+    workerData: { url, victim, stopAfterMs },
+  });
+  return new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
 }
 
 const attacks = {
@@ -230,7 +204,7 @@ for (const name of Object.keys(attacks)) {
   log(`attack: ${name}`);
   const stop = await attacks[name]();
   await sleep(300);
-  const { latencies, statuses } = await till(performance.now() + seconds * 1000);
+  const { latencies, statuses } = await till(seconds * 1000);
   await stop();
   await sleep(1000);
   rows.push([
