@@ -78,7 +78,7 @@ describe('a column coercion compiled once', () => {
           assert.deepEqual(compileCoercion(type, column, options)(input, timeZone), interpreted);
         },
       ),
-      { numRuns: 5000 },
+      { numRuns: Number(process.env['PDV_SYNC_FUZZ_RUNS'] ?? 500) * 4 },
     );
   });
 });

@@ -4,6 +4,8 @@ import fc from 'fast-check';
 import { parseMutation } from './mutation-parse.js';
 import { mutationSchema } from './push.js';
 
+const runs = Number(process.env['PDV_SYNC_FUZZ_RUNS'] ?? 500);
+
 /** Any UTF-16 unit, lone surrogates and NUL included. */
 const anyText = (maxLength: number) =>
   fc.string({
@@ -83,7 +85,7 @@ describe('a mutation parsed on the fast path', () => {
           assert.equal(fast.error?.issues[0]?.message, schema.error?.issues[0]?.message);
         }
       }),
-      { numRuns: 20_000 },
+      { numRuns: runs * 6 },
     );
   });
 

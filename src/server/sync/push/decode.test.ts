@@ -219,6 +219,6 @@ test('the record check compiled per table answers exactly as the interpreted coe
         );
       },
     ),
-    { numRuns: 5000 },
+    { numRuns: Number(process.env['PDV_SYNC_FUZZ_RUNS'] ?? 500) * 4 },
   );
 });
