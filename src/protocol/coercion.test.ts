@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { coercionCases } from '../testing/coercion-cases.js';
-import { coerceValue, unstorableText } from './coercion.js';
+import { coerceValue, compileCoercion, unstorableText } from './coercion.js';
 
 describe('the coercion rule', () => {
   for (const c of coercionCases)
@@ -40,6 +40,45 @@ describe('the coercion rule', () => {
         const got = coerceValue('text', 'nome', s);
         assert.equal(got.ok, unstorableText(s) === null);
       }),
+    );
+  });
+});
+
+describe('a column coercion compiled once', () => {
+  const types = ['text', 'integer', 'number', 'decimal', 'boolean', 'timestamp', 'json'] as const;
+  const value = fc.oneof(
+    fc.anything(),
+    fc.double(),
+    fc.integer(),
+    fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) }),
+    fc.constantFrom('1', '0', 'true', '12.50', '10.555', '1.0', '-7', '1e3', 'NaN', ''),
+    fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    fc.date({ noInvalidDate: true }).map((d) => d.toISOString().slice(0, 19).replace('T', ' ')),
+    fc.date({ noInvalidDate: true }).map((d) => d.getTime()),
+  );
+
+  it('answers exactly what coerceValue answers, for any type, column, options and value', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...types),
+        fc.constantFrom('nome', 'id', 'store_id', 'venda_id', 'qtd'),
+        fc.record(
+          { scale: fc.integer({ min: 0, max: 6 }), counter: fc.boolean() },
+          { requiredKeys: [] },
+        ),
+        fc.option(fc.constantFrom('UTC', 'America/Sao_Paulo', 'America/Manaus', 'Mars/Nowhere'), {
+          nil: undefined,
+        }),
+        value,
+        (type, column, options, timeZone, input) => {
+          const interpreted = coerceValue(type, column, input, {
+            ...options,
+            ...(timeZone ? { timeZone } : {}),
+          });
+          assert.deepEqual(compileCoercion(type, column, options)(input, timeZone), interpreted);
+        },
+      ),
+      { numRuns: Number(process.env['PDV_SYNC_FUZZ_RUNS'] ?? 500) * 4 },
     );
   });
 });

@@ -108,6 +108,47 @@ export function coerceValue(
   }
 }
 
+/** A column's coercion with its type chosen once: what `coerceValue` answers, minus the dispatch. */
+export type ColumnCoercion = (value: unknown, timeZone: string | undefined) => Coerced;
+
+/**
+ * `coerceValue` for one column, its type, name and options fixed when the schema is loaded:
+ * `compileCoercion(type, name, options)(value, timeZone)` answers exactly what
+ * `coerceValue(type, name, value, { ...options, timeZone })` answers (an empty zone is no
+ * zone: UTC), without choosing the type's rule or building an options object per value.
+ */
+export function compileCoercion(
+  type: CoercibleType,
+  column: string,
+  options: Omit<CoerceOptions, 'timeZone'> = {},
+): ColumnCoercion {
+  const nullAnswer: Coerced = { ok: true, value: null };
+  const scale = options.scale ?? 2;
+  const rule = ((): ColumnCoercion => {
+    switch (type) {
+      case 'text':
+        return (value) => coerceText(column, value);
+      case 'integer':
+        return (value) => coerceInteger(column, value, options);
+      case 'number':
+        return (value) => coerceNumber(column, value, options);
+      case 'decimal':
+        return (value) => coerceDecimal(column, value, scale);
+      case 'boolean':
+        return (value) => coerceBoolean(column, value);
+      case 'timestamp':
+        return (value, timeZone) => coerceTimestamp(column, value, timeZone || 'UTC');
+      case 'json':
+        return (value) => {
+          const bad = unstorableJson(value);
+          return bad ? fail(column, bad) : { ok: true, value };
+        };
+    }
+  })();
+  return (value, timeZone) =>
+    value === null || value === undefined ? nullAnswer : rule(value, timeZone);
+}
+
 function coerceText(column: string, value: unknown): Coerced {
   if (typeof value === 'number') {
     if (Number.isSafeInteger(value)) return { ok: true, value: String(value) };
@@ -176,19 +217,20 @@ function validYear(date: Date): boolean {
 }
 
 function coerceTimestamp(column: string, value: unknown, timeZone: string): Coerced {
-  const bad = fail(column, 'must be an ISO 8601 timestamp or epoch milliseconds');
+  // Built on demand: the answer for a valid timestamp allocates nothing else.
+  const bad = () => fail(column, 'must be an ISO 8601 timestamp or epoch milliseconds');
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) return bad;
+    if (!Number.isSafeInteger(value)) return bad();
     const date = new Date(value);
-    return validYear(date) ? { ok: true, value: date.toISOString() } : bad;
+    return validYear(date) ? { ok: true, value: date.toISOString() } : bad();
   }
-  if (typeof value !== 'string') return bad;
+  if (typeof value !== 'string') return bad();
   if (offsetTimestamp.test(value)) {
     const date = new Date(value.replace(' ', 'T'));
-    return validYear(date) ? { ok: true, value: date.toISOString() } : bad;
+    return validYear(date) ? { ok: true, value: date.toISOString() } : bad();
   }
   const m = naiveTimestamp.exec(value);
-  if (!m) return bad;
+  if (!m) return bad();
   const [y, mo, d, h = '0', mi = '0', s = '0', frac = '0'] = m.slice(1);
   const parts = [y, mo, d, h, mi, s].map(Number) as [
     number,
@@ -212,6 +254,6 @@ function coerceTimestamp(column: string, value: unknown, timeZone: string): Coer
     parts[4] > 59 ||
     parts[5] > 59
   )
-    return bad;
-  return validYear(date) ? { ok: true, value: date.toISOString() } : bad;
+    return bad();
+  return validYear(date) ? { ok: true, value: date.toISOString() } : bad();
 }

@@ -6,6 +6,7 @@ import {
   decimalFromNumber,
   decimalsAsNumbers,
   decimalsAsText,
+  decimalUnits,
   formatDecimal,
   parseDecimal,
   quickCanonicalDecimal,
@@ -40,6 +41,8 @@ describe('exact decimals', () => {
       units18.chain((u) => scales.map((sc) => formatDecimal(u, sc))),
       fc.stringMatching(/^-?\d{0,20}(\.\d{0,10})?$/),
       fc.constantFrom(
+        0,
+        -0,
         '-0.00',
         '-0',
         '0.00',
@@ -53,7 +56,11 @@ describe('exact decimals', () => {
     fc.assert(
       fc.property(values, scales, (value, scale) => {
         const quick = quickCanonicalDecimal(value, scale);
-        if (quick !== null) assert.equal(quick, canonicalDecimal(value, scale), String(value));
+        // The exact path alone (canonicalDecimal itself now tries the quick path first).
+        const parsed = decimalUnits(value, scale);
+        const exact = parsed.ok ? formatDecimal(parsed.units, scale) : null;
+        if (quick !== null) assert.equal(quick, exact, String(value));
+        assert.equal(canonicalDecimal(value, scale), exact, String(value));
       }),
       { numRuns: runs * 4 },
     );
@@ -61,6 +68,8 @@ describe('exact decimals', () => {
     assert.equal(quickCanonicalDecimal(10.5), '10.50');
     assert.equal(quickCanonicalDecimal('10.50'), '10.50');
     assert.equal(quickCanonicalDecimal(-2), '-2.00');
+    assert.equal(quickCanonicalDecimal(0), '0.00');
+    assert.equal(quickCanonicalDecimal(-0, 0), '0');
   });
 
   it('text with any number of decimals is either exact at the scale or refused, never rounded', () => {

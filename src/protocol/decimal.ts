@@ -131,7 +131,9 @@ export function quickCanonicalDecimal(value: unknown, scale = defaultDecimalScal
     if (sign === '-' && /^[0.]*$/.test(value.slice(1))) return null;
     return value;
   }
-  if (typeof value !== 'number' || !Number.isFinite(value) || value === 0) return null;
+  if (typeof value !== 'number' || !Number.isFinite(value)) return null;
+  // 0 and -0 alike: String(-0) is "0".
+  if (value === 0) return scale > 0 ? `0.${'0'.repeat(scale)}` : '0';
   if (!(m = plainText.exec(String(value)))) return null;
   const [, sign, int = '', frac = ''] = m;
   if (frac.length > scale || int.length + scale > maxNumberDigits) return null;
@@ -147,8 +149,13 @@ export function formatDecimal(units: bigint, scale = defaultDecimalScale): strin
   return `${negative ? '-' : ''}${int}${scale > 0 ? `.${frac}` : ''}`;
 }
 
-/** The canonical text of any accepted decimal value, or null when the value is refused. */
+/**
+ * The canonical text of any accepted decimal value, or null when the value is refused. Writes
+ * call it on every amount the push has already made canonical: the quick path answers those.
+ */
 export function canonicalDecimal(value: unknown, scale = defaultDecimalScale): string | null {
+  const quick = quickCanonicalDecimal(value, scale);
+  if (quick !== null) return quick;
   const parsed = decimalUnits(value, scale);
   return parsed.ok ? formatDecimal(parsed.units, scale) : null;
 }

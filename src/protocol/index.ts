@@ -3,6 +3,7 @@ export * from './sync-error.js';
 export * from './sync-schema.js';
 export * from './record.js';
 export * from './push.js';
+export * from './mutation-parse.js';
 export * from './changes.js';
 export * from './table-sync.js';
 export * from './sync-event.js';

@@ -1,4 +1,4 @@
-import { coerceValue, type CoerceOptions } from './coercion.js';
+import { compileCoercion } from './coercion.js';
 import { columnScale, type ColumnDef, type TableDef } from './sync-schema.js';
 
 export type RecordValues = Record<string, unknown>;
@@ -31,19 +31,21 @@ function compileColumn(column: ColumnDef): ColumnCheck {
   const nullAnswer: Checked = notNull
     ? { ok: false, message: `column ${column.name} is required and cannot be null` }
     : { ok: true, value: null };
-  const base: CoerceOptions = {
+  const coerce = compileCoercion(column.type, column.name, {
     ...(column.counter ? { counter: true } : {}),
     ...(column.type === 'decimal' ? { scale: columnScale(column) } : {}),
-  };
-  return (value, timeZone) => {
-    if (value === null) return nullAnswer;
-    if (column.type === 'json' && jsonDepth(value, 0) > maxJsonDepth)
-      return {
-        ok: false,
-        message: `column ${column.name} nests deeper than ${maxJsonDepth} levels`,
-      };
-    return coerceValue(column.type, column.name, value, timeZone ? { ...base, timeZone } : base);
-  };
+  });
+  if (column.type === 'json')
+    return (value, timeZone) => {
+      if (value === null) return nullAnswer;
+      if (jsonDepth(value, 0) > maxJsonDepth)
+        return {
+          ok: false,
+          message: `column ${column.name} nests deeper than ${maxJsonDepth} levels`,
+        };
+      return coerce(value, timeZone);
+    };
+  return (value, timeZone) => (value === null ? nullAnswer : coerce(value, timeZone));
 }
 
 /** A table's record check, built once per table declaration instead of interpreted per record. */

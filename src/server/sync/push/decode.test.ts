@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { TableNames, unstorableJson, unstorableText } from '../../../protocol/index.js';
+import {
+  coerceValue,
+  columnScale,
+  TableNames,
+  unstorableJson,
+  unstorableText,
+  validateRecord,
+  type TableDef,
+} from '../../../protocol/index.js';
 import type { Identity } from '../../auth/index.js';
 import { defaultSchemaFile } from '../../config.js';
 import { loadSchema } from '../../load-schema.js';
@@ -117,4 +125,100 @@ test("a naive timestamp is read in the record's store's zone, a global row's in 
   );
   assert.ok('mutation' in produto);
   assert.equal(produto.values['updated_at'], '2026-11-30T11:00:00.000Z');
+});
+
+/**
+ * The record check as the coercion rule reads when interpreted: look the column up by name,
+ * then `coerceValue` with the column's options. The compiled check must answer the same.
+ */
+function interpretedRecordCheck(
+  table: TableDef,
+  record: Record<string, unknown>,
+  options: { partial: boolean; timeZone?: string },
+): ReturnType<typeof validateRecord> {
+  const depth = (v: unknown, d: number): number =>
+    d > 32 || v === null || typeof v !== 'object'
+      ? d
+      : Math.max(d, ...Object.values(v).map((x) => depth(x, d + 1)));
+  const values: Record<string, unknown> = {};
+  for (const key in record) {
+    if (!Object.hasOwn(record, key) || key.startsWith('_')) continue;
+    const column = table.columns.find((c) => c.name === key);
+    if (!column) return { ok: false, message: `unknown column ${key} in table ${table.name}` };
+    const value = record[key];
+    if (value === null) {
+      if (column.required || column.name === 'id')
+        return { ok: false, message: `column ${column.name} is required and cannot be null` };
+      values[key] = null;
+      continue;
+    }
+    if (column.type === 'json' && depth(value, 0) > 32)
+      return { ok: false, message: `column ${column.name} nests deeper than 32 levels` };
+    const checked = coerceValue(column.type, column.name, value, {
+      ...(column.counter ? { counter: true } : {}),
+      ...(column.type === 'decimal' ? { scale: columnScale(column) } : {}),
+      ...(options.timeZone ? { timeZone: options.timeZone } : {}),
+    });
+    if (!checked.ok) return checked;
+    values[key] = checked.value;
+  }
+  if (typeof values['id'] === 'number') values['id'] = String(values['id']);
+  const id = values['id'];
+  if (typeof id !== 'string' || id.length === 0 || id.length > 128)
+    return { ok: false, message: 'id must be a non-empty string of at most 128 characters' };
+  if (!options.partial)
+    for (const c of table.columns)
+      if (c.required && (values[c.name] === undefined || values[c.name] === null))
+        return { ok: false, message: `column ${c.name} is required` };
+  return { ok: true, id, values };
+}
+
+test('the record check compiled per table answers exactly as the interpreted coercion rule', () => {
+  const cell = fc.oneof(
+    fc.anything(),
+    fc.jsonValue(),
+    fc.double(),
+    fc.integer(),
+    fc.constant(null),
+    fc.constantFrom(
+      '10.50',
+      '1.0',
+      '12',
+      'true',
+      '0',
+      '2026-11-30 12:00:00',
+      '2026-11-30T12:00:00Z',
+    ),
+    fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) }),
+  );
+  const tableRecord = fc
+    .constantFrom(...names.tables)
+    .chain((table) =>
+      fc.tuple(
+        fc.constant(table),
+        fc.dictionary(
+          fc.oneof(
+            { weight: 6, arbitrary: fc.constantFrom(...table.columns.map((c) => c.name)) },
+            fc.constantFrom('_op', '_version', 'nope'),
+          ),
+          cell,
+        ),
+      ),
+    );
+  fc.assert(
+    fc.property(
+      tableRecord,
+      fc.boolean(),
+      fc.option(fc.constantFrom('UTC', 'America/Manaus', 'Asia/Kolkata'), { nil: undefined }),
+      ([table, record], partial, timeZone) => {
+        const options = { partial, ...(timeZone ? { timeZone } : {}) };
+        assert.deepEqual(
+          validateRecord(table, record, options),
+          interpretedRecordCheck(table, record, options),
+        );
+      },
+    ),
+    { numRuns: Number(process.env['PDV_SYNC_FUZZ_RUNS'] ?? 500) * 4 },
+  );
 });

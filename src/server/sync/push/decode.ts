@@ -1,7 +1,7 @@
 import {
   mayWrite,
   maxCounterMagnitude,
-  mutationSchema,
+  parseMutation,
   validateRecord,
   type ErrorCode,
   type Mutation,
@@ -38,7 +38,7 @@ export function decodeMutation(
   index: number,
   options: DecodeOptions,
 ): Prepared | Refused {
-  const parsed = mutationSchema.safeParse(raw);
+  const parsed = parseMutation(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path.map(String).join('.') ?? '';
@@ -108,10 +108,19 @@ export function decodeMutation(
   };
 }
 
+/**
+ * The last time clamped and its answer: a batch's mutations mostly carry the same
+ * `updatedAt` (the till stamps its outbox flush), so each distinct time is read once.
+ */
+let lastClamp = { time: '', limit: Number.NaN, answer: '' };
+
 function clampClientTime(time: string | undefined, options: DecodeOptions): string | null {
   if (!time) return null;
   const limit = options.now + options.maxClockSkewMs;
-  return new Date(Math.min(new Date(time).getTime(), limit)).toISOString();
+  if (time === lastClamp.time && limit === lastClamp.limit) return lastClamp.answer;
+  const answer = new Date(Math.min(new Date(time).getTime(), limit)).toISOString();
+  lastClamp = { time, limit, answer };
+  return answer;
 }
 
 function refuse(

@@ -22,7 +22,8 @@ export class Groups {
     this.root = raws.map((_, i) => i);
     this.size = raws.map(() => 1);
     const byLabel = new Map<string, number>();
-    const byRow = new Map<string, number>();
+    // Rows by table name, then id: no key text built per mutation.
+    const byRow = new Map<string, Map<string, number>>();
     const facts = decoded.map((d, i) => facts0(raws[i], d, names));
     facts.forEach((f, i) => {
       if (f.group !== undefined) {
@@ -31,14 +32,15 @@ export class Groups {
         else this.union(first, i);
       }
       if (f.table && f.id !== undefined) {
-        const key = `${f.table.name}\u0000${f.id}`;
-        if (!byRow.has(key)) byRow.set(key, i);
+        let ids = byRow.get(f.table.name);
+        if (!ids) byRow.set(f.table.name, (ids = new Map<string, number>()));
+        if (!ids.has(f.id)) ids.set(f.id, i);
       }
     });
     facts.forEach((f, i) => {
       const parent = f.table?.parent;
       if (!parent || f.parentId === undefined) return;
-      const p = byRow.get(`${parent.table}\u0000${f.parentId}`);
+      const p = byRow.get(parent.table)?.get(f.parentId);
       if (p !== undefined) this.union(p, i);
     });
   }
@@ -72,17 +74,21 @@ export class Groups {
   }
 }
 
-type Facts = { group?: string; table?: TableDef; id?: string; parentId?: string };
+type Facts = {
+  group: string | undefined;
+  table: TableDef | undefined;
+  id: string | undefined;
+  parentId: string | undefined;
+};
 
 function facts0(raw: unknown, d: Prepared | Refused, names: TableNames): Facts {
   if ('mutation' in d) {
     const parent = d.table.parent;
-    const ref = parent ? idText(d.values[parent.column]) : undefined;
     return {
-      ...(d.mutation.group !== undefined ? { group: d.mutation.group } : {}),
+      group: d.mutation.group,
       table: d.table,
       id: d.id,
-      ...(ref !== undefined ? { parentId: ref } : {}),
+      parentId: parent ? idText(d.values[parent.column]) : undefined,
     };
   }
   const o = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
@@ -91,13 +97,11 @@ function facts0(raw: unknown, d: Prepared | Refused, names: TableNames): Facts {
       ? (o['record'] as Record<string, unknown>)
       : {};
   const table = typeof o['table'] === 'string' ? names.resolve(o['table']) : undefined;
-  const id = idText(record['id']);
-  const parentId = table?.parent ? idText(record[table.parent.column]) : undefined;
   return {
-    ...(typeof o['group'] === 'string' ? { group: o['group'] } : {}),
-    ...(table ? { table } : {}),
-    ...(id !== undefined ? { id } : {}),
-    ...(parentId !== undefined ? { parentId } : {}),
+    group: typeof o['group'] === 'string' ? o['group'] : undefined,
+    table,
+    id: idText(record['id']),
+    parentId: table?.parent ? idText(record[table.parent.column]) : undefined,
   };
 }
 

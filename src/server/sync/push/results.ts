@@ -32,13 +32,15 @@ export function rejected(m: Echo, code: ErrorCode, message: string): RejectedRes
 }
 
 export function applied(p: Prepared, version?: number): AppliedResult {
-  return {
+  // One object per result, built once (no spread of a temporary): a batch answers thousands.
+  const result: AppliedResult = {
     eventId: p.mutation.eventId,
     status: 'applied',
     table: p.table.name,
     id: p.id,
-    ...(version !== undefined ? { version } : {}),
   };
+  if (version !== undefined) result.version = version;
+  return result;
 }
 
 /** The response summary: how many results of each status. */
