@@ -82,12 +82,9 @@ export function registerCostLimits(
   });
   app.addHook('onSend', async (request, _reply, payload) => {
     if (!request.costRelease) return payload;
-    const bytes =
-      typeof payload === 'string'
-        ? Buffer.byteLength(payload)
-        : Buffer.isBuffer(payload)
-          ? payload.length
-          : 0;
+    // A string's length stands for its bytes (JSON is mostly ASCII): counting UTF-8 bytes
+    // exactly scans every answer again, a cost estimate needs no such precision.
+    const bytes = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload.length : 0;
     limiter.charge(costKeyOf(request.identity), bytes);
     return payload;
   });
