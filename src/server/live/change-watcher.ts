@@ -44,6 +44,8 @@ export class ChangeWatcher {
   private unwatch: (() => Promise<void>) | null = null;
   private stopped = false;
   private safety: NodeJS.Timeout | null = null;
+  /** Wake-ups skipped while nobody listened: `last` may be behind the log. */
+  private behind = false;
 
   constructor(
     private readonly storage: Storage,
@@ -51,6 +53,11 @@ export class ChangeWatcher {
     private readonly onError: (err: unknown) => void,
     /** The change log went backwards (a database restored from a backup): clients must reload. */
     private readonly onReset: () => void = () => undefined,
+    /**
+     * Nobody listens: a wake-up reads nothing (a push's commit then costs no read of the
+     * log); `resume` moves the position to the log's head before the next listener.
+     */
+    private readonly idle: () => boolean = () => false,
   ) {
     this.log = changeLogOf(storage);
   }
@@ -68,9 +75,29 @@ export class ChangeWatcher {
     this.safety = setInterval(() => this.poke(), 2000).unref();
   }
 
+  /**
+   * Before a listener joins: skipped wake-ups are made up for by starting from the log's
+   * head, as `start` does (what committed meanwhile is the listener's to pull, from the
+   * cursor it is greeted with). Returns whether the position moved.
+   */
+  async resume(): Promise<boolean> {
+    if (!this.behind) return false;
+    this.behind = false;
+    await this.running;
+    const head = await this.storage.read((tx) => this.log.head(tx));
+    // Only forward: a log that went back is the drain's to notice (it compares with the top).
+    if (comparePositions(head, this.last) <= 0) return false;
+    this.last = head;
+    return true;
+  }
+
   /** Coalesces wake-ups: one read at a time, and one more if woken during it. */
   poke(): void {
     if (this.stopped) return;
+    if (!this.running && this.idle()) {
+      this.behind = true;
+      return;
+    }
     if (this.running) {
       this.again = true;
       return;

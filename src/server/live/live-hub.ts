@@ -113,6 +113,7 @@ export class LiveHub {
         } satisfies ServerMessage);
         for (const conn of this.connections) this.deliver(conn, data);
       },
+      () => this.connections.size === 0,
     );
   }
 
@@ -133,8 +134,17 @@ export class LiveHub {
       return refuse(socket, '503 Service Unavailable');
     const token = url.searchParams.get('token') || tokenOf(request);
     const identity = token ? this.deps.devices.authenticate(token) : Promise.resolve(null);
-    identity.then(
-      (who) =>
+    // The feed skips the log while nobody listens: caught up before this client's greeting.
+    const caughtUp = this.watcher.resume().then(
+      (moved) => {
+        // The cached lists were not told of what committed meanwhile.
+        if (moved) this.snapshotCache.clear();
+      },
+      // The feed then announces from where it was: more to send, nothing missed.
+      (err: unknown) => this.deps.logger.error({ err }, 'live feed: catching up failed'),
+    );
+    Promise.all([identity, caughtUp]).then(
+      ([who]) =>
         this.wss.handleUpgrade(request, socket, head, (ws) => {
           // Accept, then close with 1008: a browser sees the code, not a bare failed handshake.
           if (!who) {
@@ -180,6 +190,8 @@ export class LiveHub {
     const asked = url.searchParams.get('tables');
     if (asked && channel === 'global') this.subscribe(conn, asked.split(','));
     this.connections.add(conn);
+    // A commit between the catch-up and now found nobody listening: read it now.
+    this.watcher.poke();
     ws.on('pong', () => (conn.alive = true));
     ws.on('message', (data, isBinary) => void this.onMessage(conn, data, isBinary));
     ws.on('close', () => {

@@ -369,6 +369,69 @@ export function liveSuite(dialect: DialectName): void {
     });
   });
 
+  describe(`live fan-out, nobody listening (${dialect})`, () => {
+    test('commits made while nobody listens are not read by the feed; a client joining later is greeted at the head and hears what follows', async () => {
+      const ts = await startTestServer(dialect, { wsHeartbeatMs: 10_000 });
+      try {
+        const url = await ts.server.listen();
+        const token = await ts.device('store-q', 'q1');
+        const put = async (id: string, status: string) => {
+          const res = await ts.request(adminToken, {
+            method: 'PUT',
+            url: `/api/tables/pedidos/${id}`,
+            payload: { id, store_id: 'store-q', status, numero: 1 },
+          });
+          assert.equal(res.statusCode, 200, res.body);
+        };
+        const greeted = async () => {
+          const c = await connectLive(liveUrl(url, '/ws', { token }));
+          await c.waitFor((m) => m.some((x) => x.type === 'connection'));
+          const hello = c.messages.find((m) => m.type === 'connection');
+          return { c, cursor: (hello as { cursor: string }).cursor };
+        };
+        const pulled = async (cursor: string) => {
+          const res = await ts.request(token, {
+            method: 'GET',
+            url: `/api/sync/changes?since=${encodeURIComponent(cursor)}`,
+          });
+          assert.equal(res.statusCode, 200, res.body);
+          return res.json<{ changes: { id: string }[] }>().changes.map((x) => x.id);
+        };
+        const announced = () => ts.server.ctx.live.stats().announced_cursor;
+        const before = announced();
+        await put('q-1', 'novo');
+        await put('q-2', 'novo');
+        await new Promise((r) => setTimeout(r, 300));
+        // Nobody listened: the feed did not move (it did not read the log).
+        assert.equal(announced(), before);
+        const first = await greeted();
+        // Greeted at the head: what committed before is the client's to pull, nothing after it.
+        assert.deepEqual(await pulled(first.cursor), []);
+        await put('q-3', 'novo');
+        await put('q-1', 'pronto');
+        await first.c.waitFor((m) => changesOf(m).length >= 2);
+        assert.deepEqual(
+          changesOf(first.c.messages).map((x) => `${x.id}/${x.action}`),
+          ['q-3/create', 'q-1/update'],
+        );
+        await first.c.close();
+        // Gone again: a later client is greeted past what committed in between.
+        await put('q-4', 'novo');
+        const second = await greeted();
+        assert.deepEqual(await pulled(second.cursor), []);
+        await put('q-5', 'novo');
+        await second.c.waitFor((m) => changesOf(m).length >= 1);
+        assert.deepEqual(
+          changesOf(second.c.messages).map((x) => `${x.id}/${x.action}`),
+          ['q-5/create'],
+        );
+        await second.c.close();
+      } finally {
+        await ts.close();
+      }
+    });
+  });
+
   describe(`live fan-out, shutdown (${dialect})`, () => {
     test('a stopping server closes its connections with 1001 and refuses new ones', async () => {
       const ts = await startTestServer(dialect);
