@@ -229,26 +229,31 @@ export function registerPushConformanceTests(dialect: DialectName): void {
     });
 
     test('a group whose member the database stage refuses is rolled back whole', async () => {
-      // Store B holds this venda id: store A's new sale cannot take it (rows are keyed by id).
-      const taken = sale('B');
-      assert.ok((await pushRaw(b1, 'b1', taken.mutations)).every((r) => r.status === 'applied'));
-      const clash = sale('A');
-      clash.mutations[0] = {
-        ...clash.mutations[0],
-        record: { store_id: 'A', id: taken.venda, data_hora: '2026-11-30T12:00:00Z', total: 1 },
+      // A counter one step from its bound: the delta passes decoding, the row's new value does not.
+      const estoque = uuidv7();
+      const near = { id: estoque, store_id: 'A', produto_id: 'p1', quantidade: 1e15 - 1 };
+      const [set] = await pushRaw(a1, 'a1', [
+        { eventId: uuidv7(), table: 'estoque', op: 'upsert', record: near },
+      ]);
+      assert.equal(set?.status, 'applied', JSON.stringify(set));
+      const clash = sale('A', { group: 'g-db-stage' });
+      const over = {
+        eventId: uuidv7(),
+        table: 'estoque',
+        op: 'upsert',
+        record: near,
+        deltas: { quantidade: 10 },
+        group: 'g-db-stage',
       };
-      for (const m of clash.mutations.slice(1)) m.record['venda_id'] = taken.venda;
       const other = sale('A');
-      const results = await pushRaw(a1, 'a1', [...clash.mutations, ...other.mutations]);
-      assert.equal(results[0]?.reason?.code, 'SCOPE_VIOLATION', JSON.stringify(results[0]));
-      assert.doesNotMatch(results[0]?.reason?.message ?? '', /\bB\b/, 'names no other store');
-      for (const r of results.slice(1, 4)) assert.equal(r.reason?.code, 'GROUP_REJECTED');
-      for (const r of results.slice(4)) assert.equal(r.status, 'applied');
-      const itens = (await tableRows('itens_venda')).filter((r) => r['venda_id'] === taken.venda);
-      assert.ok(
-        itens.every((r) => r['store_id'] === 'B'),
-        "none of store A's items stored under B's sale",
-      );
+      const results = await pushRaw(a1, 'a1', [over, ...clash.mutations, ...other.mutations]);
+      assert.equal(results[0]?.reason?.code, 'RECORD_INVALID', JSON.stringify(results[0]));
+      const n = clash.mutations.length;
+      for (const r of results.slice(1, 1 + n)) assert.equal(r.reason?.code, 'GROUP_REJECTED');
+      for (const r of results.slice(1 + n)) assert.equal(r.status, 'applied');
+      const vendas = await tableRows('vendas');
+      assert.ok(!vendas.some((r) => r['id'] === clash.venda), 'the sale was rolled back');
+      assert.ok(vendas.some((r) => r['id'] === other.venda));
     });
 
     test("store B's sale is not answered duplicate when store A used the same eventId", async () => {
