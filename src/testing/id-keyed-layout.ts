@@ -89,6 +89,10 @@ export async function toIdKeyedLayout(
 }
 
 function idKeyedOrigins(exec: (sql: string) => void): void {
+  // Made by the row reconciler at start: absent from a database only migrated by its storage.
+  exec(`CREATE TABLE IF NOT EXISTS _sync_row_origins (
+     table_name TEXT NOT NULL, row_store TEXT NOT NULL DEFAULT '', row_id TEXT NOT NULL,
+     machine_id TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (table_name, row_store, row_id))`);
   exec(
     `CREATE TABLE _old_origins AS SELECT table_name, row_id, machine_id, created_at FROM _sync_row_origins`,
   );

@@ -149,6 +149,8 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const table = tableOf(ctx, params.table);
     let record: Record<string, unknown> = { id: params.id };
     const body = mode === 'delete' ? {} : parseRequest(recordBodySchema, request.body, 'body');
+    if (body['id'] !== undefined && body['id'] !== params.id && body['id'] !== Number(params.id))
+      throw new SyncError('VALIDATION_FAILED', 'body.id differs from the id in the path');
     // The row's store, in a store-scoped table: `?storeId=` or the body's store column.
     const store = requireStore(request, table, body);
     if (table.storeColumn && store !== null) {
@@ -161,8 +163,6 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
       record[table.storeColumn] = store;
     }
     if (mode !== 'delete') {
-      if (body['id'] !== undefined && body['id'] !== params.id && body['id'] !== Number(params.id))
-        throw new SyncError('VALIDATION_FAILED', 'body.id differs from the id in the path');
       record = { ...body, ...record, id: params.id };
       if (mode === 'put') {
         const full = validateRecord(table, record, { partial: false });
