@@ -350,6 +350,7 @@ export const httpRoutes: Readonly<Record<string, RouteContract>> = {
     summary: 'Read one pedido',
     tags: pedidos,
     params: rowIdParamsSchema,
+    querystring: rowStoreQuerySchema,
     response: { 200: rowSchema },
   },
   'POST /api/v1/pedidos': {
@@ -363,6 +364,7 @@ export const httpRoutes: Readonly<Record<string, RouteContract>> = {
     summary: 'Change a pedido (every screen on /ws/pedidos hears of it before the answer)',
     tags: pedidos,
     params: rowIdParamsSchema,
+    querystring: rowStoreQuerySchema,
     headers: idempotencyHeadersSchema(100),
     body: recordBodySchema,
     response: { 200: rowSchema },
@@ -371,6 +373,7 @@ export const httpRoutes: Readonly<Record<string, RouteContract>> = {
     summary: 'Delete a pedido',
     tags: pedidos,
     params: rowIdParamsSchema,
+    querystring: rowStoreQuerySchema,
     headers: idempotencyHeadersSchema(100),
     response: { 200: pedidoDeleteResponseSchema },
   },

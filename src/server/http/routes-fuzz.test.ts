@@ -1048,10 +1048,12 @@ const models: Record<string, Model> = {
         return !valid(rowIdSchema, id);
       });
       // A camelCase <entity>Id the oracle does not derive may also name the row.
-      if (bad) return [E('VALIDATION_FAILED'), ...ok(), ...rejectionCodes.map(E)];
+      // The admin's row of a store-scoped table without its store.
+      const noStore = storeRequired(role, table.name);
+      if (bad) return [E('VALIDATION_FAILED'), ...ok(), ...rejectionCodes.map(E), ...noStore];
       if (role === 'device' && table.direction === 'down') return [E('DIRECTION_FORBIDDEN')];
       if (table.kind === 'event' && m[2] === 'deleted') return [E('EVENT_IMMUTABLE')];
-      return [...ok(), ...rejectionCodes.map(E)];
+      return [...ok(), ...rejectionCodes.map(E), ...noStore];
     },
     reply: syncEventResponseSchema,
     check: (_seen, reply) => assert.equal((reply as { success: boolean }).success, true),

@@ -160,7 +160,8 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
           'VALIDATION_FAILED',
           `body.${table.storeColumn} differs from ?storeId=`,
         );
-      record[table.storeColumn] = store;
+      // The body's own value stays as sent (validated like any column).
+      record[table.storeColumn] = named ?? store;
     }
     if (mode !== 'delete') {
       record = { ...body, ...record, id: params.id };

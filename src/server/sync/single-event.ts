@@ -199,6 +199,9 @@ export function singleEventAnswer(
   const results_ = list
     ? rows.map(({ id, status, code }) => ({ id, status, ...(code ? { code } : {}) }))
     : undefined;
+  // The admin naming no store for a store-scoped row: the request's fault, a catalogue error (400).
+  if (rejected?.code === 'STORE_REQUIRED')
+    throw new SyncError('STORE_REQUIRED', rejected.message ?? 'the row names no store');
   if (rejected)
     return {
       status: 422,

@@ -383,6 +383,14 @@ export function registerSyncConformanceTests(dialect: DialectName): void {
         (await own(b1, startB.cursor)).map((c) => [c.record['store_id'], c.record['status']]),
         [['B', 'B1']],
       );
+      // Every table at once (rows joined per page range): still each store's own row.
+      const everything = (await pullAll(b1, startB.cursor)).changes.filter(
+        (c) => c.table === 'pedidos' && c.record['id'] === n,
+      );
+      assert.deepEqual(
+        everything.map((c) => c.record['store_id']),
+        ['B'],
+      );
       // Update: A's change reaches A's row alone.
       const [upd] = await push(a1, 'a1', [pedido('A2')]);
       assert.equal(upd?.status, 'applied', JSON.stringify(upd));
