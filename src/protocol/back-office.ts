@@ -29,6 +29,24 @@ export const tableParamsSchema = z.object({ table: z.string().min(1).max(64) });
 /** A row id in a path. */
 export const rowIdParamsSchema = z.object({ id: z.string().min(1).max(128) });
 
+/**
+ * The store of the one row a route addresses. Rows of a store-scoped table are identified by
+ * (store, id): two stores may use the same id. A store-bound token always addresses its own
+ * store's row; the admin names the store here (or in the record's store column): a write
+ * without it, or a read whose id more than one store uses, is a 400 STORE_REQUIRED.
+ * Ignored for global tables.
+ */
+export const rowStoreQuerySchema = z.object({
+  storeId: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .describe(
+      "The row's store, for a store-scoped table (rows are identified by store and id). Required of the admin for writes, and for reads when the id is used by several stores; a store's own token implies it.",
+    ),
+});
+
 /** The body of a write: the row's columns (checked against its table). */
 export const recordBodySchema = z.record(z.string(), z.unknown());
 

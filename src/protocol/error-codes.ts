@@ -54,7 +54,8 @@ export const errorCatalogue = {
   },
   SCOPE_VIOLATION: {
     status: 422,
-    cause: "The record names another store, or its id belongs to another store's row.",
+    cause:
+      "The record names another store than the device token's, or would move a row to another store.",
     remedy: "A device writes only its own store's rows; use that store's device token.",
   },
   EVENT_IMMUTABLE: {
@@ -136,9 +137,9 @@ export const errorCatalogue = {
   STORE_REQUIRED: {
     status: 400,
     cause:
-      'The admin token, bound to no store, posted an agent payload without naming the store its rows belong to.',
+      'The admin token, bound to no store, addressed a row of a store-scoped table (rows there are identified by store and id) or posted an agent payload without naming the store.',
     remedy:
-      "Add `?store=<storeId>` (e.g. to replay a dead-lettered payload), or post with the store's agent device token.",
+      "Name the store: its column in a pushed record, `?storeId=<storeId>` on the table routes, `?store=<storeId>` on an agent payload (e.g. to replay a dead-lettered one); or use the store's device token.",
   },
   AGENT_STORE_MISMATCH: {
     status: 403,

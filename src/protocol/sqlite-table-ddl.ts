@@ -28,12 +28,20 @@ export function quoteSqlIdent(name: string): string {
   return `"${name}"`;
 }
 
-/** A sync table as a real typed SQLite table (id is the text primary key). */
+/**
+ * A sync table as a real typed SQLite table. A terminal holds one store's rows: id is the text
+ * primary key. On the server a store-scoped table is keyed by (store column, id), so two stores
+ * may number their rows alike; global tables keep id alone.
+ */
 export function sqliteCreateTableDdl(table: TableDef, side: SqliteSide = 'terminal'): string {
   const q = quoteSqlIdent;
+  const store = side === 'server' ? table.storeColumn : null;
   const cols = table.columns.map((c) =>
-    c.name === 'id' ? `"id" TEXT PRIMARY KEY NOT NULL` : `${q(c.name)} ${sqliteType(c.type, side)}`,
+    c.name === 'id'
+      ? `"id" TEXT ${store ? '' : 'PRIMARY KEY '}NOT NULL`
+      : `${q(c.name)} ${sqliteType(c.type, side)}${c.name === store ? ' NOT NULL' : ''}`,
   );
+  if (store) cols.push(`PRIMARY KEY (${q(store)}, "id")`);
   return `CREATE TABLE IF NOT EXISTS ${q(table.name)} (${cols.join(', ')})`;
 }
 

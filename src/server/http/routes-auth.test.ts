@@ -390,10 +390,10 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
           eventId: eventId(),
           table: 'pedidos',
           op: 'upsert',
-          record: { id: 'ped-A1', status: 'hacked' },
+          record: { id: 'ped-A1', store_id: 'store-A', status: 'hacked' },
         },
       ]);
-      assertRejectedForScope(pushed, 'manager overwriting a store A row');
+      assertRejectedForScope(pushed, 'manager writing a store A row');
       const create = await ts.request(manager, {
         method: 'POST',
         url: '/api/admin/devices',
@@ -511,8 +511,7 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
     });
 
     void test("store B's device cannot overwrite or delete store A's rows by id, and learns nothing of them", async () => {
-      // A full new row cannot take an id another store holds (rows are keyed by id alone):
-      // SCOPE_VIOLATION, naming neither store nor row.
+      // Rows are (store, id): B's writes with A's ids address B's own rows, created as new.
       const cases: [string, unknown][] = [
         [
           'upsert without store_id',
@@ -574,11 +573,12 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
           `${what}: another store's id answered unlike an unknown id`,
         );
       }
-      for (const [what, mutation] of cases)
-        assertRejectedForScope(
-          await push(tokenB, 'till-B', [{ eventId: eventId(), ...(mutation as object) }]),
-          what,
-        );
+      for (const [what, mutation] of cases) {
+        const results = await push(tokenB, 'till-B', [
+          { eventId: eventId(), ...(mutation as object) },
+        ]);
+        assert.equal(results[0]?.status, 'applied', `${what}: ${JSON.stringify(results)}`);
+      }
 
       // The single-event and per-table forms go through the same checks.
       const event = await ts.request(tokenB, {
@@ -591,8 +591,8 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
           data: { id: 'ped-A1', status: 'hacked' },
         },
       });
-      assert.equal(event.statusCode, 422, event.body);
-      assert.equal(event.json<ErrorReply>().code, 'SCOPE_VIOLATION');
+      // B's own ped-A1 (made above) is the row updated.
+      assert.equal(event.statusCode, 200, event.body);
       const deleted = await ts.request(tokenB, {
         method: 'POST',
         url: '/api/sync/pedidos',
@@ -602,18 +602,25 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         },
       });
       assert.equal(deleted.statusCode, 200, deleted.body);
-      // As for an unknown id: nothing to delete, answered applied; store A's row stays (below).
+      // B's own ped-A2 goes; store A's row stays (below).
       assert.equal(deleted.json<PushReply>().results[0]?.status, 'applied', deleted.body);
 
-      const rows = await adminPedidos();
-      assert.equal(rows.get('ped-A1')?.['status'], 'aberto');
-      assert.equal(rows.get('ped-A1')?.['store_id'], 'store-A');
-      assert.equal(rows.get('ped-A2')?.['status'], 'aberto');
-      assert.equal(rows.get('ped-A2')?.['store_id'], 'store-A');
-      const supplies = await get<{ rows: Row[] }>(adminToken, '/api/tables/estoque');
-      assert.equal(supplies.rows.find((r) => r['id'] === 'est-A1')?.['quantidade'], 5);
-      const vendas = await get<{ rows: Row[] }>(adminToken, '/api/tables/vendas');
-      assert.equal(vendas.rows.find((r) => r['id'] === 'venda-A1')?.['total'], 10);
+      const ofA = async (table: string, id: string) =>
+        (await get<{ row: Row }>(adminToken, `/api/tables/${table}/${id}?storeId=store-A`)).row;
+      assert.equal((await ofA('pedidos', 'ped-A1'))['status'], 'aberto');
+      assert.equal((await ofA('pedidos', 'ped-A1'))['store_id'], 'store-A');
+      assert.equal((await ofA('pedidos', 'ped-A2'))['status'], 'aberto');
+      assert.equal((await ofA('estoque', 'est-A1'))['quantidade'], 5);
+      assert.equal(Number((await ofA('vendas', 'venda-A1'))['total']), 10);
+      // The admin naming no store for an id both stores use: 400 STORE_REQUIRED.
+      const ambiguous = await ts.request(adminToken, {
+        method: 'GET',
+        url: '/api/tables/pedidos/ped-A1',
+      });
+      assert.equal(ambiguous.statusCode, 400, ambiguous.body);
+      assert.equal(ambiguous.json<ErrorReply>().code, 'STORE_REQUIRED');
+      const ofB = await get<{ row: Row }>(tokenB, '/api/tables/pedidos/ped-A1');
+      assert.equal(ofB.row['store_id'], 'store-B', "a store's token reads its own row");
     });
 
     void test("a machine moved from store A to store B no longer sees store A's conflicts", async () => {

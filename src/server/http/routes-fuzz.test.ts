@@ -799,6 +799,15 @@ const listModel = (tableName: string, key: string, query: z.ZodType): Model => (
     ),
 });
 
+/**
+ * A row of a store-scoped table is (store, id): the admin naming no store may be answered 400
+ * STORE_REQUIRED (always for a write, for a read when several stores use the id).
+ */
+function storeRequired(role: string, tableName: string | undefined): ReturnType<typeof E>[] {
+  const table = tableName === undefined ? undefined : names.resolve(tableName);
+  return role === 'admin' && table?.storeColumn ? [E('STORE_REQUIRED')] : [];
+}
+
 function writeModel(mode: 'put' | 'patch' | 'delete'): Model {
   return {
     ...(mode === 'delete'
@@ -806,16 +815,20 @@ function writeModel(mode: 'put' | 'patch' | 'delete'): Model {
       : {
           body: (p: Record<string, string>) => writeBodyFor(JSON.stringify([p['table'], p['id']])),
         }),
-    outcomes: ({ params, body }) => {
+    outcomes: ({ role, params, body }) => {
       if (!valid(tableWriteParamsSchema, params)) return [E('VALIDATION_FAILED')];
       const table = names.resolve(params['table']);
       if (!table) return [E('UNKNOWN_TABLE')];
-      if (mode === 'delete') return table.kind === 'event' ? [E('EVENT_IMMUTABLE')] : ok();
+      // The fuzzer sends no ?storeId=: an admin write of a store-scoped row names its store in the body.
+      const store = storeRequired(role, table.name);
+      if (mode === 'delete')
+        return store.length ? store : table.kind === 'event' ? [E('EVENT_IMMUTABLE')] : ok();
       const parsed = writeBody.safeParse(body);
       if (!parsed.success) return [E('VALIDATION_FAILED')];
       const id = parsed.data['id'];
       if (id !== undefined && id !== params['id'] && id !== Number(params['id']))
         return [E('VALIDATION_FAILED')];
+      if (store.length && table.storeColumn && parsed.data[table.storeColumn] == null) return store;
       const record = { ...parsed.data, id: params['id'] };
       if (mode === 'put' && !validateRecord(table, record, { partial: false }).ok)
         return [E('RECORD_INVALID')];
@@ -888,25 +901,31 @@ function resourceModels(
   ];
   const body = (p: Record<string, string>) =>
     writeBodyFor(JSON.stringify([tableName, p['id'] ?? 'r1']));
+  const writes = (s: { role: string }) => [...writeOutcomes, ...storeRequired(s.role, tableName)];
   const out: Record<string, Model> = {
-    [`POST ${base}`]: { body, outcomes: () => writeOutcomes, reply: reply.one },
-    [`PATCH ${base}/:id`]: { body, outcomes: () => writeOutcomes, reply: reply.one },
+    [`POST ${base}`]: { body, outcomes: writes, reply: reply.one },
+    [`PATCH ${base}/:id`]: { body, outcomes: writes, reply: reply.one },
     [`DELETE ${base}/:id`]: {
-      outcomes: () => [
+      outcomes: (s) => [
         ...ok(),
         E('VALIDATION_FAILED'),
         E('NOT_FOUND'),
         E('CONFLICT'),
         ...rejectionCodes.map(E),
+        ...storeRequired(s.role, tableName),
       ],
       reply: reply.deleted,
     },
   };
-  if (withCreatePut.put)
-    out[`PUT ${base}/:id`] = { body, outcomes: () => writeOutcomes, reply: reply.one };
+  if (withCreatePut.put) out[`PUT ${base}/:id`] = { body, outcomes: writes, reply: reply.one };
   if (reply.list) {
     out[`GET ${base}/:id`] = {
-      outcomes: () => [...ok(), E('VALIDATION_FAILED'), E('NOT_FOUND')],
+      outcomes: (s) => [
+        ...ok(),
+        E('VALIDATION_FAILED'),
+        E('NOT_FOUND'),
+        ...storeRequired(s.role, tableName),
+      ],
       reply: reply.one,
       check: (seen, r) => {
         if (seen.role === 'device')
@@ -1029,10 +1048,12 @@ const models: Record<string, Model> = {
         return !valid(rowIdSchema, id);
       });
       // A camelCase <entity>Id the oracle does not derive may also name the row.
-      if (bad) return [E('VALIDATION_FAILED'), ...ok(), ...rejectionCodes.map(E)];
+      // The admin's row of a store-scoped table without its store.
+      const noStore = storeRequired(role, table.name);
+      if (bad) return [E('VALIDATION_FAILED'), ...ok(), ...rejectionCodes.map(E), ...noStore];
       if (role === 'device' && table.direction === 'down') return [E('DIRECTION_FORBIDDEN')];
       if (table.kind === 'event' && m[2] === 'deleted') return [E('EVENT_IMMUTABLE')];
-      return [...ok(), ...rejectionCodes.map(E)];
+      return [...ok(), ...rejectionCodes.map(E), ...noStore];
     },
     reply: syncEventResponseSchema,
     check: (_seen, reply) => assert.equal((reply as { success: boolean }).success, true),
@@ -1254,7 +1275,7 @@ const models: Record<string, Model> = {
       const table = names.resolve(params['table']);
       if (!table) return [E('UNKNOWN_TABLE')];
       if (role === 'device' && table.direction === 'up') return [E('FORBIDDEN')];
-      return [...ok(), E('NOT_FOUND')];
+      return [...ok(), E('NOT_FOUND'), ...storeRequired(role, table.name)];
     },
     reply: z.object({ table: z.string(), row: z.record(z.string(), z.unknown()) }),
   },

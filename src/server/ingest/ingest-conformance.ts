@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
@@ -701,6 +702,82 @@ export function registerIngestTests(dialect: DialectName): void {
         .json<ChangesResponse>()
         .changes.filter((c) => (ingestTables as readonly string[]).includes(c.table));
       assert.deepEqual(leaked, []);
+    });
+
+    void test('ingest never overwrites, moves or deletes another store’s row with the same id', async () => {
+      // Store B's till plants rows under the very ids store A's agent gives its sale.
+      const vendaId = ingestRowId('loja-a', 'venda', 'HIPER_CAIXA', 77_001);
+      const tillB = await ts.device('loja-b', `till-plant-${dialect}`);
+      const planted = {
+        venda: { id: vendaId, store_id: 'loja-b', data_hora: '2024-05-20T10:00:00Z', total: 3 },
+        item: {
+          id: `${vendaId}:i1`,
+          store_id: 'loja-b',
+          venda_id: vendaId,
+          id_produto: 'x',
+          qtd: 1,
+          total: 3,
+        },
+        extra: {
+          id: `${vendaId}:i9`,
+          store_id: 'loja-b',
+          venda_id: vendaId,
+          id_produto: 'y',
+          qtd: 1,
+          total: 0,
+        },
+      };
+      const pushed = await ts.request(tillB, {
+        method: 'POST',
+        url: '/api/sync/push',
+        payload: {
+          machineId: `till-plant-${dialect}`,
+          mutations: [
+            { eventId: randomUUID(), table: 'vendas', op: 'upsert', record: planted.venda },
+            { eventId: randomUUID(), table: 'itens_venda', op: 'upsert', record: planted.item },
+            { eventId: randomUUID(), table: 'itens_venda', op: 'upsert', record: planted.extra },
+          ],
+        },
+      });
+      assert.equal(pushed.statusCode, 200, pushed.body);
+      const ofB = async () => ({
+        vendas: (await rows('vendas', 'loja-b')).filter((r) => r['id'] === vendaId),
+        itens: (await rows('itens_venda', 'loja-b')).filter((r) => r['venda_id'] === vendaId),
+      });
+      const before = await ofB();
+      assert.equal(before.vendas.length, 1);
+      assert.equal(before.itens.length, 2);
+      // A's sale is stored whole under the same ids, then re-extracted with another item:
+      // its lines are replaced (A's own only), nothing of B's changes.
+      const first = await ingest(
+        agentA,
+        agentPayload({ window: windowAt(900), vendas: [agentVenda(77_001, { total: 500 })] }),
+      );
+      assert.equal(first.status, 'stored');
+      assert.deepEqual(first.notStored ?? [], []);
+      const again = await ingest(
+        agentA,
+        agentPayload({
+          window: windowAt(900),
+          vendas: [
+            agentVenda(77_001, {
+              total: 20,
+              itens: [{ id_produto: 51, nome: 'Capa', qtd: 1, preco_unitario: 20, total: 20 }],
+              pagamentos: [{ meio: 'Dinheiro', valor: 20, parcelas: 1 }],
+            }),
+          ],
+        }),
+      );
+      assert.equal(again.status, 'stored');
+      const ofA = (await rows('vendas', 'loja-a')).filter((r) => r['id'] === vendaId);
+      assert.equal(ofA.length, 1);
+      assert.equal(Number(ofA[0]?.['total']), 20);
+      const itensA = (await rows('itens_venda', 'loja-a')).filter((r) => r['venda_id'] === vendaId);
+      assert.deepEqual(
+        itensA.map((r) => Number(r['total'])),
+        [20],
+      );
+      assert.deepEqual(await ofB(), before, "store B's rows changed");
     });
 
     void test('ingested rows reach an admin pull and the reconcile counts', async () => {

@@ -414,10 +414,10 @@ export class IngestService {
   }
 
   /**
-   * Writes the mapped rows; returns what could not be stored. An id that exists as another
-   * store's row (planted by a push, or a store renamed) is never overwritten, moved or
-   * deleted: the venda (with its lines), turno or sangria it belongs to is skipped whole
-   * and reported, and every other one of the payload is stored.
+   * Writes the mapped rows of one store; returns what could not be stored (nothing today: the
+   * list stays in the answer's shape). Rows are (store, id): an id another store's row also
+   * uses (planted by a push, or numbered alike by its source system) names this store's own
+   * row, so the other store's row is never overwritten, moved or deleted.
    */
   private async write(
     tx: SqlExecutor,
@@ -426,69 +426,13 @@ export class IngestService {
     mapped: PayloadRows,
     late: boolean,
   ): Promise<IngestNotStored[]> {
+    // Rows are (store, id): only this store's rows are read and written, so another store's
+    // row with the same id is never overwritten, moved or deleted (and never consulted).
     const existing = {} as Record<IngestTable, Map<string, Record<string, unknown>>>;
     for (const name of ingestTables)
-      existing[name] = await this.existing(tx, tables[name], mapped.rows[name]);
-    const foreign = (name: IngestTable, id: unknown) => {
-      const old = existing[name].get(String(id));
-      return old !== undefined && old['store_id'] !== storeId;
-    };
+      existing[name] = await this.existing(tx, storeId, tables[name], mapped.rows[name]);
     const notStored: IngestNotStored[] = [];
-    const skip = new Set<string>();
-    const refuse = (
-      kind: IngestNotStored['kind'],
-      row: Record<string, unknown>,
-      sourceId: unknown,
-      table: string,
-      id: unknown,
-    ) => {
-      notStored.push({
-        kind,
-        canal: (typeof row['canal'] === 'string'
-          ? row['canal']
-          : 'HIPER_CAIXA') as IngestNotStored['canal'],
-        sourceId: String(sourceId),
-        code: 'SCOPE_VIOLATION',
-        reason: `row id ${String(id)} of ${table} belongs to another store; it was left as it is`,
-      });
-    };
-    for (const t of mapped.rows.turnos)
-      if (foreign('turnos', t['id'])) {
-        skip.add(String(t['id']));
-        refuse('turno', t, t['id_turno'], 'turnos', t['id']);
-      }
-    for (const sg of mapped.rows.sangrias)
-      if (foreign('sangrias', sg['id'])) {
-        skip.add(String(sg['id']));
-        const canal = String(sg['id']).split(':')[2];
-        refuse(
-          'sangria',
-          { canal },
-          String(sg['id']).split(':').slice(3).join(':'),
-          'sangrias',
-          sg['id'],
-        );
-      }
-    // A sale is stored whole or not at all: a foreign line keeps its venda out too.
-    const foreignLine = new Map<string, [string, unknown]>();
-    for (const name of ['itens_venda', 'pagamentos'] as const)
-      for (const line of mapped.rows[name])
-        if (foreign(name, line['id']))
-          foreignLine.set(String(line['venda_id']), [name, line['id']]);
-    for (const v of mapped.rows.vendas) {
-      const id = String(v['id']);
-      const line = foreignLine.get(id);
-      if (foreign('vendas', id)) refuse('venda', v, v['id_operacao'], 'vendas', id);
-      else if (line) refuse('venda', v, v['id_operacao'], line[0], line[1]);
-      else continue;
-      skip.add(id);
-    }
-    const own = (name: IngestTable): Record<string, unknown>[] =>
-      mapped.rows[name].filter(
-        (r) =>
-          !skip.has(String(r['id'])) &&
-          !((name === 'itens_venda' || name === 'pagamentos') && skip.has(String(r['venda_id']))),
-      );
+    const own = (name: IngestTable): Record<string, unknown>[] => mapped.rows[name];
 
     // Late: a venda already stored keeps the lines a newer window gave it, none added back.
     const keptVendas = new Set(existing.vendas.keys());
@@ -507,16 +451,17 @@ export class IngestService {
       );
     }
     if (!late) {
-      const vendaIds = mapped.vendaIds.filter((id) => !skip.has(id));
+      const vendaIds = mapped.vendaIds;
       await this.removeLines(tx, storeId, 'itens_venda', vendaIds, own('itens_venda'));
       await this.removeLines(tx, storeId, 'pagamentos', vendaIds, own('pagamentos'));
     }
     return notStored;
   }
 
-  /** The rows already stored under the ids of `rows`, whatever their store. */
+  /** This store's rows already stored under the ids of `rows`. */
   private async existing(
     tx: SqlExecutor,
+    storeId: string,
     table: TableDef,
     rows: Record<string, unknown>[],
   ): Promise<Map<string, Record<string, unknown>>> {
@@ -525,16 +470,10 @@ export class IngestService {
     for (let i = 0; i < ids.length; i += idChunk) {
       const chunk = ids.slice(i, i + idChunk);
       const found = await tx.all<Row>(
-        `SELECT * FROM ${q(table.name)} WHERE id IN (${chunk.map(() => '?').join(', ')})`,
-        chunk,
+        `SELECT * FROM ${q(table.name)} WHERE store_id = ? AND id IN (${chunk.map(() => '?').join(', ')})`,
+        [storeId, ...chunk],
       );
-      for (const r of found) {
-        const decoded = decodeRow(this.storage, table, r);
-        const id = String(r['id']);
-        // Should ids ever be per store, the store's own row is the one that counts.
-        if (!existing.has(id) || decoded['store_id'] === rows[0]?.['store_id'])
-          existing.set(id, decoded);
-      }
+      for (const r of found) existing.set(String(r['id']), decodeRow(this.storage, table, r));
     }
     return existing;
   }

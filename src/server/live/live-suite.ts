@@ -223,7 +223,7 @@ export function liveSuite(dialect: DialectName): void {
       await put('pedidos', 'pe-1', pedido('pe-1', 'store-e'));
       const del = await ts.request(adminToken, {
         method: 'DELETE',
-        url: '/api/tables/pedidos/pd-1',
+        url: '/api/tables/pedidos/pd-1?storeId=store-d',
       });
       assert.equal(del.statusCode, 200);
       await c.waitFor((m) => pedidoUpdates(m).length >= 3);

@@ -40,12 +40,14 @@ export class PedidosFeed {
     if (mine.length === 0) return [];
     const rows = await this.rows(
       tx,
-      mine.filter((c) => c.op === 'upsert').map((c) => c.id),
+      mine.filter((c) => c.op === 'upsert'),
     );
     const timestamp = new Date().toISOString();
     const out: ScopedMessage[] = [];
     for (const c of mine) {
-      const data = c.op === 'upsert' ? (rows.get(c.id) ?? null) : null;
+      // A pedido is (store, id): two stores may number theirs alike.
+      const key = this.keyOf(c.storeId, c.id);
+      const data = c.op === 'upsert' ? (rows.get(key) ?? null) : null;
       out.push({
         storeId: c.storeId,
         message: {
@@ -59,10 +61,10 @@ export class PedidosFeed {
         },
       });
       const status = data?.['status'];
-      const known = this.statuses.has(c.id);
-      const before = this.statuses.get(c.id);
-      if (c.op === 'delete') this.statuses.delete(c.id);
-      else if (data) this.remember(c.id, status);
+      const known = this.statuses.has(key);
+      const before = this.statuses.get(key);
+      if (c.op === 'delete') this.statuses.delete(key);
+      else if (data) this.remember(key, status);
       if (data && known && before !== status)
         out.push({
           storeId: c.storeId,
@@ -102,19 +104,35 @@ export class PedidosFeed {
     return rows.map((r) => this.wireRow(r));
   }
 
+  /** A row's key: its id, and its store in a store-scoped table. */
+  private keyOf(storeId: string | null, id: string): string {
+    return this.table.storeColumn ? `${storeId ?? ''}\u0000${id}` : id;
+  }
+
+  /** The rows of changed pedidos, by `keyOf`: per store, ids in chunks. */
   private async rows(
     tx: SqlExecutor,
-    ids: string[],
+    changes: readonly WatchedChange[],
   ): Promise<Map<string, Record<string, unknown>>> {
     const out = new Map<string, Record<string, unknown>>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      const rows = await tx.all<Row>(
-        `SELECT * FROM ${q(this.table.name)} WHERE id IN (${chunk.map(() => '?').join(', ')})`,
-        chunk,
-      );
-      for (const r of rows) out.set(String(r['id']), this.wireRow(r));
+    const column = this.table.storeColumn;
+    const byStore = new Map<string | null, string[]>();
+    for (const c of changes) {
+      const store = column ? c.storeId : null;
+      byStore.set(store, [...(byStore.get(store) ?? []), c.id]);
     }
+    for (const [store, ids] of byStore)
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        const scoped = column && store !== null;
+        const rows = await tx.all<Row>(
+          `SELECT * FROM ${q(this.table.name)} WHERE id IN (${chunk.map(() => '?').join(', ')})${
+            scoped ? ` AND ${q(column)} = ?` : ''
+          }`,
+          scoped ? [...chunk, store] : chunk,
+        );
+        for (const r of rows) out.set(this.keyOf(store, String(r['id'])), this.wireRow(r));
+      }
     return out;
   }
 

@@ -108,14 +108,19 @@ void describe('back-office CRUD and /api/v1/pedidos through the push path', () =
         ['o-1:2', 'loja-a', 2],
       ],
     );
-    // Store B can neither change nor delete store A's order, nor learn that it exists.
+    // Store B can neither change nor delete store A's order, nor learn that it exists: rows are
+    // (store, id), so B's writes under A's id address B's own order.
     const patch = await call(tokenB, 'PATCH', '/api/orders/o-1', { status: 'pago' });
     assert.equal(patch.status, 404, JSON.stringify(patch.json));
     const del = await call(tokenB, 'DELETE', '/api/orders/o-1');
     assert.equal(del.status, 404);
-    const steal = await call(tokenB, 'PUT', '/api/orders/o-1', { status: 'pago' });
-    assert.notEqual(steal.status, 200, JSON.stringify(steal.json));
-    const stored = await ts.request(adminToken, { method: 'GET', url: '/api/tables/pedidos/o-1' });
+    const own = await call(tokenB, 'PUT', '/api/orders/o-1', { status: 'pago' });
+    assert.equal(own.status, 200, JSON.stringify(own.json));
+    assert.equal((own.json['order'] as Row)['store_id'], 'loja-b');
+    const stored = await ts.request(adminToken, {
+      method: 'GET',
+      url: '/api/tables/pedidos/o-1?storeId=loja-a',
+    });
     assert.equal(stored.json<{ row: Row }>().row['status'], 'aberto');
     assert.equal(stored.json<{ row: Row }>().row['store_id'], 'loja-a');
     // Supplies too.

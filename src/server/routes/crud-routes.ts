@@ -14,6 +14,7 @@ import {
   pushWrites,
   readRow,
   recordFor,
+  requireStore,
   type WriteMode,
 } from './resource-write.js';
 
@@ -60,18 +61,23 @@ export function crudRoutes(app: FastifyInstance, ctx: ServerContext): void {
             : parseRequest(rowIdParamsSchema, request.params, 'params').id;
         if (mode === 'delete') {
           const id = pathId as string;
+          // The row is (store, id) in a store-scoped table: the admin names its store.
+          const store = requireStore(request, table);
           if (!(await readRow(ctx, request, table, id)))
             throw new SyncError('NOT_FOUND', `no ${resource.key} ${id}`);
+          const record =
+            store !== null && table.storeColumn ? { id, [table.storeColumn]: store } : { id };
           const [result] = await pushWrites(ctx, request, [
-            { eventId: eventIdOf(request), table: table.name, op: 'delete', record: { id } },
+            { eventId: eventIdOf(request), table: table.name, op: 'delete', record },
           ]);
           return { success: true, id, status: result?.status ?? 'applied' };
         }
-        if (mode === 'patch' && !(await readRow(ctx, request, table, pathId as string)))
-          throw new SyncError('NOT_FOUND', `no ${resource.key} ${pathId}`);
         const { record, items } = splitChildren(resource, request);
         const full = recordFor(table, { ...request, body: record }, mode, pathId);
         const id = String(full['id']);
+        const store = table.storeColumn ? idText(full[table.storeColumn]) : null;
+        if (mode === 'patch' && !(await readRow(ctx, request, table, pathId as string, store)))
+          throw new SyncError('NOT_FOUND', `no ${resource.key} ${pathId}`);
         const mutations: Mutation[] = [
           {
             eventId: eventIdOf(request),
@@ -79,13 +85,13 @@ export function crudRoutes(app: FastifyInstance, ctx: ServerContext): void {
             op: 'upsert',
             record: full as Mutation['record'],
           },
-          ...childMutations(resource, childTable, request, id, items),
+          ...childMutations(resource, childTable, request, id, items, store),
         ];
         const results = await pushWrites(ctx, request, mutations);
         if (mode === 'create') void reply.status(results[0]?.status === 'applied' ? 201 : 200);
         return {
           success: true,
-          [resource.key]: await readRow(ctx, request, table, id),
+          [resource.key]: await readRow(ctx, request, table, id, store),
           status: results[0]?.status,
           version: results[0]?.version,
         };
@@ -114,13 +120,14 @@ function splitChildren(
   return { record: copy, items };
 }
 
-/** An order's items as rows of its lines table: id given, or `<order id>:<n>`. */
+/** An order's items as rows of its lines table: id given, or `<order id>:<n>`; in the order's store. */
 function childMutations(
   resource: Resource,
   childTable: TableDef | undefined,
   request: FastifyRequest,
   parentId: string,
   items: Record<string, unknown>[] | null,
+  store: string | null,
 ): Mutation[] {
   if (!items || !resource.children) return [];
   if (!childTable)
@@ -136,7 +143,9 @@ function childMutations(
     record: {
       ...(childTable.storeColumn && request.identity.role !== 'admin'
         ? { [childTable.storeColumn]: request.identity.storeId }
-        : {}),
+        : childTable.storeColumn && store !== null
+          ? { [childTable.storeColumn]: store }
+          : {}),
       ...item,
       id:
         item['id'] === undefined || item['id'] === null

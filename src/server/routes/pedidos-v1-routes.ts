@@ -12,7 +12,14 @@ import type { ServerContext } from '../server-context.js';
 import { quoteIdent as q } from '../storage/quote.js';
 import type { Row } from '../storage/index.js';
 import { decodeRow } from '../sync/index.js';
-import { eventIdOf, pushWrites, readRow, recordFor } from './resource-write.js';
+import {
+  eventIdOf,
+  idText,
+  pushWrites,
+  readRow,
+  recordFor,
+  requireStore,
+} from './resource-write.js';
 
 /**
  * A row as the screens read it: an integer id (as the schema declares it) is a JSON number, and
@@ -52,8 +59,9 @@ export function pedidosV1Routes(app: FastifyInstance, ctx: ServerContext): void 
     return rows.map((r) => wire(table, decodeRow(ctx.storage, table, r)));
   });
 
-  const one = async (request: FastifyRequest, id: string) => {
-    const row = await readRow(ctx, request, table, id);
+  // A pedido is (store, id): the admin names its store (`?storeId=`, or the record's column).
+  const one = async (request: FastifyRequest, id: string, store?: string | null) => {
+    const row = await readRow(ctx, request, table, id, store);
     if (!row) throw new SyncError('NOT_FOUND', `no pedido ${id}`, { details: { id } });
     return row;
   };
@@ -70,8 +78,9 @@ export function pedidosV1Routes(app: FastifyInstance, ctx: ServerContext): void 
         mode === 'create'
           ? undefined
           : parseRequest(rowIdParamsSchema, request.params, 'params').id;
-      if (pathId !== undefined) await one(request, pathId);
       const record = recordFor(table, request, mode, pathId);
+      const store = table.storeColumn ? idText(record[table.storeColumn]) : null;
+      if (pathId !== undefined) await one(request, pathId, store);
       const [result] = await pushWrites(ctx, request, [
         {
           eventId: eventIdOf(request),
@@ -81,16 +90,19 @@ export function pedidosV1Routes(app: FastifyInstance, ctx: ServerContext): void 
         },
       ]);
       if (mode === 'create') void reply.status(result?.status === 'applied' ? 201 : 200);
-      return wire(table, await one(request, String(record['id'])));
+      return wire(table, await one(request, String(record['id']), store));
     };
   app.post(path, write('create'));
   app.patch(`${path}/:id`, write('patch'));
 
   app.delete(`${path}/:id`, async (request) => {
     const { id } = parseRequest(rowIdParamsSchema, request.params, 'params');
-    await one(request, id);
+    const store = requireStore(request, table);
+    await one(request, id, store);
+    const record =
+      table.storeColumn && store !== null ? { id, [table.storeColumn]: store } : { id };
     await pushWrites(ctx, request, [
-      { eventId: eventIdOf(request), table: table.name, op: 'delete', record: { id } },
+      { eventId: eventIdOf(request), table: table.name, op: 'delete', record },
     ]);
     return { success: true, id: wire(table, { id })['id'] };
   });

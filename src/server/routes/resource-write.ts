@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import {
   decimalsAsNumbers,
   recordBodySchema,
+  rowStoreQuerySchema,
   SyncError,
   validateRecord,
   type Mutation,
@@ -25,6 +26,62 @@ export function eventIdOf(request: FastifyRequest, suffix = ''): string {
 }
 
 /**
+ * The store of the one row of `table` a request addresses (rows of a store-scoped table are
+ * (store, id)): a store-bound token's own; for the admin `?storeId=`, else the store column of
+ * `record` when given; undefined when the admin named none. Null for a global table.
+ */
+export function storeOfRequest(
+  request: FastifyRequest,
+  table: TableDef,
+  record?: Record<string, unknown>,
+): string | null | undefined {
+  if (!table.storeColumn) return null;
+  if (request.identity.role !== 'admin') return request.identity.storeId;
+  const query = parseRequest(rowStoreQuerySchema, request.query ?? {}, 'query');
+  if (query.storeId !== undefined) return query.storeId;
+  const named = record?.[table.storeColumn];
+  return named == null ? undefined : idText(named);
+}
+
+/** `storeOfRequest` for a write: the admin must name the store of a store-scoped row. */
+export function requireStore(
+  request: FastifyRequest,
+  table: TableDef,
+  record?: Record<string, unknown>,
+): string | null {
+  const store = storeOfRequest(request, table, record);
+  if (store === undefined) throw storeRequired(table);
+  return store;
+}
+
+function storeRequired(table: TableDef, stores?: number): SyncError {
+  return new SyncError(
+    'STORE_REQUIRED',
+    `${table.name} is store-scoped: rows are identified by store and id; name the store with ?storeId=${
+      stores ? ` (this id is used by ${stores} stores)` : ''
+    }`,
+    { details: { table: table.name, ...(stores ? { stores } : {}) } },
+  );
+}
+
+/**
+ * One row (raw, undecoded) within the caller's store, of the store the request names, or null.
+ * The admin naming no store reads the row when one store alone uses the id, and is answered
+ * 400 STORE_REQUIRED when several do.
+ */
+export async function readOneRow(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  table: TableDef,
+  id: string,
+  store: string | null | undefined = storeOfRequest(request, table),
+): Promise<Record<string, unknown> | null> {
+  const rows = await readRowsById(ctx.storage, table, [id], store ?? null);
+  if (rows.length > 1) throw storeRequired(table, rows.length);
+  return rows[0] ?? null;
+}
+
+/**
  * One row within the caller's store (null when out of reach or absent), as the seed-compatible
  * resources answer it: money as JSON numbers.
  */
@@ -33,9 +90,9 @@ export async function readRow(
   request: FastifyRequest,
   table: TableDef,
   id: string,
+  store?: string | null,
 ): Promise<Record<string, unknown> | null> {
-  const storeId = request.identity.role !== 'admin' ? request.identity.storeId : null;
-  const [row] = await readRowsById(ctx.storage, table, [id], storeId);
+  const row = await readOneRow(ctx, request, table, id, store ?? storeOfRequest(request, table));
   return row ? decimalsAsNumbers(table, decodeRow(ctx.storage, table, row)) : null;
 }
 
@@ -87,10 +144,19 @@ export function recordFor(
   const raw =
     pathId ?? (body['id'] === undefined || body['id'] === null ? uuidv7() : idText(body['id']));
   const record: Record<string, unknown> = { ...body, id: typedId(table, raw) };
-  // A device writes its own store's rows: the store column may be left out.
+  // A device writes its own store's rows: the store column may be left out. The admin names
+  // the row's store (?storeId= or the column); both given must agree.
   const storeColumn = table.storeColumn;
-  if (storeColumn && request.identity.role !== 'admin' && record[storeColumn] === undefined)
-    record[storeColumn] = request.identity.storeId;
+  if (storeColumn && record[storeColumn] === undefined) {
+    const store = requireStore(request, table);
+    if (store !== null) record[storeColumn] = store;
+  } else if (storeColumn && request.identity.role === 'admin') {
+    const query = parseRequest(rowStoreQuerySchema, request.query ?? {}, 'query');
+    if (query.storeId !== undefined && idText(record[storeColumn]) !== query.storeId)
+      throw new SyncError('VALIDATION_FAILED', `body.${storeColumn} differs from ?storeId=`, {
+        details: { issues: [{ path: `body.${storeColumn}`, message: 'differs from ?storeId=' }] },
+      });
+  }
   if (mode !== 'patch') {
     const full = validateRecord(table, record, { partial: false });
     if (!full.ok) throw new SyncError('RECORD_INVALID', full.message);

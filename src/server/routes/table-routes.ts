@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import {
   decimalsAsNumbers,
@@ -17,6 +17,7 @@ import type { ServerContext } from '../server-context.js';
 import { quoteIdent as q } from '../storage/quote.js';
 import type { Row } from '../storage/index.js';
 import { decodeRow } from '../sync/index.js';
+import { idText, readOneRow, requireStore } from './resource-write.js';
 
 function tableOf(ctx: ServerContext, name: string): TableDef {
   const table = ctx.names.resolve(name);
@@ -128,13 +129,10 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
         'FORBIDDEN',
         `table ${table.name} is upload-only; terminals do not read it back`,
       );
-    const { rows } = await listRows(ctx, request.identity, table, {
-      limit: 1,
-      offset: 0,
-      where: [`id = ?`],
-      params: [params.id],
-    });
-    const row = rows[0];
+    // A row of a store-scoped table is (store, id): `?storeId=` names the store (a store's own
+    // token implies it); the admin naming none is answered 400 when several stores use the id.
+    const raw = await readOneRow(ctx, request, table, params.id);
+    const row = raw && decodeRow(ctx.storage, table, raw);
     if (!row)
       throw new SyncError('NOT_FOUND', `no row ${params.id} in ${table.name}`, {
         details: { table: table.name, id: params.id },
@@ -143,23 +141,30 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   const write = async (
-    request: {
-      params: unknown;
-      body: unknown;
-      headers: Record<string, unknown>;
-      identity: Identity;
-    },
+    request: FastifyRequest,
     reply: FastifyReply,
     mode: 'put' | 'patch' | 'delete',
   ) => {
     const params = parseRequest(tableWriteParamsSchema, request.params, 'params');
     const table = tableOf(ctx, params.table);
     let record: Record<string, unknown> = { id: params.id };
+    const body = mode === 'delete' ? {} : parseRequest(recordBodySchema, request.body, 'body');
+    if (body['id'] !== undefined && body['id'] !== params.id && body['id'] !== Number(params.id))
+      throw new SyncError('VALIDATION_FAILED', 'body.id differs from the id in the path');
+    // The row's store, in a store-scoped table: `?storeId=` or the body's store column.
+    const store = requireStore(request, table, body);
+    if (table.storeColumn && store !== null) {
+      const named = body[table.storeColumn];
+      if (named != null && idText(named) !== store)
+        throw new SyncError(
+          'VALIDATION_FAILED',
+          `body.${table.storeColumn} differs from ?storeId=`,
+        );
+      // The body's own value stays as sent (validated like any column).
+      record[table.storeColumn] = named ?? store;
+    }
     if (mode !== 'delete') {
-      const body = parseRequest(recordBodySchema, request.body, 'body');
-      if (body['id'] !== undefined && body['id'] !== params.id && body['id'] !== Number(params.id))
-        throw new SyncError('VALIDATION_FAILED', 'body.id differs from the id in the path');
-      record = { ...body, id: params.id };
+      record = { ...body, ...record, id: params.id };
       if (mode === 'put') {
         const full = validateRecord(table, record, { partial: false });
         if (!full.ok) throw new SyncError('RECORD_INVALID', full.message);

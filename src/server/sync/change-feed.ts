@@ -96,7 +96,7 @@ export class ChangeFeed {
               .map(
                 (r) =>
                   [
-                    `${r.table}\u0000${r.rowId}`,
+                    rowKey(r.table, r.storeId ?? '', r.rowId),
                     decodeRow(this.storage, single, r.row as Row),
                   ] as const,
               ),
@@ -114,7 +114,7 @@ export class ChangeFeed {
             updatedAt: r.updatedAt,
           });
         } else {
-          const record = records.get(`${r.table}\u0000${r.rowId}`);
+          const record = records.get(rowKey(r.table, r.storeId ?? '', r.rowId));
           if (record)
             changes.push({ table: r.table, op: 'upsert', record, version, updatedAt: r.updatedAt });
         }
@@ -170,9 +170,19 @@ export class ChangeFeed {
       const table = tables.find((t) => t.name === name);
       if (!table) continue;
       const rows = await this.log.rowsInRange(tx, table, first.position, last.position);
-      for (const row of rows)
-        out.set(`${name}\u0000${String(row['id'])}`, decodeRow(this.storage, table, row));
+      // Keyed by (table, store, id): two stores' rows may share an id in one range.
+      for (const row of rows) {
+        const store = table.storeColumn ? row[table.storeColumn] : null;
+        const storeKey =
+          store == null ? '' : typeof store === 'string' ? store : JSON.stringify(store);
+        out.set(rowKey(name, storeKey, String(row['id'])), decodeRow(this.storage, table, row));
+      }
     }
     return out;
   }
+}
+
+/** A row of a page: its table, its store ('' for a global table's row) and its id. */
+function rowKey(table: string, store: string, id: string): string {
+  return `${table}\u0000${store}\u0000${id}`;
 }

@@ -7,7 +7,7 @@ import {
   type TableDef,
 } from '../../protocol/index.js';
 import { quoteIdent as q } from '../storage/quote.js';
-import type { Dialect, Row, SqlExecutor, Storage } from '../storage/index.js';
+import type { Dialect, Row, SqlExecutor, Storage, StorageCapabilities } from '../storage/index.js';
 import { SyncMeta } from './sync-meta.js';
 
 /** One entry of the change log: the latest change of one row. */
@@ -134,8 +134,47 @@ function entryOf(r: Row): ChangeEntry {
 export class ChangeLog {
   private readonly sql: PositionSql;
 
-  constructor(readonly dialect: Dialect) {
+  constructor(
+    readonly dialect: Dialect,
+    private readonly typedParam: StorageCapabilities['typedParam'] = () => '?',
+  ) {
     this.sql = dialect === 'postgres' ? postgresPositions : sqlitePositions;
+  }
+
+  /**
+   * `t` is the row of entry `c`: the same id and, in a store-scoped table, the same store
+   * (a row is (store, id) there). The entry's store text is cast to the column's type so the
+   * table's primary key serves the join.
+   */
+  private rowOfEntry(table: TableDef, t: string, c: string): string {
+    const store = table.storeColumn;
+    if (!store) return `${t}.id = ${c}.row_id`;
+    const type = table.columns.find((col) => col.name === store)?.type ?? 'text';
+    const entryStore = this.typedParam(type).replace('?', `NULLIF(${c}.row_store, '')`);
+    return `${t}.id = ${c}.row_id AND ${t}.${q(store)} = ${entryStore}`;
+  }
+
+  /**
+   * The rows of `table` under `ids` joined with their entries: `store` names the store of a
+   * store-scoped table's rows (required there: a row is (store, id)); null for a global table.
+   */
+  private keyed(
+    table: TableDef,
+    store: string | null,
+    ids: readonly string[],
+  ): { sql: string; params: unknown[] } {
+    if (table.storeColumn && store === null)
+      throw new Error(`a row of ${table.name} is addressed without its store`);
+    const scoped = table.storeColumn && store !== null;
+    return {
+      sql: `SELECT t.*, c.${this.sql.seq} AS _sync_seq, c.updated_at AS _sync_updated_at
+              FROM ${q(table.name)} t
+              LEFT JOIN _sync_changes c ON c.table_name = ? AND c.row_store = ? AND c.row_id = t.id
+             WHERE t.id IN (${ids.map(() => '?').join(', ')})${
+               scoped ? ` AND t.${q(table.storeColumn as string)} = ?` : ''
+             }`,
+      params: [table.name, scoped ? store : '', ...ids, ...(scoped ? [store] : [])],
+    };
   }
 
   private entryColumns(a: string): string {
@@ -227,7 +266,7 @@ export class ChangeLog {
         await tx.all(
           `SELECT ${this.entryColumns('c')}, t.*
              FROM (SELECT * FROM _sync_changes c WHERE ${where} ORDER BY ${order} LIMIT ?) c
-             LEFT JOIN ${q(join.name)} t ON c.op = 'upsert' AND t.id = c.row_id
+             LEFT JOIN ${q(join.name)} t ON c.op = 'upsert' AND ${this.rowOfEntry(join, 't', 'c')}
             ORDER BY ${order}`,
           [...params, limit],
         )
@@ -252,7 +291,7 @@ export class ChangeLog {
     const params: unknown[] = [table.name];
     const range = `${this.sql.compare('c', '>=', first, params)} AND ${this.sql.compare('c', '<=', last, params)}`;
     return tx.all<Row>(
-      `SELECT t.* FROM _sync_changes c JOIN ${q(table.name)} t ON t.id = c.row_id
+      `SELECT t.* FROM _sync_changes c JOIN ${q(table.name)} t ON ${this.rowOfEntry(table, 't', 'c')}
         WHERE (c.table_name || '') = ? AND c.op = 'upsert' AND ${range}`,
       params,
     );
@@ -270,41 +309,27 @@ export class ChangeLog {
     return rows.map(entryOf);
   }
 
-  /** A row with its version (the seq of its last change) and that change's time. */
+  /** A row (of `store` in a store-scoped table) with its version (the seq of its last change) and that change's time. */
   async rowWithVersion(
     tx: SqlExecutor,
     table: TableDef,
+    store: string | null,
     id: string,
   ): Promise<{ row: Row; version: number; updatedAt: string | null } | null> {
-    const rows = await tx.all<Row>(
-      `SELECT t.*, c.${this.sql.seq} AS _sync_seq, c.updated_at AS _sync_updated_at
-         FROM ${q(table.name)} t LEFT JOIN _sync_changes c ON c.table_name = ? AND c.row_id = t.id
-        WHERE t.id = ?`,
-      [table.name, id],
-    );
-    const row = rows[0];
-    if (!row) return null;
-    return {
-      row,
-      version: Number(row['_sync_seq'] ?? 0),
-      updatedAt: (row['_sync_updated_at'] as string | null) ?? null,
-    };
+    return (await this.rowsWithVersions(tx, table, store, [id])).get(id) ?? null;
   }
 
-  /** The rows of `ids` that exist, each with its version and last change time, in one query. */
+  /** The rows of `ids` (of `store`) that exist, each with its version and last change time, in one query. */
   async rowsWithVersions(
     tx: SqlExecutor,
     table: TableDef,
+    store: string | null,
     ids: readonly string[],
   ): Promise<Map<string, { row: Row; version: number; updatedAt: string | null }>> {
     const out = new Map<string, { row: Row; version: number; updatedAt: string | null }>();
     if (ids.length === 0) return out;
-    const rows = await tx.all<Row>(
-      `SELECT t.*, c.${this.sql.seq} AS _sync_seq, c.updated_at AS _sync_updated_at
-         FROM ${q(table.name)} t LEFT JOIN _sync_changes c ON c.table_name = ? AND c.row_id = t.id
-        WHERE t.id IN (${ids.map(() => '?').join(', ')})`,
-      [table.name, ...ids],
-    );
+    const { sql, params } = this.keyed(table, store, ids);
+    const rows = await tx.all<Row>(sql, params);
     for (const row of rows)
       out.set(String(row['id']), {
         row,
@@ -314,30 +339,32 @@ export class ChangeLog {
     return out;
   }
 
-  /** The versions of `ids` that have a log entry, in one query. */
+  /** The versions of `ids` (of `store`, '' or null for a global table) that have a log entry, in one query. */
   async versions(
     tx: SqlExecutor,
     table: TableDef,
+    store: string | null,
     ids: readonly string[],
   ): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     if (ids.length === 0) return out;
     const rows = await tx.all<{ row_id: string; seq: number }>(
       `SELECT row_id, ${this.sql.seq} AS seq FROM _sync_changes
-        WHERE table_name = ? AND row_id IN (${ids.map(() => '?').join(', ')})`,
-      [table.name, ...ids],
+        WHERE table_name = ? AND row_store = ? AND row_id IN (${ids.map(() => '?').join(', ')})`,
+      [table.name, table.storeColumn ? (store ?? '') : '', ...ids],
     );
     for (const r of rows) out.set(String(r.row_id), Number(r.seq));
     return out;
   }
 
   /** The version of a row (0 when the log has no entry for it). */
-  async version(tx: SqlExecutor, table: TableDef, id: string): Promise<number> {
-    const rows = await tx.all<{ seq: number }>(
-      `SELECT ${this.sql.seq} AS seq FROM _sync_changes WHERE table_name = ? AND row_id = ?`,
-      [table.name, id],
-    );
-    return Number(rows[0]?.seq ?? 0);
+  async version(
+    tx: SqlExecutor,
+    table: TableDef,
+    store: string | null,
+    id: string,
+  ): Promise<number> {
+    return (await this.versions(tx, table, store, [id])).get(id) ?? 0;
   }
 
   /**
@@ -502,7 +529,7 @@ const logs = new WeakMap<Storage, ChangeLog>();
 export function changeLogOf(storage: Storage): ChangeLog {
   let log = logs.get(storage);
   if (!log) {
-    log = new ChangeLog(storage.dialect);
+    log = new ChangeLog(storage.dialect, storage.capabilities.typedParam);
     logs.set(storage, log);
   }
   return log;

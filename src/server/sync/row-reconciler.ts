@@ -183,16 +183,26 @@ export class RowReconciler {
     for (const [name, ids] of byTable) {
       const table = this.table(name);
       const rows = await this.heldRows(tx, table, holder, ids);
-      const versions = await changeLogOf(this.storage).rowsWithVersions(
-        tx,
-        table,
-        rows.map((r) => String(r['id'])),
-      );
-      for (const r of rows)
-        found.set(`${name}\u0000${String(r['id'])}`, {
-          record: r,
-          version: versions.get(String(r['id']))?.version ?? 0,
-        });
+      // Versions are per (store, id) in a store-scoped table: read per store of the rows.
+      const byStore = new Map<string | null, Record<string, unknown>[]>();
+      for (const r of rows) {
+        const v = table.storeColumn ? r[table.storeColumn] : null;
+        const store = v == null ? null : typeof v === 'string' ? v : JSON.stringify(v);
+        byStore.set(store, [...(byStore.get(store) ?? []), r]);
+      }
+      for (const [store, part] of byStore) {
+        const versions = await changeLogOf(this.storage).rowsWithVersions(
+          tx,
+          table,
+          store,
+          part.map((r) => String(r['id'])),
+        );
+        for (const r of part)
+          found.set(`${name}\u0000${String(r['id'])}`, {
+            record: r,
+            version: versions.get(String(r['id']))?.version ?? 0,
+          });
+      }
     }
     return wanted.map((w) => {
       const hit = found.get(`${this.table(w.table).name}\u0000${w.id}`);

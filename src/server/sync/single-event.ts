@@ -18,6 +18,7 @@ import { readRowsById } from '../storage/row-reader.js';
 import type { Storage } from '../storage/index.js';
 import type { StoreTimeZones } from '../store-time-zones.js';
 import { decodeRow } from './row-codec.js';
+import { storeText } from './push/decode.js';
 
 /** A single event as mutations of the push path, one per row of its `data`. */
 export type NormalizedEvent = {
@@ -129,6 +130,11 @@ export function normalizeSingleEvent(
   return { table, action, mutations, keyless };
 }
 
+/** An id or store value as text (a number as its JSON). */
+function idOf(id: unknown): string {
+  return typeof id === 'string' ? id : storeText(id);
+}
+
 /**
  * For keyless events: the upserts whose row already holds every value sent are left out,
  * so a retry writes nothing (no new version, no broadcast), while a change back to an
@@ -144,13 +150,21 @@ export async function withoutNoOps(
   if (!event.keyless || event.action === 'deleted')
     return { apply: event.mutations, unchanged: [] };
   const ids = event.mutations.map((m) => String(m.record['id']));
+  // A row of a store-scoped table is (store, id): the device's own store, or the store the
+  // admin's record names (none named: never a no-op; the push path answers STORE_REQUIRED).
+  const storeColumn = event.table.storeColumn;
+  const keyOf = (store: unknown, id: unknown) =>
+    storeColumn ? `${store == null ? '' : storeText(store)}\u0000${idOf(id)}` : idOf(id);
   const stored = new Map<string, Record<string, unknown>>();
-  for (const row of await readRowsById(storage, event.table, ids, identity.storeId))
-    stored.set(String(row['id']), decodeRow(storage, event.table, row));
+  for (const row of await readRowsById(storage, event.table, ids, identity.storeId)) {
+    const decoded = decodeRow(storage, event.table, row);
+    stored.set(keyOf(storeColumn ? decoded[storeColumn] : null, row['id']), decoded);
+  }
   const apply: Mutation[] = [];
   const unchanged: Mutation[] = [];
   for (const m of event.mutations) {
-    const row = stored.get(String(m.record['id']));
+    const named = storeColumn ? (identity.storeId ?? m.record[storeColumn]) : '';
+    const row = named == null ? undefined : stored.get(keyOf(named, m.record['id']));
     const values = validateRecord(event.table, m.record, {
       partial: true,
       timeZone: timeZones.ofRecord(event.table, m.record, identity.storeId),
@@ -185,6 +199,9 @@ export function singleEventAnswer(
   const results_ = list
     ? rows.map(({ id, status, code }) => ({ id, status, ...(code ? { code } : {}) }))
     : undefined;
+  // The admin naming no store for a store-scoped row: the request's fault, a catalogue error (400).
+  if (rejected?.code === 'STORE_REQUIRED')
+    throw new SyncError('STORE_REQUIRED', rejected.message ?? 'the row names no store');
   if (rejected)
     return {
       status: 422,

@@ -336,20 +336,158 @@ export function registerSyncConformanceTests(dialect: DialectName): void {
       assert.ok(admin.changes.some((c) => c.record['id'] === id));
     });
 
-    test("scope: another store's id or store_id is rejected and never leaks", async () => {
+    test("scope: a record naming another store is rejected; another store's id is this store's own row", async () => {
       const id = uuidv7();
       await push(a1, 'a1', [upsert('pedidos', { id, status: 'aberto', total: 10 })]);
-      const [steal] = await push(b1, 'b1', [upsert('pedidos', { id, status: 'roubado' })]);
-      assert.equal(steal?.status, 'rejected');
-      assert.equal(steal?.reason?.code, 'SCOPE_VIOLATION');
-      assert.equal(steal?.serverRecord, undefined);
+      // Rows are (store, id): B's push with A's id addresses B's own row, which it creates.
+      const [mine] = await push(b1, 'b1', [upsert('pedidos', { id, status: 'de B' })]);
+      assert.equal(mine?.status, 'applied', JSON.stringify(mine));
+      assert.equal(mine?.serverRecord, undefined);
       const [named] = await push(b1, 'b1', [
         upsert('pedidos', { id: uuidv7(), store_id: 'A', status: 'x' }),
       ]);
       assert.equal(named?.reason?.code, 'SCOPE_VIOLATION');
       const { changes } = await pullAll(b1, undefined, 'pedidos');
       assert.ok(changes.every((c) => c.record['store_id'] === 'B'));
-      assert.ok(!changes.some((c) => c.record['id'] === id));
+      assert.equal(changes.find((c) => c.record['id'] === id)?.record['status'], 'de B');
+      const ofA = await pullAll(a1, undefined, 'pedidos');
+      assert.equal(ofA.changes.find((c) => c.record['id'] === id)?.record['status'], 'aberto');
+    });
+
+    test('two stores using the same integer ids both sync', async () => {
+      const n = String(50_830_000 + Math.floor(Math.random() * 1e5));
+      const pedido = (status: string) => upsert('pedidos', { id: n, status, total: 1 });
+      const venda = { id: n, data_hora: '2026-11-30T12:00:00Z', total: 50 };
+      const startA = await pullAll(a1, undefined, 'pedidos');
+      const startB = await pullAll(b1, undefined, 'pedidos');
+      // Push: both stores' rows go in, of either kind of table.
+      for (const [token, machine, status] of [
+        [a1, 'a1', 'A1'],
+        [b1, 'b1', 'B1'],
+      ] as const) {
+        const results = await push(token, machine, [pedido(status), upsert('vendas', venda)]);
+        assert.deepEqual(
+          results.map((r) => r.status),
+          ['applied', 'applied'],
+          JSON.stringify(results),
+        );
+      }
+      const own = async (token: string, cursor: string) =>
+        (await pullAll(token, cursor, 'pedidos')).changes.filter((c) => c.record['id'] === n);
+      // Pull: each store sees only its own row.
+      assert.deepEqual(
+        (await own(a1, startA.cursor)).map((c) => [c.record['store_id'], c.record['status']]),
+        [['A', 'A1']],
+      );
+      assert.deepEqual(
+        (await own(b1, startB.cursor)).map((c) => [c.record['store_id'], c.record['status']]),
+        [['B', 'B1']],
+      );
+      // Every table at once (rows joined per page range): still each store's own row.
+      const everything = (await pullAll(b1, startB.cursor)).changes.filter(
+        (c) => c.table === 'pedidos' && c.record['id'] === n,
+      );
+      assert.deepEqual(
+        everything.map((c) => c.record['store_id']),
+        ['B'],
+      );
+      // Update: A's change reaches A's row alone.
+      const [upd] = await push(a1, 'a1', [pedido('A2')]);
+      assert.equal(upd?.status, 'applied', JSON.stringify(upd));
+      assert.equal((await own(b1, startB.cursor))[0]?.record['status'], 'B1');
+      assert.equal((await own(a1, startA.cursor))[0]?.record['status'], 'A2');
+      // Delete: B's delete removes B's row; A's stays.
+      const [del] = await push(b1, 'b1', [
+        { eventId: uuidv7(), table: 'pedidos', op: 'delete', record: { id: n } },
+      ]);
+      assert.equal(del?.status, 'applied', JSON.stringify(del));
+      assert.equal((await own(b1, startB.cursor))[0]?.op, 'delete');
+      const ofA = await own(a1, startA.cursor);
+      assert.equal(ofA[0]?.op, 'upsert');
+      assert.equal(ofA[0]?.record['status'], 'A2');
+      // Both sales are stored, each in its store.
+      const vendas = await ts.request(adminToken, {
+        method: 'GET',
+        url: `/api/tables/vendas?limit=10000`,
+      });
+      const stores = vendas
+        .json<{ rows: Json[] }>()
+        .rows.filter((r) => r['id'] === n)
+        .map((r) => r['store_id'])
+        .sort();
+      assert.deepEqual(stores, ['A', 'B']);
+    });
+
+    test("a delete of another store's id answers as an unknown id", async () => {
+      const id = uuidv7();
+      await push(a1, 'a1', [upsert('pedidos', { id, status: 'aberto' })]);
+      const unknown = uuidv7();
+      const [ofA] = await push(b1, 'b1', [
+        { eventId: uuidv7(), table: 'pedidos', op: 'delete', record: { id } },
+      ]);
+      const [never] = await push(b1, 'b1', [
+        { eventId: uuidv7(), table: 'pedidos', op: 'delete', record: { id: unknown } },
+      ]);
+      const shape = (r: MutationResult | undefined) => ({
+        status: r?.status,
+        keys: Object.keys(r ?? {}).sort(),
+      });
+      assert.deepEqual(shape(ofA), shape(never));
+      const { changes } = await pullAll(a1, undefined, 'pedidos');
+      const row = changes.find((c) => c.record['id'] === id);
+      assert.equal(row?.op, 'upsert', "A's row is still there");
+    });
+
+    test('an admin push to a store-scoped table names the store: without it, STORE_REQUIRED', async () => {
+      const id = uuidv7();
+      await push(a1, 'a1', [upsert('pedidos', { id, status: 'aberto' })]);
+      const [noStore] = await push(adminToken, 'admin', [
+        upsert('pedidos', { id, status: 'sem loja' }),
+      ]);
+      assert.equal(noStore?.status, 'rejected');
+      assert.equal(noStore?.reason?.code, 'STORE_REQUIRED');
+      const [noStoreDelete] = await push(adminToken, 'admin', [
+        { eventId: uuidv7(), table: 'pedidos', op: 'delete', record: { id } },
+      ]);
+      assert.equal(noStoreDelete?.reason?.code, 'STORE_REQUIRED');
+      const [toB] = await push(adminToken, 'admin', [
+        upsert('pedidos', { id, store_id: 'B', status: 'de B' }),
+      ]);
+      assert.equal(toB?.status, 'applied', JSON.stringify(toB));
+      const ofA = await pullAll(a1, undefined, 'pedidos');
+      assert.equal(ofA.changes.find((c) => c.record['id'] === id)?.record['status'], 'aberto');
+      const ofB = await pullAll(b1, undefined, 'pedidos');
+      assert.equal(ofB.changes.find((c) => c.record['id'] === id)?.record['status'], 'de B');
+      const [delA] = await push(adminToken, 'admin', [
+        { eventId: uuidv7(), table: 'pedidos', op: 'delete', record: { id, store_id: 'A' } },
+      ]);
+      assert.equal(delA?.status, 'applied');
+      const after = await pullAll(b1, undefined, 'pedidos');
+      assert.equal(after.changes.find((c) => c.record['id'] === id)?.op, 'upsert');
+    });
+
+    test('two tills of one store reusing a sale id: a stored conflict keeping both records', async () => {
+      const id = String(70_000_000 + Math.floor(Math.random() * 1e6));
+      const first = { id, data_hora: '2026-11-30T12:00:00Z', total: 10 };
+      const second = { id, data_hora: '2026-11-30T12:05:00Z', total: 99 };
+      const [ra] = await push(a1, 'a1', [upsert('vendas', first)]);
+      assert.equal(ra?.status, 'applied');
+      const [rb] = await push(a2, 'a2', [upsert('vendas', second)]);
+      assert.equal(rb?.status, 'conflict', JSON.stringify(rb));
+      assert.equal(Number(rb?.serverRecord?.['total']), 10);
+      const res = await ts.request(adminToken, {
+        method: 'GET',
+        url: '/api/sync/conflicts?limit=1000',
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      const listed = JSON.stringify(res.json());
+      const entry = (res.json<{ conflicts: Json[] }>().conflicts ?? []).find(
+        (c) => c['rowId'] === id && c['table'] === 'vendas',
+      );
+      assert.ok(entry, listed);
+      // Money is exact text on the wire unless the client asks for numbers.
+      assert.equal(Number((entry['serverRecord'] as Json)['total']), 10);
+      assert.equal(Number((entry['clientRecord'] as Json)['total']), 99);
     });
 
     test('a malformed record is rejected alone with its reason; the rest of the batch is kept', async () => {

@@ -6,6 +6,7 @@ import {
   type TableDef,
 } from '../../../protocol/index.js';
 import { sharedBookkeepingDdl } from '../bookkeeping-ddl.js';
+import { storeKeyNulls } from '../store-key.js';
 import type { SqlExecutor } from '../storage.js';
 import { quoteIdent as q } from '../quote.js';
 
@@ -43,7 +44,8 @@ export const bookkeepingDdl = [
   `CREATE TABLE IF NOT EXISTS _sync_changes (
      xid BIGINT NOT NULL, tx_seq BIGINT NOT NULL, table_name TEXT NOT NULL, row_id TEXT NOT NULL,
      op TEXT NOT NULL, store_id TEXT, updated_at TEXT NOT NULL, action TEXT,
-     first_xid BIGINT, first_seq BIGINT, PRIMARY KEY (table_name, row_id))`,
+     first_xid BIGINT, first_seq BIGINT, row_store TEXT NOT NULL DEFAULT '',
+     PRIMARY KEY (table_name, row_store, row_id))`,
   // A log of the seq order (earlier versions): its entries keep their seq and get xid 0,
   // so they sort before every new one and a cursor issued before the upgrade (c1.<seq>,
   // read as (0, seq)) is served everything after it: nothing is skipped.
@@ -56,6 +58,17 @@ export const bookkeepingDdl = [
        ALTER TABLE _sync_changes ALTER COLUMN xid DROP DEFAULT;
        ALTER TABLE _sync_changes ADD COLUMN IF NOT EXISTS first_xid BIGINT;
        ALTER TABLE _sync_changes ADD COLUMN IF NOT EXISTS first_seq BIGINT;
+     END IF;
+   END $$`,
+  // A log keyed (table_name, row_id) (earlier versions): a row of a store-scoped table is
+  // (store, id) now, so the key takes the row's store ('' for global tables).
+  `DO $$ BEGIN
+     IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+                     AND table_name = '_sync_changes' AND column_name = 'row_store') THEN
+       ALTER TABLE _sync_changes ADD COLUMN row_store TEXT NOT NULL DEFAULT '';
+       UPDATE _sync_changes SET row_store = store_id WHERE store_id IS NOT NULL;
+       ALTER TABLE _sync_changes DROP CONSTRAINT _sync_changes_pkey;
+       ALTER TABLE _sync_changes ADD PRIMARY KEY (table_name, row_store, row_id);
      END IF;
    END $$`,
   `DROP INDEX IF EXISTS _sync_changes_seq`,
@@ -73,10 +86,15 @@ export function postgresColumnType(c: ColumnDef): string {
     : postgresTypes[c.type];
 }
 
+/** A store-scoped table is keyed by (store column, id): stores may number rows alike. */
 export function createTableDdl(table: TableDef): string {
+  const store = table.storeColumn;
   const cols = table.columns.map((c) =>
-    c.name === 'id' ? `${q('id')} TEXT PRIMARY KEY` : `${q(c.name)} ${postgresColumnType(c)}`,
+    c.name === 'id'
+      ? `${q('id')} TEXT ${store ? 'NOT NULL' : 'PRIMARY KEY'}`
+      : `${q(c.name)} ${postgresColumnType(c)}${c.name === store ? ' NOT NULL' : ''}`,
   );
+  if (store) cols.push(`PRIMARY KEY (${q(store)}, ${q('id')})`);
   return `CREATE TABLE IF NOT EXISTS ${q(table.name)} (${cols.join(', ')})`;
 }
 
@@ -126,6 +144,33 @@ export async function decimalUpgradeDdl(tx: SqlExecutor, table: TableDef): Promi
 }
 
 /**
+ * A store-scoped table of a database made when rows were keyed by id alone gets the key
+ * (store column, id): its primary key constraint is dropped and the composite one added (the
+ * table is held ACCESS EXCLUSIVE by the start-up transaction meanwhile). Rows without a store
+ * cannot be keyed: the start is refused, naming the table, and nothing is changed.
+ */
+export async function storeKeyUpgradeDdl(tx: SqlExecutor, table: TableDef): Promise<string[]> {
+  const store = table.storeColumn;
+  if (!store) return [];
+  const key = await tx.all<{ conname: string; attname: string }>(
+    `SELECT c.conname, a.attname FROM pg_constraint c
+       JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+      WHERE c.conrelid = to_regclass(?) AND c.contype = 'p'`,
+    [q(table.name)],
+  );
+  const constraint = key[0]?.conname;
+  if (key.length !== 1 || key[0]?.attname !== 'id' || !constraint) return [];
+  const [nulls] = await tx.all<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM ${q(table.name)} WHERE ${q(store)} IS NULL`,
+  );
+  if (Number(nulls?.n ?? 0) > 0) throw storeKeyNulls(table, Number(nulls?.n));
+  return [
+    `ALTER TABLE ${q(table.name)} DROP CONSTRAINT ${q(constraint)},
+       ALTER COLUMN ${q(store)} SET NOT NULL, ADD PRIMARY KEY (${q(store)}, ${q('id')})`,
+  ];
+}
+
+/**
  * Capture triggers: every INSERT/UPDATE/DELETE on a sync table, whoever makes it,
  * replaces the row's entry in the change log at position (the writing
  * transaction's id, the next seq). No lock beyond the log row of the user row the
@@ -137,11 +182,18 @@ export function triggerDdl(table: TableDef): string[] {
   const t = table.name;
   const store = (alias: string) =>
     table.storeColumn ? `${alias}.${q(table.storeColumn)}::text` : 'NULL';
+  // The entry's key: (table, the row's store or '' for a global table, id).
+  const rowStore = (alias: string) =>
+    table.storeColumn ? `COALESCE(${alias}.${q(table.storeColumn)}::text, '')` : `''`;
+  // The same row before and after an update: same id and, in a store-scoped table, same store.
+  const same = table.storeColumn
+    ? `n.id = o.id AND n.${q(table.storeColumn)} IS NOT DISTINCT FROM o.${q(table.storeColumn)}`
+    : 'n.id = o.id';
   // A create starts a new life (first appearance = this entry); an update or delete keeps it.
   const log = (select: string, create: boolean) => `
-      INSERT INTO _sync_changes (xid, tx_seq, table_name, row_id, op, store_id, updated_at, action, first_xid, first_seq)
+      INSERT INTO _sync_changes (xid, tx_seq, table_name, row_id, op, store_id, updated_at, action, first_xid, first_seq, row_store)
       ${select}
-      ON CONFLICT (table_name, row_id) DO UPDATE
+      ON CONFLICT (table_name, row_store, row_id) DO UPDATE
         SET xid = EXCLUDED.xid, tx_seq = EXCLUDED.tx_seq, op = EXCLUDED.op, store_id = EXCLUDED.store_id,
             updated_at = EXCLUDED.updated_at, action = EXCLUDED.action,
             ${
@@ -154,7 +206,7 @@ export function triggerDdl(table: TableDef): string[] {
   // A row with no entry yet predates the log: its first appearance is the log's start.
   const rows = (from: string, op: string, alias: string, action: string, create: boolean) =>
     `SELECT x, nextval('_sync_seq'), '${t}', ${alias}.id, '${op}', ${store(alias)}, ${isoNow}, '${action}',
-            ${create ? 'NULL, NULL' : '0, 0'} FROM ${from} ${alias}`;
+            ${create ? 'NULL, NULL' : '0, 0'}, ${rowStore(alias)} FROM ${from} ${alias}`;
   const fn = (suffix: string, body: string) =>
     `CREATE OR REPLACE FUNCTION ${q(`_sync_capture_${t}_${suffix}`)}() RETURNS trigger LANGUAGE plpgsql AS $$
      DECLARE
@@ -171,10 +223,11 @@ export function triggerDdl(table: TableDef): string[] {
     fn('ins', log(rows('new_rows', 'upsert', 'n', 'create', true), true)),
     fn(
       'upd',
-      // A row whose id changed leaves a tombstone under its old id, and its new id is a create.
-      `${log(`${rows('old_rows', 'delete', 'o', 'delete', false)} WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id)`, false)}
-       ${log(`${rows('new_rows', 'upsert', 'n', 'update', false)} WHERE EXISTS (SELECT 1 FROM old_rows o WHERE o.id = n.id)`, false)}
-       ${log(`${rows('new_rows', 'upsert', 'n', 'create', true)} WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = n.id)`, true)}`,
+      // A row whose key (id, or store) changed leaves a tombstone under its old key, and its
+      // new key is a create.
+      `${log(`${rows('old_rows', 'delete', 'o', 'delete', false)} WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE ${same})`, false)}
+       ${log(`${rows('new_rows', 'upsert', 'n', 'update', false)} WHERE EXISTS (SELECT 1 FROM old_rows o WHERE ${same})`, false)}
+       ${log(`${rows('new_rows', 'upsert', 'n', 'create', true)} WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE ${same})`, true)}`,
     ),
     fn('del', log(rows('old_rows', 'delete', 'o', 'delete', false), false)),
     `DROP TRIGGER IF EXISTS _sync_capture_ins ON ${q(t)}`,

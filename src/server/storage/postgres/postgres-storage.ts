@@ -21,6 +21,7 @@ import {
   decimalUpgradeDdl,
   postgresTypes,
   storeIndexDdl,
+  storeKeyUpgradeDdl,
   triggerDdl,
 } from './ddl.js';
 
@@ -121,6 +122,7 @@ export class PostgresStorage implements Storage {
         await tx.run(createTableDdl(table));
         for (const c of table.columns) await tx.run(addColumnDdl(table, c.name));
         for (const ddl of await decimalUpgradeDdl(tx, table)) await tx.run(ddl);
+        for (const ddl of await storeKeyUpgradeDdl(tx, table)) await tx.run(ddl);
         const index = storeIndexDdl(table);
         if (index) await tx.run(index);
         for (const ddl of triggerDdl(table)) await tx.run(ddl);

@@ -6,14 +6,22 @@ import {
 import { sharedBookkeepingDdl } from '../bookkeeping-ddl.js';
 import { quoteIdent as q } from '../quote.js';
 
-export const bookkeepingDdl = [
-  `CREATE TABLE IF NOT EXISTS _sync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS _sync_changes (
+/**
+ * The change log: one entry per row, keyed (table, the row's store or '' for a global
+ * table, id). `name` lets the start-up migration rebuild a log of the earlier key.
+ */
+export function changeLogDdl(name = '_sync_changes'): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      table_name TEXT NOT NULL, row_id TEXT NOT NULL, op TEXT NOT NULL,
      store_id TEXT, updated_at TEXT NOT NULL, action TEXT,
-     first_seq INTEGER,
-     UNIQUE (table_name, row_id))`,
+     first_seq INTEGER, row_store TEXT NOT NULL DEFAULT '',
+     UNIQUE (table_name, row_store, row_id))`;
+}
+
+export const bookkeepingDdl = [
+  `CREATE TABLE IF NOT EXISTS _sync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  changeLogDdl(),
   // Partial: an index on op would lure the planner away from the seq order pulls need.
   `DROP INDEX IF EXISTS _sync_changes_tombstones`,
   `CREATE INDEX IF NOT EXISTS _sync_changes_deletes ON _sync_changes (updated_at) WHERE op = 'delete'`,
@@ -42,23 +50,35 @@ export function triggerDdl(table: TableDef): string[] {
   const t = table.name;
   const store = (row: 'NEW' | 'OLD') =>
     table.storeColumn ? `${row}.${q(table.storeColumn)}` : 'NULL';
+  // The entry's key: (table, the row's store or '' for a global table, id).
+  const rowStore = (row: 'NEW' | 'OLD') =>
+    table.storeColumn ? `COALESCE(CAST(${row}.${q(table.storeColumn)} AS TEXT), '')` : `''`;
+  // The same row before and after an update: same id and, in a store-scoped table, same store.
+  const same = table.storeColumn
+    ? `(OLD.id IS NEW.id AND OLD.${q(table.storeColumn)} IS NEW.${q(table.storeColumn)})`
+    : 'OLD.id IS NEW.id';
   const kept = (row: 'NEW' | 'OLD') =>
-    `COALESCE((SELECT COALESCE(first_seq, seq) FROM _sync_changes WHERE table_name = '${t}' AND row_id = ${row}.id), 0)`;
+    `COALESCE((SELECT COALESCE(first_seq, seq) FROM _sync_changes
+                WHERE table_name = '${t}' AND row_store = ${rowStore(row)} AND row_id = ${row}.id), 0)`;
+  const columns = `(table_name, row_id, op, store_id, updated_at, action, first_seq, row_store)`;
   const log = (row: 'NEW' | 'OLD', op: string, action: string, first: string) =>
-    `INSERT OR REPLACE INTO _sync_changes (table_name, row_id, op, store_id, updated_at, action, first_seq)
-       VALUES ('${t}', ${row}.id, '${op}', ${store(row)}, ${now}, '${action}', ${first});`;
+    `INSERT OR REPLACE INTO _sync_changes ${columns}
+       VALUES ('${t}', ${row}.id, '${op}', ${store(row)}, ${now}, '${action}', ${first}, ${rowStore(row)});`;
   return [
     `DROP TRIGGER IF EXISTS _sync_${t}_ins`,
     `DROP TRIGGER IF EXISTS _sync_${t}_upd`,
     `DROP TRIGGER IF EXISTS _sync_${t}_del`,
     `CREATE TRIGGER _sync_${t}_ins AFTER INSERT ON ${q(t)} BEGIN ${log('NEW', 'upsert', 'create', 'NULL')} END`,
+    // A row whose key (id, or store) changed leaves a tombstone under its old key, and its new
+    // key is a create.
     `CREATE TRIGGER _sync_${t}_upd AFTER UPDATE ON ${q(t)} BEGIN
-       INSERT OR REPLACE INTO _sync_changes (table_name, row_id, op, store_id, updated_at, action, first_seq)
-         SELECT '${t}', OLD.id, 'delete', ${store('OLD')}, ${now}, 'delete', ${kept('OLD')} WHERE OLD.id IS NOT NEW.id;
-       INSERT OR REPLACE INTO _sync_changes (table_name, row_id, op, store_id, updated_at, action, first_seq)
+       INSERT OR REPLACE INTO _sync_changes ${columns}
+         SELECT '${t}', OLD.id, 'delete', ${store('OLD')}, ${now}, 'delete', ${kept('OLD')}, ${rowStore('OLD')}
+          WHERE NOT ${same};
+       INSERT OR REPLACE INTO _sync_changes ${columns}
          VALUES ('${t}', NEW.id, 'upsert', ${store('NEW')}, ${now},
-                 CASE WHEN OLD.id IS NEW.id THEN 'update' ELSE 'create' END,
-                 CASE WHEN OLD.id IS NEW.id THEN ${kept('NEW')} ELSE NULL END); END`,
+                 CASE WHEN ${same} THEN 'update' ELSE 'create' END,
+                 CASE WHEN ${same} THEN ${kept('NEW')} ELSE NULL END, ${rowStore('NEW')}); END`,
     `CREATE TRIGGER _sync_${t}_del AFTER DELETE ON ${q(t)} BEGIN ${log('OLD', 'delete', 'delete', kept('OLD'))} END`,
   ];
 }

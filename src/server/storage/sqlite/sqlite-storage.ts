@@ -19,7 +19,15 @@ import {
   type Storage,
   type StorageCapabilities,
 } from '../storage.js';
-import { addColumnDdl, bookkeepingDdl, createTableDdl, storeIndexDdl, triggerDdl } from './ddl.js';
+import {
+  addColumnDdl,
+  bookkeepingDdl,
+  changeLogDdl,
+  createTableDdl,
+  storeIndexDdl,
+  triggerDdl,
+} from './ddl.js';
+import { storeKeyNulls } from '../store-key.js';
 
 type Db = Database.Database;
 
@@ -56,6 +64,93 @@ function upgradeDecimals(db: Db, table: TableDef, declared: Map<string, string>)
     }
     db.exec(`ALTER TABLE ${t} DROP COLUMN ${old}`);
   }
+}
+
+/** Drops every capture trigger (migrate recreates those of the schema's tables). */
+function dropCaptureTriggers(db: Db, table?: string): void {
+  const names = db
+    .prepare(
+      `SELECT name FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, 6) = '_sync_'${
+        table ? ' AND tbl_name = ?' : ''
+      }`,
+    )
+    .all(...(table ? [table] : [])) as { name: string }[];
+  for (const { name } of names) db.exec(`DROP TRIGGER IF EXISTS ${q(name)}`);
+}
+
+/**
+ * A change log keyed (table_name, row_id) (earlier versions) is rebuilt keyed (table_name,
+ * row_store, row_id): a UNIQUE constraint cannot be changed in place. Entries keep their seq,
+ * and the AUTOINCREMENT counter its value, so no later change reuses a position a cursor passed.
+ */
+function upgradeChangeLogKey(db: Db): void {
+  const columns = db.prepare(`SELECT name FROM pragma_table_info('_sync_changes')`).all() as {
+    name: string;
+  }[];
+  if (columns.some((c) => c.name === 'row_store')) return;
+  dropCaptureTriggers(db);
+  const counter = db
+    .prepare(`SELECT seq FROM sqlite_sequence WHERE name = '_sync_changes'`)
+    .get() as { seq: number } | undefined;
+  db.exec(`DROP TABLE IF EXISTS _sync_changes_rekey`);
+  db.exec(changeLogDdl('_sync_changes_rekey'));
+  db.exec(`INSERT INTO _sync_changes_rekey
+             (seq, table_name, row_id, op, store_id, updated_at, action, first_seq, row_store)
+           SELECT seq, table_name, row_id, op, store_id, updated_at, action, first_seq, COALESCE(store_id, '')
+             FROM _sync_changes`);
+  db.exec(`DROP TABLE _sync_changes`);
+  db.exec(`ALTER TABLE _sync_changes_rekey RENAME TO _sync_changes`);
+  if (counter) {
+    db.prepare(`DELETE FROM sqlite_sequence WHERE name = '_sync_changes'`).run();
+    db.prepare(`INSERT INTO sqlite_sequence (name, seq) VALUES ('_sync_changes', ?)`).run(
+      counter.seq,
+    );
+  }
+  for (const ddl of bookkeepingDdl) db.exec(ddl);
+}
+
+/**
+ * A store-scoped table of a database made when rows were keyed by id alone is rebuilt keyed by
+ * (store column, id) (SQLite cannot change a primary key in place): capture triggers dropped
+ * meanwhile (migrate recreates them), every column and row copied, the table's own indexes made
+ * again. Rows without a store cannot be keyed: the start is refused and nothing is changed.
+ */
+function upgradeStoreKey(db: Db, table: TableDef): void {
+  const store = table.storeColumn;
+  if (!store) return;
+  const info = db.prepare(`SELECT name, type, pk FROM pragma_table_info(?)`).all(table.name) as {
+    name: string;
+    type: string;
+    pk: number;
+  }[];
+  const key = info.filter((c) => c.pk > 0).map((c) => c.name);
+  if (key.length !== 1 || key[0] !== 'id') return;
+  const t = q(table.name);
+  const nulls = db.prepare(`SELECT COUNT(*) AS n FROM ${t} WHERE ${q(store)} IS NULL`).get() as {
+    n: number;
+  };
+  if (nulls.n > 0) throw storeKeyNulls(table, nulls.n);
+  dropCaptureTriggers(db, table.name);
+  const indexes = (
+    db
+      .prepare(
+        `SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`,
+      )
+      .all(table.name) as { sql: string }[]
+  ).map((r) => r.sql);
+  const rekeyed = `_pdv_rekey_${table.name}`;
+  db.exec(`DROP TABLE IF EXISTS ${q(rekeyed)}`);
+  db.exec(createTableDdl({ ...table, name: rekeyed }));
+  const declared = new Set(table.columns.map((c) => c.name));
+  // Columns no longer in the schema keep their values too.
+  for (const c of info)
+    if (!declared.has(c.name))
+      db.exec(`ALTER TABLE ${q(rekeyed)} ADD COLUMN ${q(c.name)} ${c.type}`);
+  const cols = info.map((c) => q(c.name)).join(', ');
+  db.exec(`INSERT INTO ${q(rekeyed)} (${cols}) SELECT ${cols} FROM ${t}`);
+  db.exec(`DROP TABLE ${t}`);
+  db.exec(`ALTER TABLE ${q(rekeyed)} RENAME TO ${t}`);
+  for (const sql of indexes) db.exec(sql);
 }
 
 /** Runs SQL on one better-sqlite3 connection with a cache of prepared statements. */
@@ -139,6 +234,7 @@ export class SqliteStorage implements Storage {
       // First appearance (live "create" announcements); NULL reads as the entry itself.
       if (!logColumns.some((c) => (c as { name: string }).name === 'first_seq'))
         db.exec(`ALTER TABLE _sync_changes ADD COLUMN first_seq INTEGER`);
+      upgradeChangeLogKey(db);
       for (const table of schema.tables) {
         db.exec(createTableDdl(table));
         const declared = new Map(
@@ -152,6 +248,7 @@ export class SqliteStorage implements Storage {
         for (const c of table.columns)
           if (!declared.has(c.name)) db.exec(addColumnDdl(table, c.name));
         upgradeDecimals(db, table, declared);
+        upgradeStoreKey(db, table);
         const index = storeIndexDdl(table);
         if (index) db.exec(index);
         for (const ddl of triggerDdl(table)) db.exec(ddl);

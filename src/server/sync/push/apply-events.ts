@@ -3,8 +3,7 @@ import { validateRecord, type PushResult } from '../../../protocol/index.js';
 import { conflictEntry, conflictReasons, type ConflictLog } from '../conflict-log.js';
 import type { Prepared, PushContext } from './context.js';
 import { applied, Rejection } from './results.js';
-import { idTaken, isForeign } from './scope.js';
-import { tableRows } from './table-rows.js';
+import { keyOf, tableRows } from './table-rows.js';
 
 /**
  * Insert-only tables (sales, payments…): new rows go in with one multi-row INSERT
@@ -31,8 +30,8 @@ export async function insertNewEvents(
     const cols = Object.keys(first.values);
     const firstById = new Map<string, Prepared>();
     for (const p of group) {
-      if (firstById.has(p.id)) slow.push(p);
-      else firstById.set(p.id, p);
+      if (firstById.has(keyOf(p))) slow.push(p);
+      else firstById.set(keyOf(p), p);
     }
     const rows = [...firstById.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
     const perChunk = Math.max(1, Math.floor(ctx.storage.capabilities.maxParams / cols.length));
@@ -54,7 +53,7 @@ export async function insertNewEvents(
         continue;
       }
       for (const p of chunk) {
-        if (inserted.has(p.id)) results[p.index] = applied(p);
+        if (inserted.has(keyOf(p))) results[p.index] = applied(p);
         else slow.push(p);
       }
     }
@@ -62,7 +61,11 @@ export async function insertNewEvents(
   return slow;
 }
 
-/** The per-row path of an insert-only row: the same id again is a duplicate or a conflict. */
+/**
+ * The per-row path of an insert-only row: the same (store, id) again is a duplicate, or, with
+ * other values (two tills of one store numbering a sale alike), a conflict stored with both
+ * records (the row kept and the one refused) for the back office to settle.
+ */
 export async function applyEvent(
   ctx: PushContext,
   conflicts: ConflictLog,
@@ -71,9 +74,8 @@ export async function applyEvent(
   const full = validateRecord(p.table, p.values, { partial: false });
   if (!full.ok) throw new Rejection('RECORD_INVALID', full.message);
   if (await tableRows.insertIfAbsent(ctx, p.table, p.values)) return applied(p);
-  const existing = await tableRows.load(ctx, p.table, p.id);
+  const existing = await tableRows.load(ctx, p.table, p);
   if (!existing) throw new Error(`row ${p.table.name}/${p.id} vanished during insert`);
-  if (isForeign(ctx.identity, p.table, existing)) throw idTaken(p.id);
   const base = { eventId: p.mutation.eventId, table: p.table.name, id: p.id };
   const same = Object.keys(p.values).every((c) => isDeepStrictEqual(existing.row[c], p.values[c]));
   if (same) return { ...base, status: 'duplicate', original: 'applied', version: existing.version };

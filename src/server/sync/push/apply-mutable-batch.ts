@@ -3,8 +3,7 @@ import { judge, withClientTime } from './conflict-policy.js';
 import type { Existing, Prepared, PushContext } from './context.js';
 import { idempotencyKeys } from './idempotency.js';
 import { applied } from './results.js';
-import { isForeign } from './scope.js';
-import { tableRows } from './table-rows.js';
+import { keyOf, tableRows } from './table-rows.js';
 
 /** Ids per `IN (…)` look-up and rows per fast chunk. */
 const chunkSize = 500;
@@ -14,7 +13,7 @@ const chunkSize = 500;
  * terminal made on the row's current version. Rows are loaded per chunk with one query,
  * new rows inserted with one multi-row INSERT and changed rows set with one multi-row
  * UPDATE per column set, versions read and idempotency outcomes recorded per chunk.
- * Everything else (deletes, counters, conflicts, another store's id, a repeated id, a
+ * Everything else (deletes, counters, conflicts, a repeated (store, id), a
  * row the database refuses) returns to the per-row path, which judges and answers it.
  */
 export async function applyMutableBatch(
@@ -26,7 +25,7 @@ export async function applyMutableBatch(
   const byTable = new Map<TableDef, Prepared[]>();
   const seen = new Map<string, number>();
   for (const p of batch) {
-    const key = `${p.table.name}\u0000${p.id}`;
+    const key = `${p.table.name}\u0000${keyOf(p)}`;
     seen.set(key, (seen.get(key) ?? 0) + 1);
   }
   for (const p of batch) {
@@ -34,7 +33,7 @@ export async function applyMutableBatch(
     if (
       p.mutation.op === 'delete' ||
       p.mutation.deltas ||
-      (seen.get(`${p.table.name}\u0000${p.id}`) ?? 0) > 1
+      (seen.get(`${p.table.name}\u0000${keyOf(p)}`) ?? 0) > 1
     ) {
       slow.push(p);
       continue;
@@ -56,15 +55,11 @@ async function applyChunk(
   results: PushResult[],
 ): Promise<Prepared[]> {
   const slow: Prepared[] = [];
-  const existing = await tableRows.loadMany(
-    ctx,
-    table,
-    chunk.map((p) => p.id),
-  );
+  const existing = await tableRows.loadMany(ctx, table, chunk);
   const inserts: { p: Prepared; values: Record<string, unknown> }[] = [];
   const updates: { p: Prepared; values: Record<string, unknown> }[] = [];
   for (const p of chunk) {
-    const row = existing.get(p.id);
+    const row = existing.get(keyOf(p));
     if (!row) {
       if (validateRecord(table, p.values, { partial: false }).ok)
         inserts.push({ p, values: withClientTime(table, p) });
@@ -90,7 +85,7 @@ async function applyChunk(
             part.map((x) => x.values),
           );
           // Inserted meanwhile by another transaction: the per-row path judges it.
-          for (const x of part) (inserted.has(x.p.id) ? written : slow).push(x.p);
+          for (const x of part) (inserted.has(keyOf(x.p)) ? written : slow).push(x.p);
         }
       }
       for (const g of byColumns(updates)) {
@@ -109,14 +104,10 @@ async function applyChunk(
     // A value the engine refused: the per-row path finds which row, and rejects it alone.
     return [...slow, ...inserts.map((x) => x.p), ...updates.map((x) => x.p)];
   }
-  const versions = await tableRows.versions(
-    ctx,
-    table,
-    done.map((p) => p.id),
-  );
+  const versions = await tableRows.versions(ctx, table, done);
   const settled: { eventId: string; version: number }[] = [];
   for (const p of done) {
-    const version = versions.get(p.id) ?? 0;
+    const version = versions.get(keyOf(p)) ?? 0;
     results[p.index] = applied(p, version);
     settled.push({ eventId: p.mutation.eventId, version });
   }
@@ -136,9 +127,8 @@ function byColumns<T extends { values: Record<string, unknown> }>(rows: readonly
   return [...groups.values()];
 }
 
-/** An update the per-row path would apply as is: own store, same store, current version. */
+/** An update the per-row path would apply as is: same store, current version. */
 function fastUpdate(ctx: PushContext, table: TableDef, p: Prepared, row: Existing): boolean {
-  if (isForeign(ctx.identity, table, row)) return false;
   if (
     table.storeColumn &&
     p.values[table.storeColumn] !== undefined &&

@@ -3,7 +3,6 @@ import { conflictEntry, conflictReasons, type ConflictLog } from '../conflict-lo
 import { judge, withClientTime } from './conflict-policy.js';
 import type { Existing, Prepared, PushContext } from './context.js';
 import { applied, Rejection } from './results.js';
-import { idTaken, isForeign } from './scope.js';
 import { tableRows } from './table-rows.js';
 
 /** The per-row path of a mutable table's upsert or delete, conflicts judged by `judge`. */
@@ -14,29 +13,27 @@ export async function applyMutable(
 ): Promise<PushResult> {
   const m = p.mutation;
   const table = p.table;
-  const found = await tableRows.load(ctx, table, p.id);
-  // Another store's row reads as no row at all (no existence oracle).
-  const foreign = found !== null && isForeign(ctx.identity, table, found);
-  const existing = foreign ? null : found;
+  // The row of this store (rows are (store, id)): another store's row with the same id is
+  // another row, which this mutation never reads nor touches.
+  const existing = await tableRows.load(ctx, table, p);
 
   if (m.op === 'delete') {
     if (!existing) return applied(p);
     const verdict = judge(ctx.identity, p, existing);
     if (verdict === 'conflict') return conflict(ctx, conflicts, p, existing);
     if (verdict === 'overwrite') await recordOverwrite(ctx, conflicts, p, existing);
-    await tableRows.delete(ctx, table, p.id);
-    return applied(p, await tableRows.version(ctx, table, p.id));
+    await tableRows.delete(ctx, table, p);
+    return applied(p, await tableRows.version(ctx, table, p));
   }
 
   if (!existing) {
     const full = validateRecord(table, p.values, { partial: false });
     if (!full.ok) throw new Rejection('RECORD_INVALID', full.message);
-    if (foreign) throw idTaken(p.id);
     const values = withClientTime(table, p);
     // A new row: its absolute value already holds the terminal's changes; without one, the delta is the value.
     for (const [col, delta] of Object.entries(m.deltas ?? {})) values[col] ??= delta;
     await tableRows.insert(ctx, table, values);
-    return applied(p, await tableRows.version(ctx, table, p.id));
+    return applied(p, await tableRows.version(ctx, table, p));
   }
 
   if (
@@ -51,14 +48,14 @@ export async function applyMutable(
   checkCounterResults(existing, deltas);
   if (verdict === 'conflict') {
     // The row keeps the server's values, but counter deltas still count: both tills sold.
-    if (Object.keys(deltas).length > 0) await tableRows.update(ctx, table, p.id, {}, deltas);
+    if (Object.keys(deltas).length > 0) await tableRows.update(ctx, table, p, {}, deltas);
     return conflict(ctx, conflicts, p, existing);
   }
   if (verdict === 'overwrite') await recordOverwrite(ctx, conflicts, p, existing);
   const values = withClientTime(table, p);
   for (const col of Object.keys(deltas)) delete values[col];
-  await tableRows.update(ctx, table, p.id, values, deltas);
-  const version = await tableRows.version(ctx, table, p.id);
+  await tableRows.update(ctx, table, p, values, deltas);
+  const version = await tableRows.version(ctx, table, p);
   return verdict === 'overwrite'
     ? { ...applied(p, version), overwritten: existing.row }
     : applied(p, version);
@@ -84,7 +81,7 @@ async function conflict(
   p: Prepared,
   existing: Existing,
 ): Promise<PushResult> {
-  const current = (await tableRows.load(ctx, p.table, p.id)) ?? existing;
+  const current = (await tableRows.load(ctx, p.table, p)) ?? existing;
   await conflicts.record(
     ctx.tx,
     conflictEntry(ctx, p, current.row, {

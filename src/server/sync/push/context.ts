@@ -17,6 +17,11 @@ export type Prepared = {
   mutation: Mutation;
   table: TableDef;
   id: string;
+  /**
+   * The row's store in a store-scoped table, as text (rows there are (store, id)): the
+   * device's own, or the one an admin's record names; null for a global table.
+   */
+  store: string | null;
   values: Record<string, unknown>;
   /** Client time of the write, clamped to the server clock plus the allowed skew. */
   clientTime: string | null;

@@ -82,6 +82,19 @@ export function decodeMutation(
     else if (store !== identity.storeId)
       return no('SCOPE_VIOLATION', `${table.storeColumn} names another store than this device's`);
   }
+  // A row of a store-scoped table is (store, id): a device's is in its own store, an admin's
+  // in the store its record names (a delete's too).
+  let store: string | null = null;
+  if (table.storeColumn) {
+    const named =
+      m.op === 'delete' ? (checked.values[table.storeColumn] ?? null) : values[table.storeColumn];
+    store = identity.role !== 'admin' ? identity.storeId : named == null ? null : storeText(named);
+    if (store === null)
+      return no(
+        'STORE_REQUIRED',
+        `${table.name} is store-scoped: name the row's store in ${table.storeColumn} (rows are identified by store and id)`,
+      );
+  }
   if (m.deltas)
     for (const [col, delta] of Object.entries(m.deltas)) {
       if (!table.columns.some((c) => c.name === col && c.counter))
@@ -103,9 +116,15 @@ export function decodeMutation(
     mutation: m,
     table,
     id: checked.id,
+    store,
     values,
     clientTime: clampClientTime(m.updatedAt ?? recordTime, options),
   };
+}
+
+/** A store column's value as the text the change log keys rows by. */
+export function storeText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 /**

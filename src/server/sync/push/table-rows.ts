@@ -6,6 +6,34 @@ import { decodeRow } from '../row-codec.js';
 import { rowOrigins } from '../row-origins.js';
 import type { Existing, PushContext } from './context.js';
 
+/** One row: its id and, in a store-scoped table, its store (null for a global table). */
+export type RowKey = { readonly id: string; readonly store: string | null };
+
+/** A row key as one string, for maps of rows of several stores. */
+export function keyOf(k: RowKey): string {
+  return k.store === null ? k.id : `${k.store}\u0000${k.id}`;
+}
+
+/** The primary key of `table` on the server: (store column, id) when store-scoped, else id. */
+function primaryKey(table: TableDef): string {
+  return table.storeColumn ? `${q(table.storeColumn)}, id` : 'id';
+}
+
+/** `WHERE` for one row: its id and, in a store-scoped table, its store. */
+function whereKey(table: TableDef, k: RowKey, params: unknown[]): string {
+  params.push(k.id);
+  if (!table.storeColumn) return 'id = ?';
+  params.push(k.store);
+  return `id = ? AND ${q(table.storeColumn)} = ?`;
+}
+
+/** The text of a store column's value (the change log keys rows by it). */
+function storeOf(table: TableDef, row: Record<string, unknown>): string | null {
+  if (!table.storeColumn) return null;
+  const v = row[table.storeColumn];
+  return v == null ? null : typeof v === 'string' ? v : JSON.stringify(v);
+}
+
 /**
  * The push path's statements on the sync tables themselves: every row the push
  * reads or writes goes through here, so the SQL of the pipeline sits in one place.
@@ -18,30 +46,33 @@ export const tableRows = {
     return encodeColumn(ctx.storage, def, value);
   },
 
-  /** One multi-row `INSERT … ON CONFLICT (id) DO NOTHING`; returns the ids inserted. */
+  /**
+   * One multi-row `INSERT … ON CONFLICT (key) DO NOTHING`; returns the keys inserted (`keyOf`).
+   * Every row of a store-scoped table carries its store column.
+   */
   async insertNew(
     ctx: PushContext,
     table: TableDef,
     cols: readonly string[],
     rows: readonly Record<string, unknown>[],
   ): Promise<Set<string>> {
-    const returned = await ctx.tx.all<{ id: string }>(
+    const returned = await ctx.tx.all<Record<string, unknown>>(
       `INSERT INTO ${q(table.name)} (${cols.map(q).join(', ')})
        VALUES ${rows.map(() => `(${cols.map(() => '?').join(', ')})`).join(', ')}
-       ON CONFLICT (id) DO NOTHING RETURNING id`,
+       ON CONFLICT (${primaryKey(table)}) DO NOTHING RETURNING ${primaryKey(table)}`,
       rows.flatMap((values) => cols.map((c) => tableRows.encode(ctx, table, c, values[c]))),
     );
-    const ids = new Set(returned.map((r) => String(r.id)));
-    await tableRows.noteOrigin(ctx, table, ids);
-    return ids;
+    const keys = returned.map((r) => ({ id: String(r['id']), store: storeOf(table, r) }));
+    await tableRows.noteOrigin(ctx, table, keys);
+    return new Set(keys.map(keyOf));
   },
 
   /** Upload-only tables: remembers which terminal wrote each new row (row-level reconcile). */
-  async noteOrigin(ctx: PushContext, table: TableDef, ids: Iterable<string>): Promise<void> {
-    if (table.direction === 'up') await rowOrigins.record(ctx.tx, table.name, ids, ctx.machineId);
+  async noteOrigin(ctx: PushContext, table: TableDef, keys: readonly RowKey[]): Promise<void> {
+    if (table.direction === 'up') await rowOrigins.record(ctx.tx, table.name, keys, ctx.machineId);
   },
 
-  /** Inserts one row unless its id exists; returns whether it was inserted. */
+  /** Inserts one row unless its key exists; returns whether it was inserted. */
   async insertIfAbsent(
     ctx: PushContext,
     table: TableDef,
@@ -50,10 +81,13 @@ export const tableRows = {
     const cols = Object.keys(values);
     const inserted = await ctx.tx.run(
       `INSERT INTO ${q(table.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})
-       ON CONFLICT (id) DO NOTHING`,
+       ON CONFLICT (${primaryKey(table)}) DO NOTHING`,
       cols.map((c) => tableRows.encode(ctx, table, c, values[c])),
     );
-    if (inserted === 1) await tableRows.noteOrigin(ctx, table, [String(values['id'])]);
+    if (inserted === 1)
+      await tableRows.noteOrigin(ctx, table, [
+        { id: String(values['id']), store: storeOf(table, values) },
+      ]);
     return inserted === 1;
   },
 
@@ -63,21 +97,24 @@ export const tableRows = {
       `INSERT INTO ${q(table.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
       cols.map((c) => tableRows.encode(ctx, table, c, values[c])),
     );
-    await tableRows.noteOrigin(ctx, table, [String(values['id'])]);
+    await tableRows.noteOrigin(ctx, table, [
+      { id: String(values['id']), store: storeOf(table, values) },
+    ]);
   },
 
   /** Sets `values` and adds `deltas` to counters; with neither, still touches the row (new version). */
   async update(
     ctx: PushContext,
     table: TableDef,
-    id: string,
+    key: RowKey,
     values: Record<string, unknown>,
     deltas: Record<string, number>,
   ): Promise<void> {
     const sets: string[] = [];
     const params: unknown[] = [];
     for (const [col, value] of Object.entries(values)) {
-      if (col === 'id') continue;
+      // The key is never set: a row stays (store, id).
+      if (col === 'id' || col === table.storeColumn) continue;
       sets.push(`${q(col)} = ?`);
       params.push(tableRows.encode(ctx, table, col, value));
     }
@@ -87,8 +124,8 @@ export const tableRows = {
     }
     // An update that changes nothing still bumps the version, so the terminal learns the row's state.
     if (sets.length === 0) sets.push(`id = id`);
-    params.push(id);
-    await ctx.tx.run(`UPDATE ${q(table.name)} SET ${sets.join(', ')} WHERE id = ?`, params);
+    const where = whereKey(table, key, params);
+    await ctx.tx.run(`UPDATE ${q(table.name)} SET ${sets.join(', ')} WHERE ${where}`, params);
   },
 
   /**
@@ -104,56 +141,82 @@ export const tableRows = {
     rows: readonly Record<string, unknown>[],
   ): Promise<void> {
     const types = columnsOf(table);
-    // VALUES columns are column1, column2… on both engines (SQLite takes no alias list).
-    const all = ['id', ...cols.filter((c) => c !== 'id')];
+    // VALUES columns are column1, column2… on both engines (SQLite takes no alias list): the
+    // key first (id, then the store column of a store-scoped table), then the columns set.
+    const store = table.storeColumn;
+    const key = store ? ['id', store] : ['id'];
+    const all = [...key, ...cols.filter((c) => !key.includes(c))];
     // The id column is text on every table, whatever type the schema gives its values.
     const typed = all.map((c) =>
       ctx.storage.capabilities.typedParam(c === 'id' ? 'text' : types.get(c)!.type),
     );
-    const sets = all.slice(1).map((c, i) => `${q(c)} = v.column${i + 2}`);
+    const sets = all.slice(key.length).map((c, i) => `${q(c)} = v.column${i + key.length + 1}`);
+    const match = store
+      ? `${q(table.name)}.id = v.column1 AND ${q(table.name)}.${q(store)} = v.column2`
+      : `${q(table.name)}.id = v.column1`;
     const perStatement = Math.max(1, Math.floor(ctx.storage.capabilities.maxParams / all.length));
     for (let i = 0; i < rows.length; i += perStatement) {
       const part = rows.slice(i, i + perStatement);
       await ctx.tx.run(
         `UPDATE ${q(table.name)} SET ${sets.length ? sets.join(', ') : 'id = v.column1'}
            FROM (VALUES ${part.map(() => `(${typed.join(', ')})`).join(', ')}) AS v
-          WHERE ${q(table.name)}.id = v.column1`,
+          WHERE ${match}`,
         part.flatMap((values) => all.map((c) => tableRows.encode(ctx, table, c, values[c]))),
       );
     }
   },
 
-  async delete(ctx: PushContext, table: TableDef, id: string): Promise<void> {
-    await ctx.tx.run(`DELETE FROM ${q(table.name)} WHERE id = ?`, [id]);
+  async delete(ctx: PushContext, table: TableDef, key: RowKey): Promise<void> {
+    const params: unknown[] = [];
+    await ctx.tx.run(`DELETE FROM ${q(table.name)} WHERE ${whereKey(table, key, params)}`, params);
   },
 
-  async load(ctx: PushContext, table: TableDef, id: string): Promise<Existing | null> {
-    const found = await changeLogOf(ctx.storage).rowWithVersion(ctx.tx, table, id);
+  async load(ctx: PushContext, table: TableDef, key: RowKey): Promise<Existing | null> {
+    const found = await changeLogOf(ctx.storage).rowWithVersion(ctx.tx, table, key.store, key.id);
     return found && { ...found, row: decodeRow(ctx.storage, table, found.row) };
   },
 
-  /** The rows of `ids` that exist, with their versions, in one query. */
+  /** The rows of `keys` that exist, with their versions, by `keyOf`: one query per store. */
   async loadMany(
     ctx: PushContext,
     table: TableDef,
-    ids: readonly string[],
+    keys: readonly RowKey[],
   ): Promise<Map<string, Existing>> {
-    const found = await changeLogOf(ctx.storage).rowsWithVersions(ctx.tx, table, ids);
     const out = new Map<string, Existing>();
-    for (const [id, e] of found) out.set(id, { ...e, row: decodeRow(ctx.storage, table, e.row) });
+    for (const [store, ids] of byStore(keys)) {
+      const found = await changeLogOf(ctx.storage).rowsWithVersions(ctx.tx, table, store, ids);
+      for (const [id, e] of found)
+        out.set(keyOf({ id, store }), { ...e, row: decodeRow(ctx.storage, table, e.row) });
+    }
     return out;
   },
 
-  /** The current versions of `ids`, in one query. */
-  versions(
+  /** The current versions of `keys`, by `keyOf`: one query per store. */
+  async versions(
     ctx: PushContext,
     table: TableDef,
-    ids: readonly string[],
+    keys: readonly RowKey[],
   ): Promise<Map<string, number>> {
-    return changeLogOf(ctx.storage).versions(ctx.tx, table, ids);
+    const out = new Map<string, number>();
+    for (const [store, ids] of byStore(keys)) {
+      const found = await changeLogOf(ctx.storage).versions(ctx.tx, table, store, ids);
+      for (const [id, v] of found) out.set(keyOf({ id, store }), v);
+    }
+    return out;
   },
 
-  version(ctx: PushContext, table: TableDef, id: string): Promise<number> {
-    return changeLogOf(ctx.storage).version(ctx.tx, table, id);
+  version(ctx: PushContext, table: TableDef, key: RowKey): Promise<number> {
+    return changeLogOf(ctx.storage).version(ctx.tx, table, key.store, key.id);
   },
 };
+
+/** Keys grouped by store (a device's batch is one store; an admin's may name several). */
+function byStore(keys: readonly RowKey[]): Map<string | null, string[]> {
+  const out = new Map<string | null, string[]>();
+  for (const k of keys) {
+    const ids = out.get(k.store) ?? [];
+    ids.push(k.id);
+    out.set(k.store, ids);
+  }
+  return out;
+}
