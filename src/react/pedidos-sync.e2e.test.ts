@@ -313,7 +313,7 @@ describe('pdv-sync/react in Chromium against a live server', () => {
     assert.equal(await pA1.textContent('[role=status] .pdv-sync-status-label'), 'Conectado');
     assert.deepEqual((await ids(pA1)).sort(), [...before, 'offline-1'].sort());
     // Live updates flow again after the restart.
-    const res = await fetch(`${apiUrl}/api/tables/pedidos/offline-1`, {
+    const res = await fetch(`${apiUrl}/api/tables/pedidos/offline-1?storeId=loja-a`, {
       method: 'PATCH',
       headers: { 'x-api-key': adminToken, 'content-type': 'application/json' },
       body: JSON.stringify({ status: 'pronto' }),
