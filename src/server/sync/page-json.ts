@@ -25,9 +25,18 @@ const nonAsciiAll = /[^ -~]/g;
  */
 export function jsonString(value: string): string {
   const json = JSON.stringify(value);
-  return nonAscii.test(json)
-    ? json.replace(nonAsciiAll, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-    : json;
+  return nonAscii.test(json) ? json.replace(nonAsciiAll, escapeOf) : json;
+}
+
+/** Escapes of the characters met so far: a catalogue uses few distinct ones, many times. */
+const escapes = new Map<string, string>();
+function escapeOf(c: string): string {
+  let e = escapes.get(c);
+  if (e === undefined) {
+    e = `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    if (escapes.size < 4096) escapes.set(c, e);
+  }
+  return e;
 }
 
 /** One column's value as JSON text. */
