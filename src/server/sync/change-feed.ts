@@ -178,11 +178,11 @@ export class ChangeFeed {
         upsertsOnly: fromZero,
       };
       const remaining = options.withTotal ? await this.log.count(tx, query) : undefined;
-      // The page's rows come in the same statement for one table: the group's only table, or
-      // the table of the first entry (a page of several tables is nearly always a run of one,
-      // such as a catalogue loaded at once). The rows of any other table in the page are read
-      // by position range, one query per table.
-      const joined = tables.length === 1 ? tables[0] : await this.firstTable(tx, query, tables);
+      // One table (the common large pull): change log and rows in one joined query. With
+      // several, the rows are read by position range, one query per table in the page: a join
+      // guessed from a first entry cost a second scan of the log on PostgreSQL and saved
+      // nothing on SQLite once its row objects were cheap (bench/README.md).
+      const joined = tables.length === 1 ? tables[0] : undefined;
       const rows = await this.log.page(tx, query, limit + 1, joined);
       const hasMore = rows.length > limit;
       const entries = hasMore ? rows.slice(0, limit) : rows;
@@ -206,16 +206,6 @@ export class ChangeFeed {
         heldBack: !hasMore && (await this.log.heldBack(tx)),
       };
     });
-  }
-
-  /** The table of the first entry a query covers, if it is one of `tables`. */
-  private async firstTable(
-    tx: SqlExecutor,
-    query: LogQuery,
-    tables: readonly TableDef[],
-  ): Promise<TableDef | undefined> {
-    const [first] = await this.log.page(tx, query, 1);
-    return first && tables.find((t) => t.name === first.table);
   }
 
   private async checkCursor(tx: SqlExecutor, from: LogPosition): Promise<void> {
