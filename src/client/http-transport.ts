@@ -28,7 +28,15 @@ export class HttpTransport {
   /** The server's epoch (`x-pdv-sync-epoch`) on its latest answer; null until a server sends one. */
   lastEpoch: string | null = null;
 
+  /**
+   * What the answers may be compressed with. A server on this machine (a store's own server,
+   * a test) is reached over loopback, where gzip only costs CPU at both ends: the first sync
+   * of a catalogue spent a fifth of its time deflating and inflating pages.
+   */
+  private readonly acceptEncoding: string;
+
   constructor(private readonly options: TransportOptions) {
+    this.acceptEncoding = isLoopback(options.serverUrl) ? 'identity' : 'gzip';
     this.policy = retry(handleWhen(isTransient), {
       maxAttempts: Math.max(0, options.retry.attempts - 1),
       backoff: new ExponentialBackoff({
@@ -84,7 +92,7 @@ export class HttpTransport {
             method,
             headers: {
               'x-api-key': this.options.token,
-              'accept-encoding': 'gzip',
+              'accept-encoding': this.acceptEncoding,
               // Protocol 4+: decimals (money) are read as exact canonical text.
               'x-pdv-sync-protocol': String(protocolVersion),
               ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -129,4 +137,20 @@ export class HttpTransport {
     }
     return json as T;
   }
+}
+
+/** Whether a URL names this machine (localhost, 127.0.0.0/8, ::1). */
+export function isLoopback(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return false;
+  }
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    /^127(\.\d{1,3}){3}$/.test(host) ||
+    host === '[::1]'
+  );
 }

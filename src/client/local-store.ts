@@ -360,51 +360,71 @@ export class LocalStore {
     cursor: string,
   ): Map<string, number> {
     const applied = new Map<string, number>();
-    this.applying(() => {
-      const anyPending = this.counts().backlog > 0;
-      const batches = new Map<string, { writer: PageWriter; mask: string; rows: unknown[][] }>();
-      const versions: unknown[] = [];
-      const flush = () => {
-        for (const batch of batches.values())
-          if (batch.rows.length) {
-            batch.writer.upsert(batch.mask, batch.rows);
+    this.relaxedCommit(() =>
+      this.applying(() => {
+        const anyPending = this.counts().backlog > 0;
+        const batches = new Map<string, { writer: PageWriter; mask: string; rows: unknown[][] }>();
+        const versions: unknown[] = [];
+        const flush = () => {
+          for (const batch of batches.values())
+            if (batch.rows.length) {
+              batch.writer.upsert(batch.mask, batch.rows);
+              batch.rows = [];
+            }
+          if (versions.length) this.versionsStatement(versions.length / 3).run(versions);
+          versions.length = 0;
+        };
+        for (const change of changes) {
+          const table = group.find((t) => t.name === change.table);
+          if (!table) continue;
+          const id = String(change.record['id']);
+          if (anyPending && this.hasPending(table.name, id)) continue;
+          applied.set(table.name, (applied.get(table.name) ?? 0) + 1);
+          if (change.op === 'delete') {
+            // Written in page order, should a page ever hold a row twice.
+            flush();
+            this.deleteRow(table, id);
+            continue;
+          }
+          const writer = this.writerFor(table);
+          const { mask, values } = writer.encode(change.record);
+          const key = `${table.name}\u0000${mask}`;
+          let batch = batches.get(key);
+          if (!batch) batches.set(key, (batch = { writer, mask, rows: [] }));
+          batch.rows.push(values);
+          if (batch.rows.length === rowsPerStatement) {
+            writer.upsert(mask, batch.rows);
             batch.rows = [];
           }
-        if (versions.length) this.versionsStatement(versions.length / 3).run(versions);
-        versions.length = 0;
-      };
-      for (const change of changes) {
-        const table = group.find((t) => t.name === change.table);
-        if (!table) continue;
-        const id = String(change.record['id']);
-        if (anyPending && this.hasPending(table.name, id)) continue;
-        applied.set(table.name, (applied.get(table.name) ?? 0) + 1);
-        if (change.op === 'delete') {
-          // Written in page order, should a page ever hold a row twice.
-          flush();
-          this.deleteRow(table, id);
-          continue;
+          versions.push(table.name, id, change.version);
+          if (versions.length === rowsPerStatement * 3) {
+            this.versionsStatement(rowsPerStatement).run(versions);
+            versions.length = 0;
+          }
         }
-        const writer = this.writerFor(table);
-        const { mask, values } = writer.encode(change.record);
-        const key = `${table.name}\u0000${mask}`;
-        let batch = batches.get(key);
-        if (!batch) batches.set(key, (batch = { writer, mask, rows: [] }));
-        batch.rows.push(values);
-        if (batch.rows.length === rowsPerStatement) {
-          writer.upsert(mask, batch.rows);
-          batch.rows = [];
-        }
-        versions.push(table.name, id, change.version);
-        if (versions.length === rowsPerStatement * 3) {
-          this.versionsStatement(rowsPerStatement).run(versions);
-          versions.length = 0;
-        }
-      }
-      flush();
-      this.setMeta(cursorKey, cursor);
-    });
+        flush();
+        this.setMeta(cursorKey, cursor);
+      }),
+    );
     return applied;
+  }
+
+  /**
+   * Runs one transaction of server rows with `synchronous = NORMAL`: in WAL mode its commit
+   * is atomic and survives a crash of the process, but waits for no fsync. A power cut may
+   * undo the last such transactions, each with its cursor (a page and its cursor commit
+   * together), so the pull fetches those pages again: the cursor is never ahead of the rows.
+   * Everything else (a sale, the outbox) still commits with FULL, whose fsync of the WAL
+   * also makes every earlier transaction durable.
+   */
+  private relaxedCommit<T>(fn: () => T): T {
+    if (this.db.inTransaction || this.path === ':memory:') return fn();
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return fn();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   private readonly writers = new Map<string, PageWriter>();

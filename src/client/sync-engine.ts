@@ -363,7 +363,12 @@ export class SyncEngine {
       }
       if (total === null) total = page.remaining ?? null;
       // Fetch the next page while this one is applied; its cursor is committed only after this page's.
-      if (page.hasMore) next = fetchPage(page.cursor, false);
+      // Applying a page holds the event loop, and a request may leave only when the loop turns (seen
+      // with a fresh fetch client: the server got it after the apply): turn it once first.
+      if (page.hasMore) {
+        next = fetchPage(page.cursor, false);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       for (const [table, n] of this.store.applyPage(group, page.changes, key, page.cursor)) {
         const counts = outcome.tables.get(table) ?? emptyCounts();
         counts.pulled += n;

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import {
   changesQuerySchema,
-  decimalsAsNumbers,
   conflictsQuerySchema,
   pushEnvelopeSchema,
   SyncError,
@@ -45,21 +44,23 @@ export function syncRoutes(app: FastifyInstance, ctx: ServerContext): void {
     };
   });
 
-  app.get('/api/sync/changes', async (request) => {
+  app.get('/api/sync/changes', async (request, reply) => {
     const query = parseRequest(changesQuerySchema, request.query, 'query');
     const tables = resolveTables(ctx, request.identity, query.tables);
-    const page = await ctx.feed.read(request.identity, tables, query.since, query.limit, {
-      withTotal: query.withTotal === '1',
-    });
-    ctx.activity.note(request.identity, 'pull', page.changes.length);
-    if (wantsDecimalText(request)) return page;
-    return {
-      ...page,
-      changes: page.changes.map((c) => {
-        const table = ctx.names.resolve(c.table);
-        return table ? { ...c, record: decimalsAsNumbers(table, c.record) } : c;
-      }),
-    };
+    // The page is written as JSON text straight from the rows (no object per row, no
+    // serializer pass): a first sync moves the whole catalogue through here.
+    const { body, count } = await ctx.feed.readJson(
+      request.identity,
+      tables,
+      query.since,
+      query.limit,
+      {
+        withTotal: query.withTotal === '1',
+        decimals: wantsDecimalText(request) ? 'text' : 'number',
+      },
+    );
+    ctx.activity.note(request.identity, 'pull', count);
+    return reply.type('application/json; charset=utf-8').send(body);
   });
 
   app.post('/api/sync', async (request, reply): Promise<SyncEventResponse> => {

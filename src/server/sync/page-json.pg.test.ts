@@ -1,0 +1,3 @@
+import { registerPageJsonTests } from './page-json.suite.js';
+
+registerPageJsonTests('postgres');
