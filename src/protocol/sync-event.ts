@@ -17,6 +17,10 @@ const eventData = z.record(z.string(), z.unknown());
  *   UUIDv7;
  * - unknown keys beside these are ignored.
  */
+/** 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z, in epoch milliseconds. */
+const firstInstant = -62_167_219_200_000;
+const lastInstant = 253_402_300_799_999;
+
 export const syncEventSchema = z.looseObject({
   type: z.string().min(1).max(80),
   /** Client time in epoch milliseconds or ISO 8601; optional. */
@@ -27,7 +31,14 @@ export const syncEventSchema = z.looseObject({
         .int()
         .nonnegative()
         .max(253_402_300_799_999, 'epoch milliseconds before year 10000'),
-      z.iso.datetime({ offset: true }),
+      // An offset can move an instant out of the years 0000–9999 (`0000-01-01T01:00+05:00`),
+      // which has no ISO form for the row's `updatedAt`.
+      z.iso
+        .datetime({ offset: true })
+        .refine(
+          (t) => Date.parse(t) >= firstInstant && Date.parse(t) <= lastInstant,
+          'an instant from year 0000 to 9999 (UTC)',
+        ),
     ])
     .optional(),
   data: z.union([eventData, z.array(eventData).min(1)]).default({}),
