@@ -96,7 +96,8 @@ for (const dialect of ['sqlite', 'postgres'] as DialectName[]) {
         await until('the till to notice', () => t.liveState !== 'connected');
         for (let i = 0; i < 30; i++)
           await fx.admin('PUT', `/api/tables/pedidos/pc-${i}`, pedido(`pc-${i}`, 'loja-c'));
-        for (let i = 0; i < 5; i++) await fx.admin('DELETE', `/api/tables/pedidos/pc-${i}`);
+        for (let i = 0; i < 5; i++)
+          await fx.admin('DELETE', `/api/tables/pedidos/pc-${i}?storeId=loja-c`);
         for (let i = 5; i < 10; i++)
           await fx.admin(
             'PUT',
