@@ -24,6 +24,23 @@ type Json = Record<string, unknown>;
  * mutation, acceptance per sale (contract C1), idempotency keys per store, another
  * store's ids, write rights. Registered once per engine so both behave alike.
  */
+
+/** The configuration of a server process of its own on `db` (a database a test prepared). */
+function serverConfigFor(db: { url: string; pgSchema?: string }) {
+  return loadServerConfig(
+    {
+      db: db.url,
+      port: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+      logFile: '',
+      adminToken,
+      pgSchema: db.pgSchema,
+    },
+    {},
+  );
+}
+
 export function registerPushConformanceTests(dialect: DialectName): void {
   describe(`push conformance on ${dialect}`, () => {
     let ts: TestServer;
@@ -566,18 +583,7 @@ export function registerPushConformanceTests(dialect: DialectName): void {
       await toIdKeyedLayout(own.db, tables, [
         `INSERT INTO pedidos (id, store_id, status) VALUES ('sem-loja', NULL, 'antigo')`,
       ]);
-      const config = loadServerConfig(
-        {
-          db: own.db.url,
-          port: 0,
-          host: '127.0.0.1',
-          logLevel: 'silent',
-          logFile: '',
-          adminToken,
-          pgSchema: own.db.pgSchema,
-        },
-        {},
-      );
+      const config = serverConfigFor(own.db);
       try {
         // A row without a store cannot be keyed: the start is refused, naming table and fix.
         await assert.rejects(createServer(config), /pedidos: 1 row\(s\) have no store_id/);
@@ -683,18 +689,7 @@ export function registerPushConformanceTests(dialect: DialectName): void {
       );
       await sql.exec(`DROP TABLE _old_keys`);
       await sql.close();
-      const config = loadServerConfig(
-        {
-          db: own.db.url,
-          port: 0,
-          host: '127.0.0.1',
-          logLevel: 'silent',
-          logFile: '',
-          adminToken,
-          pgSchema: own.db.pgSchema,
-        },
-        {},
-      );
+      const config = serverConfigFor(own.db);
       const restarted = await createServer(config);
       try {
         const again = await restarted.app.inject({
