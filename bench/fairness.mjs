@@ -117,10 +117,12 @@ const attacks = {
     let running = true;
     const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 60 });
     const loop = async () => {
-      while (running)
-        await request(agent, 'GET', `${url}/api/orders?limit=10000`, {
+      while (running) {
+        const res = await request(agent, 'GET', `${url}/api/orders?limit=10000`, {
           headers: { 'x-api-key': abuser },
-        }).catch(() => undefined);
+        }).catch(() => ({ status: 'error' }));
+        abuserStatuses.set(res.status, (abuserStatuses.get(res.status) ?? 0) + 1);
+      }
     };
     const loops = Array.from({ length: 60 }, loop);
     return async () => {
@@ -198,10 +200,13 @@ const attacks = {
 };
 
 let slotResult = '';
+/** What the abuser was answered, per attack (shows how often it was turned away). */
+let abuserStatuses = new Map();
 const rows = [];
 for (const name of Object.keys(attacks)) {
   if (!only.has(name)) continue;
   log(`attack: ${name}`);
+  abuserStatuses = new Map();
   const stop = await attacks[name]();
   await sleep(300);
   const { latencies, statuses } = await till(seconds * 1000);
@@ -215,12 +220,13 @@ for (const name of Object.keys(attacks)) {
     fmt(Math.max(...latencies), 0),
     [...statuses].map(([s, c]) => `${s}×${c}`).join(' ') +
       (name === 'slots' ? ` (${slotResult})` : ''),
+    [...abuserStatuses].map(([s, c]) => `${s}×${c}`).join(' '),
   ]);
 }
 await server.stop();
 await db.drop();
 printTable(
   `Victim till (store B) latency per request while store A attacks — ${args.dialect}, ${seconds} s each. ${machineLine()}`,
-  ['attack', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'victim statuses'],
+  ['attack', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'victim statuses', 'abuser answers'],
   rows,
 );

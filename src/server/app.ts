@@ -135,7 +135,9 @@ export async function buildApp(
   });
   registerSharedKeyMachine(app);
   registerTextGuard(app);
-  registerCostLimits(app, ctx.costs, ctx.bodyCosts);
+  registerCostLimits(app, ctx.costs, ctx.bodyCosts, {
+    refusalDelayMs: ctx.config.costRefusalDelayMs,
+  });
   registerBodyGuards(app, { timeoutMs: ctx.config.bodyTimeoutMs, bodies: ctx.bodyCosts });
   syncRoutes(app, ctx);
   tableRoutes(app, ctx);

@@ -232,6 +232,13 @@ const settings = {
     // A till's concurrent pull and push wait their turn instead of being refused.
     rule: z.coerce.number().int().min(0).default(4),
   },
+  costRefusalDelayMs: {
+    flag: '--cost-refusal-delay-ms',
+    env: ['PDV_SYNC_COST_REFUSAL_DELAY_MS'],
+    // A 429 for cost is answered after this pause (at most its Retry-After): a client asking
+    // again at once on many connections cannot keep the server busy refusing it. 0: at once.
+    rule: z.coerce.number().int().min(0).max(10_000).default(1000),
+  },
   bodyTimeoutMs: {
     flag: '--body-timeout-ms',
     env: ['PDV_SYNC_BODY_TIMEOUT_MS'],

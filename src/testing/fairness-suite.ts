@@ -64,6 +64,7 @@ export function fairnessSuite(dialect: DialectName): void {
         costRateBytes: 100_000,
         costMaxInFlight: 1,
         costMaxQueued: 2,
+        costRefusalDelayMs: 300,
         bodyTimeoutMs: 400,
         bodyLimitBytes: 200_000,
         costBodyBurstBytes: 300_000,
@@ -170,14 +171,19 @@ export function fairnessSuite(dialect: DialectName): void {
       const light = await ts.device('store-b', 'b-light');
       const statuses: number[] = [];
       let retryAfter: string | undefined;
+      let refusalMs = Infinity;
       for (let i = 0; i < 12; i++) {
+        const started = performance.now();
         const res = await ts.request(heavy, { method: 'GET', url: '/api/products?limit=3000' });
         statuses.push(res.statusCode);
         if (res.statusCode === 429) {
+          refusalMs = Math.min(refusalMs, performance.now() - started);
           retryAfter = res.headers['retry-after'];
           assert.equal(res.json<{ code: string }>().code, 'RATE_LIMITED');
         }
       }
+      // A refusal comes after the pause: asking again at once cannot keep the server busy.
+      assert.ok(refusalMs >= 280, `a 429 came after ${refusalMs} ms`);
       assert.ok(statuses.includes(200), statuses.join(','));
       assert.ok(statuses.includes(429), `never limited: ${statuses.join(',')}`);
       assert.ok(Number(retryAfter) >= 1, `Retry-After ${retryAfter}`);
@@ -186,6 +192,33 @@ export function fairnessSuite(dialect: DialectName): void {
       // Cheap routes of the heavy reader are not charged: its schema still answers.
       const cheap = await ts.request(heavy, { method: 'GET', url: '/api/schema' });
       assert.equal(cheap.statusCode, 200);
+    });
+
+    void test('a large list is read in slices: a pull of another store is answered in between', async () => {
+      await bulkInsert(ts, dialect, 'produtos', 2000, 'slice-');
+      const storage = ts.server.ctx.storage;
+      let slices = 0;
+      let slicesBeforePull = -1;
+      let pull: Promise<void> | undefined;
+      let rows = 0;
+      await storage.bulkRead((tx) =>
+        tx.scan(`SELECT * FROM produtos WHERE id LIKE 'slice-%' ORDER BY id`, [], 100, (slice) => {
+          slices++;
+          rows += slice.length;
+          // The first slice is in: a pull (its own read) starts now and must not wait for the rest.
+          if (slices === 1)
+            pull = storage
+              .read((r) => r.all(`SELECT COUNT(*) AS n FROM pedidos`))
+              .then(() => void (slicesBeforePull = slices));
+        }),
+      );
+      await pull;
+      assert.equal(rows, 2000);
+      assert.equal(slices, 20);
+      assert.ok(
+        slicesBeforePull >= 1 && slicesBeforePull < slices,
+        `the pull was answered after slice ${slicesBeforePull} of ${slices}`,
+      );
     });
 
     void test('request bodies are charged as they inflate: large bodies back to back get 429, another store is served', async () => {

@@ -134,6 +134,20 @@ const idPool = ['r1', 'r2', 'r3', 'r4', '7'] as const;
   await seed(otherToken, otherMachine, [
     { eventId: 'seed-4', table: 'pedidos', op: 'upsert', record: { id: 'r4', status: 'aberto' } },
   ]);
+  // The console routes' generated paths name this till: it must be a terminal the console
+  // knows (one that has reported), whatever the earlier routes' random runs did.
+  const status = await ts.request(otherToken, {
+    method: 'POST',
+    url: '/api/sync/status',
+    payload: {
+      machineId: otherMachine,
+      state: 'idle',
+      backlog: 0,
+      lastSuccessAt: null,
+      lastError: null,
+    },
+  });
+  assert.ok(status.statusCode < 300, status.body);
   await seed(adminToken, 'admin', [
     {
       eventId: 'seed-5',
@@ -1473,9 +1487,11 @@ function replyJson(res: LightMyRequestResponse): unknown {
 // A trailing `*` gets a file both wildcard routes serve (the documentation page's stylesheet,
 // a console screen).
 const url = (route: RouteInfo, params: Record<string, string>, query: string) =>
+  // The wildcard first: a generated id may itself end in `*` (encodeURIComponent keeps it).
   route.url
-    .replace(/:(\w+)/g, (_m, n: string) => encodeURIComponent(params[n]))
-    .replace(/\*$/, 'index.css') + (query ? `?${query}` : '');
+    .replace(/\*$/, 'index.css')
+    .replace(/:(\w+)/g, (_m, n: string) => encodeURIComponent(params[n])) +
+  (query ? `?${query}` : '');
 
 /** Statuses seen per route, to show the generators reach both valid and invalid requests. */
 const seenStatuses = new Map<string, Map<number, number>>();

@@ -11,11 +11,10 @@ import {
   type TableDef,
 } from '../../protocol/index.js';
 import type { Identity } from '../auth/index.js';
-import { resultsForWire, rowsForWire } from '../http/decimal-wire.js';
+import { resultsForWire, rowsForWire, wantsDecimalText } from '../http/decimal-wire.js';
 import { parseRequest } from '../http/validate.js';
 import type { ServerContext } from '../server-context.js';
 import { quoteIdent as q } from '../storage/quote.js';
-import type { Row } from '../storage/index.js';
 import { decodeRow } from '../sync/index.js';
 import { idText, readOneRow, requireStore } from './resource-write.js';
 
@@ -25,13 +24,24 @@ function tableOf(ctx: ServerContext, name: string): TableDef {
   return table;
 }
 
-/** Reads rows of one table, scoped to the caller's store. */
+/**
+ * Rows per slice of a list answer: a few milliseconds of reading and encoding between two
+ * turns of the event loop, so a 10,000-row list delays another store's request by one
+ * slice, not by the whole list.
+ */
+const sliceRows = 250;
+
+/**
+ * Reads rows of one table, scoped to the caller's store, as the JSON text of an array
+ * (each row through `toWire`), plus the count of every row the filter matches.
+ */
 async function listRows(
   ctx: ServerContext,
   identity: Identity,
   table: TableDef,
   options: { limit: number; offset: number; where?: string[]; params?: unknown[] },
-): Promise<{ rows: Record<string, unknown>[]; total: number }> {
+  toWire: (row: Record<string, unknown>) => Record<string, unknown>,
+): Promise<{ json: string; total: number }> {
   const where = [...(options.where ?? [])];
   const params = [...(options.params ?? [])];
   if (identity.role !== 'admin' && table.storeColumn) {
@@ -39,36 +49,52 @@ async function listRows(
     params.push(identity.storeId);
   }
   const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  return ctx.storage.read(async (tx) => {
-    const rows = await tx.all<Row>(
-      `SELECT * FROM ${q(table.name)} ${clause} ORDER BY id LIMIT ? OFFSET ?`,
-      [...params, options.limit, options.offset],
-    );
+  return ctx.storage.bulkRead(async (tx) => {
     const count = await tx.all<{ n: number }>(
       `SELECT COUNT(*) AS n FROM ${q(table.name)} ${clause}`,
       params,
     );
-    return {
-      rows: rows.map((r) => decodeRow(ctx.storage, table, r)),
-      total: Number(count[0]?.n ?? 0),
-    };
+    const parts: string[] = [];
+    await tx.scan(
+      `SELECT * FROM ${q(table.name)} ${clause} ORDER BY id LIMIT ? OFFSET ?`,
+      [...params, options.limit, options.offset],
+      sliceRows,
+      (rows) => {
+        for (const r of rows) parts.push(JSON.stringify(toWire(decodeRow(ctx.storage, table, r))));
+      },
+    );
+    return { json: `[${parts.join(',')}]`, total: Number(count[0]?.n ?? 0) };
   });
+}
+
+/** A list answer `{ [key]: rows, total }` as JSON text (the rows are JSON text already). */
+function listAnswer(
+  reply: FastifyReply,
+  head: Record<string, unknown>,
+  key: string,
+  list: { json: string; total: number },
+): string {
+  const fields = Object.entries(head).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)},`);
+  void reply.type('application/json; charset=utf-8');
+  return `{${fields.join('')}${JSON.stringify(key)}:${list.json},"total":${list.total}}`;
 }
 
 /** Back-office reads (seed 003's products, orders, supplies) and admin writes through the change log. */
 export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const resource = (path: string, tableName: string, key: string) =>
-    app.get(path, async (request) => {
+    app.get(path, async (request, reply) => {
       const query = parseRequest(listQuerySchema, request.query, 'query');
       const table = tableOf(ctx, tableName);
-      const { rows, total } = await listRows(ctx, request.identity, table, query);
       // Seed-compatible: money as JSON numbers, whatever the client declares.
-      return { [key]: rows.map((r) => decimalsAsNumbers(table, r)), total };
+      const list = await listRows(ctx, request.identity, table, query, (r) =>
+        decimalsAsNumbers(table, r),
+      );
+      return listAnswer(reply, {}, key, list);
     });
   resource('/api/products', 'produtos', 'products');
   resource('/api/supplies', 'estoque', 'supplies');
 
-  app.get('/api/orders', async (request) => {
+  app.get('/api/orders', async (request, reply) => {
     const query = parseRequest(ordersQuerySchema, request.query, 'query');
     const table = tableOf(ctx, 'pedidos');
     const where: string[] = [];
@@ -100,15 +126,13 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
       });
       where.push(`(${clauses.join(' OR ')})`);
     }
-    const { rows, total } = await listRows(ctx, request.identity, table, {
-      ...query,
-      where,
-      params,
-    });
-    return { orders: rows.map((r) => decimalsAsNumbers(table, r)), total };
+    const list = await listRows(ctx, request.identity, table, { ...query, where, params }, (r) =>
+      decimalsAsNumbers(table, r),
+    );
+    return listAnswer(reply, {}, 'orders', list);
   });
 
-  app.get<{ Params: { table: string } }>('/api/tables/:table', async (request) => {
+  app.get<{ Params: { table: string } }>('/api/tables/:table', async (request, reply) => {
     const query = parseRequest(listQuerySchema, request.query, 'query');
     const table = tableOf(ctx, request.params.table);
     if (request.identity.role !== 'admin' && table.direction === 'up')
@@ -116,8 +140,11 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
         'FORBIDDEN',
         `table ${table.name} is upload-only; terminals do not read it back`,
       );
-    const { rows, total } = await listRows(ctx, request.identity, table, query);
-    return { table: table.name, rows: rowsForWire(request, table, rows), total };
+    const asText = wantsDecimalText(request);
+    const list = await listRows(ctx, request.identity, table, query, (r) =>
+      asText ? r : decimalsAsNumbers(table, r),
+    );
+    return listAnswer(reply, { table: table.name }, 'rows', list);
   });
 
   // One row (seed 004's fetchPedidoById), with the same scope as the list.
@@ -150,7 +177,9 @@ export function tableRoutes(app: FastifyInstance, ctx: ServerContext): void {
     let record: Record<string, unknown> = { id: params.id };
     const body = mode === 'delete' ? {} : parseRequest(recordBodySchema, request.body, 'body');
     if (body['id'] !== undefined && body['id'] !== params.id && body['id'] !== Number(params.id))
-      throw new SyncError('VALIDATION_FAILED', 'body.id differs from the id in the path');
+      throw new SyncError('VALIDATION_FAILED', 'body.id differs from the id in the path', {
+        details: { bodyId: body['id'], pathId: params.id },
+      });
     // The row's store, in a store-scoped table: `?storeId=` or the body's store column.
     const store = requireStore(request, table, body);
     if (table.storeColumn && store !== null) {

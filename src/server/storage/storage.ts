@@ -18,6 +18,21 @@ export interface SqlExecutor {
   run(sql: string, params?: readonly unknown[]): Promise<number>;
 }
 
+/** A read executor that can also hand a long result over in slices. */
+export interface ScanExecutor extends SqlExecutor {
+  /**
+   * Runs `sql` and hands its rows to `onSlice`, `sliceRows` at a time, with the event loop
+   * free between two slices: other stores' requests run while a large list is read and
+   * encoded, instead of waiting for all of it. Resolves once every slice was handed over.
+   */
+  scan(
+    sql: string,
+    params: readonly unknown[],
+    sliceRows: number,
+    onSlice: (rows: Row[]) => void,
+  ): Promise<void>;
+}
+
 export const dialects = ['sqlite', 'postgres'] as const;
 export type Dialect = (typeof dialects)[number];
 
@@ -90,6 +105,12 @@ export interface Storage {
   savepoint<T>(tx: SqlExecutor, fn: () => Promise<T>): Promise<T>;
   /** One consistent read snapshot. */
   read<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * One consistent read snapshot for reads whose size grows with the data (list routes),
+   * read in slices (`scan`). It never holds up `read`: SQLite gives it a connection of its
+   * own, PostgreSQL a pooled connection and a server-side cursor.
+   */
+  bulkRead<T>(fn: (tx: ScanExecutor) => Promise<T>): Promise<T>;
   /** Converts a validated JSON value to what the engine stores for a column type. */
   encode(type: ColumnType, value: unknown): unknown;
   /** Converts what the engine returns back to the JSON value. */

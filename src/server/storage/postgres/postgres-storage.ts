@@ -5,6 +5,7 @@ import {
   CommitSignal,
   decodeCommon,
   type Row,
+  type ScanExecutor,
   type SqlExecutor,
   type Storage,
   type StorageCapabilities,
@@ -44,8 +45,28 @@ function toPositional(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-class PostgresExecutor implements SqlExecutor {
+class PostgresExecutor implements ScanExecutor {
   constructor(private readonly client: pg.PoolClient | pg.Pool) {}
+
+  async scan(
+    sql: string,
+    params: readonly unknown[],
+    sliceRows: number,
+    onSlice: (rows: Row[]) => void,
+  ): Promise<void> {
+    // A server-side cursor (inside bulkRead's transaction): the rows come over a slice at a
+    // time, so neither the driver nor the event loop holds the whole result at once.
+    await this.client.query(
+      `DECLARE pdv_scan NO SCROLL CURSOR FOR ${toPositional(sql)}`,
+      params as unknown[],
+    );
+    for (;;) {
+      const { rows } = await this.client.query<Row>(`FETCH ${Math.trunc(sliceRows)} FROM pdv_scan`);
+      if (rows.length > 0) onSlice(rows);
+      if (rows.length < sliceRows) break;
+    }
+    await this.client.query('CLOSE pdv_scan');
+  }
 
   async all<T extends Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     const result = await this.client.query<T>(toPositional(sql), params as unknown[]);
@@ -187,7 +208,11 @@ export class PostgresStorage implements Storage {
     return this.inTransaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', fn);
   }
 
-  private async inTransaction<T>(begin: string, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  bulkRead<T>(fn: (tx: ScanExecutor) => Promise<T>): Promise<T> {
+    return this.inTransaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', fn);
+  }
+
+  private async inTransaction<T>(begin: string, fn: (tx: ScanExecutor) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query(begin);

@@ -15,6 +15,7 @@ import {
   CommitSignal,
   decodeCommon,
   type Row,
+  type ScanExecutor,
   type SqlExecutor,
   type Storage,
   type StorageCapabilities,
@@ -176,7 +177,7 @@ function rowShape(names: readonly string[]): (values: unknown[]) => Row {
 }
 
 /** Runs SQL on one better-sqlite3 connection with a cache of prepared statements. */
-class SqliteExecutor implements SqlExecutor {
+class SqliteExecutor implements ScanExecutor {
   private readonly statements = new Map<string, Database.Statement>();
   constructor(readonly db: Db) {}
 
@@ -208,6 +209,35 @@ class SqliteExecutor implements SqlExecutor {
     return this.prepare(sql).run(...params).changes;
   }
 
+  async scan(
+    sql: string,
+    params: readonly unknown[],
+    sliceRows: number,
+    onSlice: (rows: Row[]) => void,
+  ): Promise<void> {
+    const stmt = this.prepare(sql);
+    const shape = this.shapes.get(stmt);
+    if (!shape) throw new Error('scan needs a statement that returns rows');
+    // The statement stays open across the pauses: the connection is this read's alone.
+    const rows = stmt.raw(true).iterate(...params) as IterableIterator<unknown[]>;
+    try {
+      for (;;) {
+        const slice: Row[] = [];
+        let next = rows.next();
+        while (!next.done) {
+          slice.push(shape(next.value));
+          if (slice.length >= sliceRows) break;
+          next = rows.next();
+        }
+        if (slice.length > 0) onSlice(slice);
+        if (next.done) return;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      rows.return?.();
+    }
+  }
+
   all<T extends Row>(sql: string, params?: readonly unknown[]): Promise<T[]> {
     return Promise.resolve(this.allSync<T>(sql, params));
   }
@@ -235,14 +265,18 @@ export class SqliteStorage implements Storage {
   };
   private readonly writer: SqliteExecutor;
   private readonly reader: SqliteExecutor;
+  /** Large reads (list routes) have a connection of their own: pulls never wait for them. */
+  private readonly bulkReader: SqliteExecutor;
   private readonly writeLock = new Mutex();
   private readonly readLock = new Mutex();
+  private readonly bulkLock = new Mutex();
   private readonly commits = new CommitSignal();
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.writer = new SqliteExecutor(SqliteStorage.open(file));
     this.reader = new SqliteExecutor(SqliteStorage.open(file));
+    this.bulkReader = new SqliteExecutor(SqliteStorage.open(file));
   }
 
   private static open(file: string): Db {
@@ -328,6 +362,17 @@ export class SqliteStorage implements Storage {
     });
   }
 
+  bulkRead<T>(fn: (tx: ScanExecutor) => Promise<T>): Promise<T> {
+    return this.bulkLock.run(async () => {
+      this.bulkReader.runSync('BEGIN');
+      try {
+        return await fn(this.bulkReader);
+      } finally {
+        this.bulkReader.runSync('COMMIT');
+      }
+    });
+  }
+
   encode(type: ColumnType, value: unknown): unknown {
     if (value === null || value === undefined) return null;
     if (type === 'boolean') return value ? 1 : 0;
@@ -372,8 +417,11 @@ export class SqliteStorage implements Storage {
   async close(): Promise<void> {
     await this.writeLock.run(async () => {
       await this.readLock.run(async () => {
-        this.reader.db.close();
-        this.writer.db.close();
+        await this.bulkLock.run(async () => {
+          this.bulkReader.db.close();
+          this.reader.db.close();
+          this.writer.db.close();
+        });
       });
     });
   }
