@@ -259,26 +259,73 @@ export class ChangeLog {
   ): Promise<(ChangeEntry & { row?: Row })[]> {
     if (query.tables.length === 0) return [];
     const params: unknown[] = [];
-    const where = this.where(query, params);
+    const entries = this.pageEntries(query, limit, params);
     const order = this.sql.order('c');
     const rows = join
       ? // The page is cut first, then joined: the join never runs over more than one page.
         await tx.all(
           `SELECT ${this.entryColumns('c')}, t.*
-             FROM (SELECT * FROM _sync_changes c WHERE ${where} ORDER BY ${order} LIMIT ?) c
-             LEFT JOIN ${q(join.name)} t ON c.op = 'upsert' AND ${this.rowOfEntry(join, 't', 'c')}
+             FROM (${entries}) c ${this.joinRow(join)}
             ORDER BY ${order}`,
-          [...params, limit],
+          params,
         )
       : await tx.all(
-          `SELECT ${this.entryColumns('c')} FROM _sync_changes c WHERE ${where} ORDER BY ${order} LIMIT ?`,
-          [...params, limit],
+          `SELECT ${this.entryColumns('c')} FROM (${entries}) c ORDER BY ${order}`,
+          params,
         );
     return rows.map((r) => {
       const entry: ChangeEntry & { row?: Row } = entryOf(r);
       if (join && r['id'] != null) entry.row = r;
       return entry;
     });
+  }
+
+  /**
+   * Joins each upsert entry `c` of a page with its row `t` (a row is unique by its key).
+   * PostgreSQL: a lateral lookup by primary key, so one page costs one index probe per entry;
+   * a plain join was planned as a hash join over a sequential scan of the whole table, on
+   * every page (again work growing with the catalogue, not with the page).
+   */
+  private joinRow(table: TableDef): string {
+    const on = `c.op = 'upsert' AND ${this.rowOfEntry(table, 't', 'c')}`;
+    return this.dialect === 'postgres'
+      ? `LEFT JOIN LATERAL (SELECT * FROM ${q(table.name)} t WHERE ${on} LIMIT 1) t ON TRUE`
+      : `LEFT JOIN ${q(table.name)} t ON ${on}`;
+  }
+
+  /**
+   * The `_sync_changes` rows of a page: up to `limit` entries after `query.from`, in position order.
+   *
+   * PostgreSQL: one scan per table on `(table_name, xid, tx_seq)`, each read in index order from
+   * the cursor and cut at `limit`, merged (Merge Append) and cut again. A single scan with the
+   * tables as a filter let the planner, which cannot estimate such a filter nor the servable bound,
+   * expect a few rows and bitmap-scan and sort every entry after the cursor, on every page: a first
+   * sync did work quadratic in the catalogue's size (bench/README.md, client-first-sync). The
+   * servable bound is computed once for the statement (a materialized CTE), so every table's scan
+   * stops at the same transaction id: two bounds could serve one table's entries past another's
+   * unserved ones, a skip.
+   */
+  private pageEntries(query: LogQuery, limit: number, params: unknown[]): string {
+    const s = this.sql;
+    if (this.dialect !== 'postgres') {
+      const where = this.where(query, params);
+      params.push(limit);
+      return `SELECT * FROM _sync_changes c WHERE ${where} ORDER BY ${s.order('c')} LIMIT ?`;
+    }
+    const scans = query.tables.map((table) => {
+      params.push(table.name);
+      const parts = [`c.table_name = ?`, s.compare('c', '>', query.from, params)];
+      parts.push(`c.xid < (SELECT b FROM bound)`);
+      if (query.storeId !== undefined && table.scope !== 'global')
+        parts.push((params.push(query.storeId), `c.store_id = ?`));
+      if (query.upsertsOnly) parts.push(`c.op = 'upsert'`);
+      params.push(limit);
+      return `(SELECT * FROM _sync_changes c WHERE ${parts.join(' AND ')}
+                ORDER BY ${s.order('c')} LIMIT ?)`;
+    });
+    params.push(limit);
+    return `WITH bound AS MATERIALIZED (SELECT ${servableXid} AS b)
+            SELECT * FROM (${scans.join(' UNION ALL ')}) c ORDER BY ${s.order('c')} LIMIT ?`;
   }
 
   /** The current rows of `table` whose upserts lie in [first, last] (a page's range). */
