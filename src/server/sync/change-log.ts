@@ -7,7 +7,14 @@ import {
   type TableDef,
 } from '../../protocol/index.js';
 import { quoteIdent as q } from '../storage/quote.js';
-import type { Dialect, Row, SqlExecutor, Storage, StorageCapabilities } from '../storage/index.js';
+import {
+  valuesListRowSets,
+  type Dialect,
+  type Row,
+  type SqlExecutor,
+  type Storage,
+  type StorageCapabilities,
+} from '../storage/index.js';
 import { SyncMeta } from './sync-meta.js';
 
 /** One entry of the change log: the latest change of one row. */
@@ -137,6 +144,7 @@ export class ChangeLog {
   constructor(
     readonly dialect: Dialect,
     private readonly typedParam: StorageCapabilities['typedParam'] = () => '?',
+    private readonly inList: StorageCapabilities['inList'] = valuesListRowSets.inList,
   ) {
     this.sql = dialect === 'postgres' ? postgresPositions : sqlitePositions;
   }
@@ -166,14 +174,15 @@ export class ChangeLog {
     if (table.storeColumn && store === null)
       throw new Error(`a row of ${table.name} is addressed without its store`);
     const scoped = table.storeColumn && store !== null;
+    const params: unknown[] = [table.name, scoped ? store : ''];
+    const idList = this.inList('text', ids, params);
+    if (scoped) params.push(store);
     return {
       sql: `SELECT t.*, c.${this.sql.seq} AS _sync_seq, c.updated_at AS _sync_updated_at
               FROM ${q(table.name)} t
               LEFT JOIN _sync_changes c ON c.table_name = ? AND c.row_store = ? AND c.row_id = t.id
-             WHERE t.id IN (${ids.map(() => '?').join(', ')})${
-               scoped ? ` AND t.${q(table.storeColumn as string)} = ?` : ''
-             }`,
-      params: [table.name, scoped ? store : '', ...ids, ...(scoped ? [store] : [])],
+             WHERE t.id ${idList}${scoped ? ` AND t.${q(table.storeColumn as string)} = ?` : ''}`,
+      params,
     };
   }
 
@@ -395,10 +404,12 @@ export class ChangeLog {
   ): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     if (ids.length === 0) return out;
+    const params: unknown[] = [table.name, table.storeColumn ? (store ?? '') : ''];
+    const idList = this.inList('text', ids, params);
     const rows = await tx.all<{ row_id: string; seq: number }>(
       `SELECT row_id, ${this.sql.seq} AS seq FROM _sync_changes
-        WHERE table_name = ? AND row_store = ? AND row_id IN (${ids.map(() => '?').join(', ')})`,
-      [table.name, table.storeColumn ? (store ?? '') : '', ...ids],
+        WHERE table_name = ? AND row_store = ? AND row_id ${idList}`,
+      params,
     );
     for (const r of rows) out.set(String(r.row_id), Number(r.seq));
     return out;
@@ -576,7 +587,11 @@ const logs = new WeakMap<Storage, ChangeLog>();
 export function changeLogOf(storage: Storage): ChangeLog {
   let log = logs.get(storage);
   if (!log) {
-    log = new ChangeLog(storage.dialect, storage.capabilities.typedParam);
+    log = new ChangeLog(
+      storage.dialect,
+      storage.capabilities.typedParam,
+      storage.capabilities.inList,
+    );
     logs.set(storage, log);
   }
   return log;
