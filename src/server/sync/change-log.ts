@@ -278,6 +278,14 @@ export class ChangeLog {
     const params: unknown[] = [];
     const entries = this.pageEntries(query, limit, params);
     const order = this.sql.order('c');
+    const pg = this.dialect === 'postgres';
+    // PostgreSQL: the scans must read in index order and stop at the limit. Without fresh
+    // statistics (a catalogue just loaded: the first sync) the planner expects a few entries
+    // per table and bitmap-scans then sorts every entry after the cursor instead, on every
+    // page; planner settings for this one statement rule that out, whatever the statistics.
+    if (pg)
+      for (const off of ['enable_bitmapscan', 'enable_sort'])
+        await tx.run(`SET LOCAL ${off} = off`);
     const rows = join
       ? // The page is cut first, then joined: the join never runs over more than one page.
         await tx.all(
@@ -290,6 +298,7 @@ export class ChangeLog {
           `SELECT ${this.entryColumns('c')} FROM (${entries}) c ORDER BY ${order}`,
           params,
         );
+    if (pg) for (const off of ['enable_bitmapscan', 'enable_sort']) await tx.run(`RESET ${off}`);
     return rows.map((r) => {
       const entry: ChangeEntry & { row?: Row } = entryOf(r);
       if (join && r['id'] != null) entry.row = r;
