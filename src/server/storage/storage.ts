@@ -60,6 +60,42 @@ export type StorageCapabilities = {
    * type (a `VALUES` list joined in an UPDATE: PostgreSQL would take it for text).
    */
   typedParam(this: void, type: ColumnType): string;
+  /**
+   * Rows bound into one statement as a set with columns `column1`…`columnN` of `types`:
+   * `'values'` is what follows an INSERT's column list, `'from'` a FROM item named `v`. Its
+   * parameters are appended to `params` where the text goes. SQLite binds one parameter per
+   * value (a VALUES list); PostgreSQL one array per column (`unnest`), so neither the
+   * parameters nor the server's parse and plan work grow with the rows.
+   */
+  rowSet(
+    this: void,
+    types: readonly ColumnType[],
+    rows: readonly (readonly unknown[])[],
+    params: unknown[],
+    as: 'values' | 'from',
+  ): string;
+  /** How many rows one `rowSet` of `columns` columns may carry in a statement. */
+  rowSetLimit(this: void, columns: number): number;
+  /**
+   * `IN (…)` over `values` of `type` (at least one), parameters appended to `params`: one
+   * parameter per value on SQLite, one array on PostgreSQL (`= ANY (…)`).
+   */
+  inList(this: void, type: ColumnType, values: readonly unknown[], params: unknown[]): string;
+};
+
+/** `rowSet` and `inList` for engines that bind one parameter per value (a VALUES list). */
+export const valuesListRowSets: Pick<StorageCapabilities, 'rowSet' | 'rowSetLimit' | 'inList'> = {
+  rowSet(types, rows, params, as) {
+    for (const row of rows) for (let i = 0; i < types.length; i++) params.push(row[i] ?? null);
+    const one = `(${types.map(() => '?').join(', ')})`;
+    const list = rows.map(() => one).join(', ');
+    return as === 'values' ? `VALUES ${list}` : `(VALUES ${list}) AS v`;
+  },
+  rowSetLimit: (columns) => Math.max(1, Math.floor(30_000 / Math.max(1, columns))),
+  inList(_type, values, params) {
+    for (const v of values) params.push(v);
+    return `IN (${values.map(() => '?').join(', ')})`;
+  },
 };
 
 /** Error codes of the engines' drivers, classified; used by each engine's `classifyError`. */

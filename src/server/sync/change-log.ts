@@ -7,7 +7,14 @@ import {
   type TableDef,
 } from '../../protocol/index.js';
 import { quoteIdent as q } from '../storage/quote.js';
-import type { Dialect, Row, SqlExecutor, Storage, StorageCapabilities } from '../storage/index.js';
+import {
+  valuesListRowSets,
+  type Dialect,
+  type Row,
+  type SqlExecutor,
+  type Storage,
+  type StorageCapabilities,
+} from '../storage/index.js';
 import { SyncMeta } from './sync-meta.js';
 
 /** One entry of the change log: the latest change of one row. */
@@ -137,6 +144,7 @@ export class ChangeLog {
   constructor(
     readonly dialect: Dialect,
     private readonly typedParam: StorageCapabilities['typedParam'] = () => '?',
+    private readonly inList: StorageCapabilities['inList'] = valuesListRowSets.inList,
   ) {
     this.sql = dialect === 'postgres' ? postgresPositions : sqlitePositions;
   }
@@ -166,14 +174,23 @@ export class ChangeLog {
     if (table.storeColumn && store === null)
       throw new Error(`a row of ${table.name} is addressed without its store`);
     const scoped = table.storeColumn && store !== null;
+    const params: unknown[] = [table.name, scoped ? store : ''];
+    const idList = this.inList('text', ids, params);
+    if (scoped) params.push(store);
+    const entry = `c.table_name = ? AND c.row_store = ? AND c.row_id = t.id`;
+    // PostgreSQL: a lateral probe of the log's primary key per row. As a plain join, a table
+    // without fresh statistics (a batch just inserted) was planned as a scan of all the
+    // table's entries for every row: 500 rows × 5,000 entries per look-up.
+    const join =
+      this.dialect === 'postgres'
+        ? `LEFT JOIN LATERAL (SELECT c.${this.sql.seq}, c.updated_at FROM _sync_changes c
+                               WHERE ${entry} LIMIT 1) c ON TRUE`
+        : `LEFT JOIN _sync_changes c ON ${entry}`;
     return {
       sql: `SELECT t.*, c.${this.sql.seq} AS _sync_seq, c.updated_at AS _sync_updated_at
-              FROM ${q(table.name)} t
-              LEFT JOIN _sync_changes c ON c.table_name = ? AND c.row_store = ? AND c.row_id = t.id
-             WHERE t.id IN (${ids.map(() => '?').join(', ')})${
-               scoped ? ` AND t.${q(table.storeColumn as string)} = ?` : ''
-             }`,
-      params: [table.name, scoped ? store : '', ...ids, ...(scoped ? [store] : [])],
+              FROM ${q(table.name)} t ${join}
+             WHERE t.id ${idList}${scoped ? ` AND t.${q(table.storeColumn as string)} = ?` : ''}`,
+      params,
     };
   }
 
@@ -259,26 +276,82 @@ export class ChangeLog {
   ): Promise<(ChangeEntry & { row?: Row })[]> {
     if (query.tables.length === 0) return [];
     const params: unknown[] = [];
-    const where = this.where(query, params);
+    const entries = this.pageEntries(query, limit, params);
     const order = this.sql.order('c');
+    const pg = this.dialect === 'postgres';
+    // PostgreSQL: the scans must read in index order and stop at the limit. Without fresh
+    // statistics (a catalogue just loaded: the first sync) the planner expects a few entries
+    // per table and bitmap-scans then sorts every entry after the cursor instead, on every
+    // page; planner settings for this one statement rule that out, whatever the statistics.
+    if (pg)
+      for (const off of ['enable_bitmapscan', 'enable_sort'])
+        await tx.run(`SET LOCAL ${off} = off`);
     const rows = join
       ? // The page is cut first, then joined: the join never runs over more than one page.
         await tx.all(
           `SELECT ${this.entryColumns('c')}, t.*
-             FROM (SELECT * FROM _sync_changes c WHERE ${where} ORDER BY ${order} LIMIT ?) c
-             LEFT JOIN ${q(join.name)} t ON c.op = 'upsert' AND ${this.rowOfEntry(join, 't', 'c')}
+             FROM (${entries}) c ${this.joinRow(join)}
             ORDER BY ${order}`,
-          [...params, limit],
+          params,
         )
       : await tx.all(
-          `SELECT ${this.entryColumns('c')} FROM _sync_changes c WHERE ${where} ORDER BY ${order} LIMIT ?`,
-          [...params, limit],
+          `SELECT ${this.entryColumns('c')} FROM (${entries}) c ORDER BY ${order}`,
+          params,
         );
+    if (pg) for (const off of ['enable_bitmapscan', 'enable_sort']) await tx.run(`RESET ${off}`);
     return rows.map((r) => {
       const entry: ChangeEntry & { row?: Row } = entryOf(r);
       if (join && r['id'] != null) entry.row = r;
       return entry;
     });
+  }
+
+  /**
+   * Joins each upsert entry `c` of a page with its row `t` (a row is unique by its key).
+   * PostgreSQL: a lateral lookup by primary key, so one page costs one index probe per entry;
+   * a plain join was planned as a hash join over a sequential scan of the whole table, on
+   * every page (again work growing with the catalogue, not with the page).
+   */
+  private joinRow(table: TableDef): string {
+    const on = `c.op = 'upsert' AND ${this.rowOfEntry(table, 't', 'c')}`;
+    return this.dialect === 'postgres'
+      ? `LEFT JOIN LATERAL (SELECT * FROM ${q(table.name)} t WHERE ${on} LIMIT 1) t ON TRUE`
+      : `LEFT JOIN ${q(table.name)} t ON ${on}`;
+  }
+
+  /**
+   * The `_sync_changes` rows of a page: up to `limit` entries after `query.from`, in position order.
+   *
+   * PostgreSQL: one scan per table on `(table_name || '', xid, tx_seq)`, each read in index order from
+   * the cursor and cut at `limit`, merged (Merge Append) and cut again. A single scan with the
+   * tables as a filter let the planner, which cannot estimate such a filter nor the servable bound,
+   * expect a few rows and bitmap-scan and sort every entry after the cursor, on every page: a first
+   * sync did work quadratic in the catalogue's size (bench/README.md, client-first-sync). The
+   * servable bound is computed once for the statement (a materialized CTE), so every table's scan
+   * stops at the same transaction id: two bounds could serve one table's entries past another's
+   * unserved ones, a skip.
+   */
+  private pageEntries(query: LogQuery, limit: number, params: unknown[]): string {
+    const s = this.sql;
+    if (this.dialect !== 'postgres') {
+      const where = this.where(query, params);
+      params.push(limit);
+      return `SELECT * FROM _sync_changes c WHERE ${where} ORDER BY ${s.order('c')} LIMIT ?`;
+    }
+    const scans = query.tables.map((table) => {
+      params.push(table.name);
+      const parts = [`(c.table_name || '') = ?`, s.compare('c', '>', query.from, params)];
+      parts.push(`c.xid < (SELECT b FROM bound)`);
+      if (query.storeId !== undefined && table.scope !== 'global')
+        parts.push((params.push(query.storeId), `c.store_id = ?`));
+      if (query.upsertsOnly) parts.push(`c.op = 'upsert'`);
+      params.push(limit);
+      return `(SELECT * FROM _sync_changes c WHERE ${parts.join(' AND ')}
+                ORDER BY ${s.order('c')} LIMIT ?)`;
+    });
+    params.push(limit);
+    return `WITH bound AS MATERIALIZED (SELECT ${servableXid} AS b)
+            SELECT * FROM (${scans.join(' UNION ALL ')}) c ORDER BY ${s.order('c')} LIMIT ?`;
   }
 
   /** The current rows of `table` whose upserts lie in [first, last] (a page's range). */
@@ -348,10 +421,12 @@ export class ChangeLog {
   ): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     if (ids.length === 0) return out;
+    const params: unknown[] = [table.name, table.storeColumn ? (store ?? '') : ''];
+    const idList = this.inList('text', ids, params);
     const rows = await tx.all<{ row_id: string; seq: number }>(
       `SELECT row_id, ${this.sql.seq} AS seq FROM _sync_changes
-        WHERE table_name = ? AND row_store = ? AND row_id IN (${ids.map(() => '?').join(', ')})`,
-      [table.name, table.storeColumn ? (store ?? '') : '', ...ids],
+        WHERE table_name = ? AND row_store = ? AND row_id ${idList}`,
+      params,
     );
     for (const r of rows) out.set(String(r.row_id), Number(r.seq));
     return out;
@@ -529,7 +604,11 @@ const logs = new WeakMap<Storage, ChangeLog>();
 export function changeLogOf(storage: Storage): ChangeLog {
   let log = logs.get(storage);
   if (!log) {
-    log = new ChangeLog(storage.dialect, storage.capabilities.typedParam);
+    log = new ChangeLog(
+      storage.dialect,
+      storage.capabilities.typedParam,
+      storage.capabilities.inList,
+    );
     logs.set(storage, log);
   }
   return log;

@@ -73,6 +73,11 @@ export const bookkeepingDdl = [
    END $$`,
   `DROP INDEX IF EXISTS _sync_changes_seq`,
   `CREATE UNIQUE INDEX IF NOT EXISTS _sync_changes_position ON _sync_changes (xid, tx_seq)`,
+  // Pages read each table's entries in position order from the cursor (ChangeLog.pageEntries).
+  // On an expression only pages use: on table_name itself, the planner took it for look-ups by
+  // key (estimating one row for a table without statistics) and scanned all the table's
+  // entries for each row looked up, instead of probing the primary key.
+  `CREATE INDEX IF NOT EXISTS _sync_changes_table_position ON _sync_changes ((table_name || ''), xid, tx_seq)`,
   // Partial: an index on op would lure the planner away from the position order pulls need.
   `DROP INDEX IF EXISTS _sync_changes_tombstones`,
   `CREATE INDEX IF NOT EXISTS _sync_changes_deletes ON _sync_changes (updated_at) WHERE op = 'delete'`,

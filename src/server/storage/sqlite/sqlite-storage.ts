@@ -12,6 +12,7 @@ import { quoteIdent as q } from '../quote.js';
 import { Mutex } from '../mutex.js';
 import {
   classifyDriverError,
+  valuesListRowSets,
   CommitSignal,
   decodeCommon,
   type Row,
@@ -262,6 +263,7 @@ export class SqliteStorage implements Storage {
     classifyError: classifyDriverError,
     // Values keep the type they are bound with; the column's affinity does the rest.
     typedParam: () => '?',
+    ...valuesListRowSets,
   };
   private readonly writer: SqliteExecutor;
   private readonly reader: SqliteExecutor;

@@ -34,7 +34,7 @@ export async function insertNewEvents(
       else firstById.set(keyOf(p), p);
     }
     const rows = [...firstById.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-    const perChunk = Math.max(1, Math.floor(ctx.storage.capabilities.maxParams / cols.length));
+    const perChunk = ctx.storage.capabilities.rowSetLimit(cols.length);
     for (let i = 0; i < rows.length; i += perChunk) {
       const chunk = rows.slice(i, i + perChunk);
       let inserted: Set<string>;

@@ -75,7 +75,7 @@ async function applyChunk(
       const written: Prepared[] = [];
       for (const g of byColumns(inserts)) {
         const cols = Object.keys(g[0]?.values ?? {});
-        const perChunk = Math.max(1, Math.floor(ctx.storage.capabilities.maxParams / cols.length));
+        const perChunk = ctx.storage.capabilities.rowSetLimit(cols.length);
         for (let i = 0; i < g.length; i += perChunk) {
           const part = g.slice(i, i + perChunk);
           const inserted = await tableRows.insertNew(

@@ -46,11 +46,25 @@ export const idempotencyKeys = {
     const claimed = new Set<number>();
     for (let i = 0; i < unique.length; i += claimChunk) {
       const chunk = unique.slice(i, i + claimChunk);
+      const params: unknown[] = [];
+      const keys = ctx.storage.capabilities.rowSet(
+        ['text', 'text', 'text', 'text', 'text', 'text', 'text'],
+        chunk.map((p) => [
+          store,
+          p.mutation.eventId,
+          ctx.machineId,
+          p.table.name,
+          p.id,
+          'applied',
+          now,
+        ]),
+        params,
+        'values',
+      );
       const rows = await ctx.tx.all<{ event_id: string }>(
-        `INSERT INTO _sync_events (store_id, event_id, machine_id, table_name, row_id, status, version, created_at)
-         VALUES ${chunk.map(() => `(?, ?, ?, ?, ?, 'applied', NULL, ?)`).join(', ')}
-         ON CONFLICT (store_id, event_id) DO NOTHING RETURNING event_id`,
-        chunk.flatMap((p) => [store, p.mutation.eventId, ctx.machineId, p.table.name, p.id, now]),
+        `INSERT INTO _sync_events (store_id, event_id, machine_id, table_name, row_id, status, created_at)
+         ${keys} ON CONFLICT (store_id, event_id) DO NOTHING RETURNING event_id`,
+        params,
       );
       for (const r of rows) {
         const p = firstByEvent.get(r.event_id);
@@ -88,13 +102,20 @@ export const idempotencyKeys = {
   ): Promise<void> {
     for (let i = 0; i < outcomes.length; i += claimChunk) {
       const chunk = outcomes.slice(i, i + claimChunk);
-      // A VALUES list joined by key: a CASE with one branch per key costs n² comparisons.
-      const typed = ctx.storage.capabilities.typedParam;
+      // A row set joined by key: a CASE with one branch per key costs n² comparisons.
+      const params: unknown[] = [];
+      const source = ctx.storage.capabilities.rowSet(
+        ['text', 'integer'],
+        chunk.map((o) => [o.eventId, o.version]),
+        params,
+        'from',
+      );
+      params.push(scopeOf(ctx));
       await ctx.tx.run(
         `UPDATE _sync_events SET status = 'applied', version = v.column2
-           FROM (VALUES ${chunk.map(() => `(${typed('text')}, ${typed('integer')})`).join(', ')}) AS v
+           FROM ${source}
           WHERE _sync_events.store_id = ? AND _sync_events.event_id = v.column1`,
-        [...chunk.flatMap((o) => [o.eventId, o.version]), scopeOf(ctx)],
+        params,
       );
     }
   },
@@ -110,10 +131,16 @@ export const idempotencyKeys = {
   ): Promise<void> {
     for (let i = 0; i < dups.length; i += claimChunk) {
       const chunk = dups.slice(i, i + claimChunk);
+      const params: unknown[] = [scopeOf(ctx)];
+      const ids = ctx.storage.capabilities.inList(
+        'text',
+        chunk.map((p) => p.mutation.eventId),
+        params,
+      );
       const rows = await ctx.tx.all<EventRow>(
         `SELECT event_id, status, version, table_name, row_id FROM _sync_events
-          WHERE store_id = ? AND event_id IN (${chunk.map(() => '?').join(', ')})`,
-        [scopeOf(ctx), ...chunk.map((p) => p.mutation.eventId)],
+          WHERE store_id = ? AND event_id ${ids}`,
+        params,
       );
       const byEvent = new Map(rows.map((r) => [r.event_id, r]));
       for (const p of chunk) {

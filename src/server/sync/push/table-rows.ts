@@ -1,4 +1,4 @@
-import { columnsOf, SyncError, type TableDef } from '../../../protocol/index.js';
+import { columnsOf, SyncError, type ColumnType, type TableDef } from '../../../protocol/index.js';
 import { encodeColumn } from '../../storage/index.js';
 import { quoteIdent as q } from '../../storage/quote.js';
 import { changeLogOf } from '../change-log.js';
@@ -56,11 +56,17 @@ export const tableRows = {
     cols: readonly string[],
     rows: readonly Record<string, unknown>[],
   ): Promise<Set<string>> {
+    const params: unknown[] = [];
+    const source = ctx.storage.capabilities.rowSet(
+      columnTypes(table, cols),
+      rows.map((values) => cols.map((c) => tableRows.encode(ctx, table, c, values[c]))),
+      params,
+      'values',
+    );
     const returned = await ctx.tx.all<Record<string, unknown>>(
-      `INSERT INTO ${q(table.name)} (${cols.map(q).join(', ')})
-       VALUES ${rows.map(() => `(${cols.map(() => '?').join(', ')})`).join(', ')}
+      `INSERT INTO ${q(table.name)} (${cols.map(q).join(', ')}) ${source}
        ON CONFLICT (${primaryKey(table)}) DO NOTHING RETURNING ${primaryKey(table)}`,
-      rows.flatMap((values) => cols.map((c) => tableRows.encode(ctx, table, c, values[c]))),
+      params,
     );
     const keys = returned.map((r) => ({ id: String(r['id']), store: storeOf(table, r) }));
     await tableRows.noteOrigin(ctx, table, keys);
@@ -140,28 +146,30 @@ export const tableRows = {
     cols: readonly string[],
     rows: readonly Record<string, unknown>[],
   ): Promise<void> {
-    const types = columnsOf(table);
-    // VALUES columns are column1, column2… on both engines (SQLite takes no alias list): the
-    // key first (id, then the store column of a store-scoped table), then the columns set.
+    // The row set's columns are column1, column2…: the key first (id, then the store column
+    // of a store-scoped table), then the columns set.
     const store = table.storeColumn;
     const key = store ? ['id', store] : ['id'];
     const all = [...key, ...cols.filter((c) => !key.includes(c))];
-    // The id column is text on every table, whatever type the schema gives its values.
-    const typed = all.map((c) =>
-      ctx.storage.capabilities.typedParam(c === 'id' ? 'text' : types.get(c)!.type),
-    );
+    const types = columnTypes(table, all);
     const sets = all.slice(key.length).map((c, i) => `${q(c)} = v.column${i + key.length + 1}`);
     const match = store
       ? `${q(table.name)}.id = v.column1 AND ${q(table.name)}.${q(store)} = v.column2`
       : `${q(table.name)}.id = v.column1`;
-    const perStatement = Math.max(1, Math.floor(ctx.storage.capabilities.maxParams / all.length));
+    const perStatement = ctx.storage.capabilities.rowSetLimit(all.length);
     for (let i = 0; i < rows.length; i += perStatement) {
       const part = rows.slice(i, i + perStatement);
+      const params: unknown[] = [];
+      const source = ctx.storage.capabilities.rowSet(
+        types,
+        part.map((values) => all.map((c) => tableRows.encode(ctx, table, c, values[c]))),
+        params,
+        'from',
+      );
       await ctx.tx.run(
         `UPDATE ${q(table.name)} SET ${sets.length ? sets.join(', ') : 'id = v.column1'}
-           FROM (VALUES ${part.map(() => `(${typed.join(', ')})`).join(', ')}) AS v
-          WHERE ${match}`,
-        part.flatMap((values) => all.map((c) => tableRows.encode(ctx, table, c, values[c]))),
+           FROM ${source} WHERE ${match}`,
+        params,
       );
     }
   },
@@ -209,6 +217,16 @@ export const tableRows = {
     return changeLogOf(ctx.storage).version(ctx.tx, table, key.store, key.id);
   },
 };
+
+/** The types of `cols` of `table`; the id column is text on every table, whatever its values' type. */
+function columnTypes(table: TableDef, cols: readonly string[]): ColumnType[] {
+  const defs = columnsOf(table);
+  return cols.map((c) => {
+    const def = defs.get(c);
+    if (c !== 'id' && !def) throw new SyncError('INTERNAL', `no column ${c} in ${table.name}`);
+    return c === 'id' ? 'text' : def!.type;
+  });
+}
 
 /** Keys grouped by store (a device's batch is one store; an admin's may name several). */
 function byStore(keys: readonly RowKey[]): Map<string | null, string[]> {
