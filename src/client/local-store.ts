@@ -175,6 +175,67 @@ export class LocalStore {
       .all(limit) as OutboxEntry[];
   }
 
+  /** Up to `limit` outbox entries after `seq`, oldest first. */
+  outboxAfter(seq: number, limit: number): OutboxEntry[] {
+    // Rows read as arrays and made into objects of one shape here: the driver builds each row
+    // object key by key, which cost more than SQLite's own reading of a catch-up's outbox.
+    const rows = this.prepareCached(
+      `SELECT seq, event_id, table_name, row_id, op, record, base_version, deltas, created_at, txn
+       FROM _pdv_outbox WHERE seq > ? ORDER BY seq LIMIT ?`,
+    )
+      .raw(true)
+      .all(Number.isFinite(seq) ? seq : Number.MIN_SAFE_INTEGER, limit) as unknown[][];
+    return rows.map((r): OutboxEntry => ({
+      seq: r[0] as number,
+      event_id: r[1] as string,
+      table_name: r[2] as string,
+      row_id: r[3] as string,
+      op: r[4] as OutboxEntry['op'],
+      record: r[5] as string,
+      base_version: r[6] as number | null,
+      deltas: r[7] as string | null,
+      created_at: r[8] as string,
+      txn: r[9] as string | null,
+    }));
+  }
+
+  /**
+   * Records the server's plain acknowledgment of these outbox entries, in one transaction:
+   * kept as delivered (when `deliveredAt` is given: the retention), their rows' versions
+   * raised, and the entries removed from the outbox. Set-based, for a batch of any size.
+   */
+  acknowledge(
+    seqs: readonly number[],
+    versions: readonly (readonly [string, string, number])[],
+    deliveredAt: string | null,
+  ): void {
+    const seqList = JSON.stringify(seqs);
+    // Committed without waiting for an fsync (see relaxedCommit): a power cut can only undo
+    // the acknowledgment, with its versions, so the entries are sent again and the server
+    // answers `duplicate` for them. Never the other way round: nothing leaves the outbox
+    // before the server has answered for it.
+    this.relaxedCommit(() =>
+      this.db.transaction(() => {
+        if (deliveredAt !== null)
+          this.prepareCached(
+            `INSERT OR REPLACE INTO _pdv_delivered (event_id, table_name, row_id, op, record, base_version, deltas, txn, created_at, delivered_at)
+           SELECT event_id, table_name, row_id, op, record, base_version, deltas, txn, created_at, ?
+           FROM _pdv_outbox WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq`,
+          ).run(deliveredAt, seqList);
+        if (versions.length)
+          this.prepareCached(
+            `INSERT INTO _pdv_versions (table_name, row_id, version)
+           SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
+           FROM json_each(?) WHERE true
+           ON CONFLICT (table_name, row_id) DO UPDATE SET version = MAX(version, excluded.version)`,
+          ).run(JSON.stringify(versions));
+        this.prepareCached(
+          `DELETE FROM _pdv_outbox WHERE seq IN (SELECT value FROM json_each(?))`,
+        ).run(seqList);
+      })(),
+    );
+  }
+
   /** Remembers a delivered outbox entry (same event id), for a re-send after a server restore. */
   keepDelivered(entry: OutboxEntry, deliveredAt: string): void {
     this.prepareCached(
@@ -414,8 +475,9 @@ export class LocalStore {
    * is atomic and survives a crash of the process, but waits for no fsync. A power cut may
    * undo the last such transactions, each with its cursor (a page and its cursor commit
    * together), so the pull fetches those pages again: the cursor is never ahead of the rows.
-   * Everything else (a sale, the outbox) still commits with FULL, whose fsync of the WAL
-   * also makes every earlier transaction durable.
+   * The same holds for a push's plain acknowledgments (`acknowledge`): undone, the entries
+   * are sent again. Everything else (a sale, the outbox's entries, dead letters, conflicts)
+   * still commits with FULL, whose fsync of the WAL also makes every earlier transaction durable.
    */
   private relaxedCommit<T>(fn: () => T): T {
     if (this.db.inTransaction || this.path === ':memory:') return fn();
@@ -498,7 +560,8 @@ export class LocalStore {
 
   private readonly statements = new Map<string, Database.Statement>();
   private readonly upserts = new Map<string, Database.Statement>();
-  private prepareCached(sql: string): Database.Statement {
+  /** A statement prepared once per SQL text (preparing one is costly and holds native memory). */
+  prepareCached(sql: string): Database.Statement {
     let s = this.statements.get(sql);
     if (!s) {
       s = this.db.prepare(sql);
