@@ -424,14 +424,10 @@ export class LocalStore {
     this.relaxedCommit(() =>
       this.applying(() => {
         const anyPending = this.counts().backlog > 0;
-        const batches = new Map<string, { writer: PageWriter; mask: string; rows: unknown[][] }>();
+        const batches = new Map<string, PageBatch>();
         const versions: unknown[] = [];
         const flush = () => {
-          for (const batch of batches.values())
-            if (batch.rows.length) {
-              batch.writer.upsert(batch.mask, batch.rows);
-              batch.rows = [];
-            }
+          for (const batch of batches.values()) batch.writer.flush(batch);
           if (versions.length) this.versionsStatement(versions.length / 3).run(versions);
           versions.length = 0;
         };
@@ -448,15 +444,11 @@ export class LocalStore {
             continue;
           }
           const writer = this.writerFor(table);
-          const { mask, values } = writer.encode(change.record);
+          const mask = writer.mask(change.record);
           const key = `${table.name}\u0000${mask}`;
           let batch = batches.get(key);
-          if (!batch) batches.set(key, (batch = { writer, mask, rows: [] }));
-          batch.rows.push(values);
-          if (batch.rows.length === rowsPerStatement) {
-            writer.upsert(mask, batch.rows);
-            batch.rows = [];
-          }
+          if (!batch) batches.set(key, (batch = { writer, mask, params: [], rows: 0 }));
+          writer.add(batch, change.record);
           versions.push(table.name, id, change.version);
           if (versions.length === rowsPerStatement * 3) {
             this.versionsStatement(rowsPerStatement).run(versions);
@@ -575,55 +567,86 @@ export class LocalStore {
   }
 }
 
-/** Rows per multi-row statement: 64 rows of a wide table stay far below SQLite's parameter limit. */
-const rowsPerStatement = 64;
+/** Rows per multi-row statement of versions (3 parameters a row). */
+const rowsPerStatement = 256;
+
+/** SQLite's limit on a statement's parameters (32,766 since 3.32), with a margin. */
+const maxParameters = 32_000;
+
+/** Pulled rows of one table and column set waiting for their multi-row upsert. */
+type PageBatch = { writer: PageWriter; mask: string; params: unknown[]; rows: number };
 
 /**
  * Writes pulled rows of one table: each row's present columns (a record may leave some out)
- * form a mask, and each mask and row count gets one prepared multi-row upsert.
+ * form a mask, and each mask and row count gets one prepared multi-row upsert. Rows are
+ * encoded straight into the statement's flat parameter list (no array per row).
  */
 class PageWriter {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly encoders: ((v: unknown) => unknown)[];
+  private readonly names: string[];
+  /** Rows per statement: as many as fit the parameter limit for a full row, at most 256. */
+  private readonly rowsPerStatement: number;
 
   constructor(
     private readonly db: Database.Database,
     readonly table: TableDef,
   ) {
-    this.encoders = table.columns.map((c) => (v: unknown) => encodeLocal(c.type, v));
+    this.encoders = table.columns.map((c) => encoderFor(c.type));
+    this.names = table.columns.map((c) => c.name);
+    this.rowsPerStatement = Math.max(
+      1,
+      Math.min(256, Math.floor(maxParameters / Math.max(1, this.names.length))),
+    );
   }
 
-  /** The row's present columns as a mask of '1'/'0', and their encoded values in column order. */
-  encode(record: Record<string, unknown>): { mask: string; values: unknown[] } {
-    const values: unknown[] = [];
+  /** The row's present columns as a mask of '1'/'0' in column order. */
+  mask(record: Record<string, unknown>): string {
     let mask = '';
-    const columns = this.table.columns;
-    for (let i = 0; i < columns.length; i++) {
-      const v = record[columns[i].name];
-      if (v === undefined) mask += '0';
-      else {
-        mask += '1';
-        values.push(this.encoders[i](v));
-      }
-    }
-    return { mask, values };
+    for (const name of this.names) mask += record[name] === undefined ? '0' : '1';
+    return mask;
   }
 
-  upsert(mask: string, rows: unknown[][]): void {
-    const key = `${mask}:${rows.length}`;
+  /** Adds a row of this batch's mask; runs the batch's upsert when it is full. */
+  add(batch: PageBatch, record: Record<string, unknown>): void {
+    const names = this.names;
+    for (let i = 0; i < names.length; i++) {
+      const v = record[names[i]];
+      if (v !== undefined) batch.params.push(this.encoders[i](v));
+    }
+    if (++batch.rows === this.rowsPerStatement) this.flush(batch);
+  }
+
+  /** Runs the upsert of the rows waiting in this batch. */
+  flush(batch: PageBatch): void {
+    if (batch.rows === 0) return;
+    this.statement(batch.mask, batch.rows).run(batch.params);
+    batch.params = [];
+    batch.rows = 0;
+  }
+
+  private statement(mask: string, rows: number): Database.Statement {
+    const key = `${mask}:${rows}`;
     let stmt = this.statements.get(key);
     if (!stmt) {
-      const names = this.table.columns.filter((_, i) => mask[i] === '1').map((c) => c.name);
+      const names = this.names.filter((_, i) => mask[i] === '1');
       const sets = names.filter((c) => c !== 'id').map((c) => `${q(c)} = excluded.${q(c)}`);
       const tuple = `(${names.map(() => '?').join(', ')})`;
       stmt = this.db.prepare(
-        `INSERT INTO ${q(this.table.name)} (${names.map(q).join(', ')}) VALUES ${Array(rows.length).fill(tuple).join(', ')}
+        `INSERT INTO ${q(this.table.name)} (${names.map(q).join(', ')}) VALUES ${Array(rows).fill(tuple).join(', ')}
          ON CONFLICT (id) DO ${sets.length ? `UPDATE SET ${sets.join(', ')}` : 'NOTHING'}`,
       );
       this.statements.set(key, stmt);
     }
-    stmt.run(rows.flat());
+    return stmt;
   }
+}
+
+/** `encodeLocal` for one column type, with the type's test done once. */
+function encoderFor(type: ColumnType): (v: unknown) => unknown {
+  if (type === 'boolean' || type === 'json' || type === 'decimal')
+    return (v) => encodeLocal(type, v);
+  return (v) => (v === undefined ? null : v);
 }
 
 export function encodeLocal(type: ColumnType, value: unknown): unknown {
