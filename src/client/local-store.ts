@@ -65,7 +65,7 @@ export class LocalStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('temp_store = MEMORY');
-    this.db.pragma('cache_size = -20000');
+    this.db.pragma(`cache_size = -${cacheKiB}`);
     this.db.pragma('foreign_keys = OFF');
     for (const ddl of bookkeepingDdl) this.db.exec(ddl);
     for (const { table, column, ddl } of bookkeepingColumns) {
@@ -421,43 +421,45 @@ export class LocalStore {
     cursor: string,
   ): Map<string, number> {
     const applied = new Map<string, number>();
-    this.relaxedCommit(() =>
-      this.applying(() => {
-        const anyPending = this.counts().backlog > 0;
-        const batches = new Map<string, PageBatch>();
-        const versions: unknown[] = [];
-        const flush = () => {
-          for (const batch of batches.values()) batch.writer.flush(batch);
-          if (versions.length) this.versionsStatement(versions.length / 3).run(versions);
-          versions.length = 0;
-        };
-        for (const change of changes) {
-          const table = group.find((t) => t.name === change.table);
-          if (!table) continue;
-          const id = String(change.record['id']);
-          if (anyPending && this.hasPending(table.name, id)) continue;
-          applied.set(table.name, (applied.get(table.name) ?? 0) + 1);
-          if (change.op === 'delete') {
-            // Written in page order, should a page ever hold a row twice.
-            flush();
-            this.deleteRow(table, id);
-            continue;
-          }
-          const writer = this.writerFor(table);
-          const mask = writer.mask(change.record);
-          const key = `${table.name}\u0000${mask}`;
-          let batch = batches.get(key);
-          if (!batch) batches.set(key, (batch = { writer, mask, params: [], rows: 0 }));
-          writer.add(batch, change.record);
-          versions.push(table.name, id, change.version);
-          if (versions.length === rowsPerStatement * 3) {
-            this.versionsStatement(rowsPerStatement).run(versions);
+    this.smallCache(() =>
+      this.relaxedCommit(() =>
+        this.applying(() => {
+          const anyPending = this.counts().backlog > 0;
+          const batches = new Map<string, PageBatch>();
+          const versions: unknown[] = [];
+          const flush = () => {
+            for (const batch of batches.values()) batch.writer.flush(batch);
+            if (versions.length) this.versionsStatement(versions.length / 3).run(versions);
             versions.length = 0;
+          };
+          for (const change of changes) {
+            const table = group.find((t) => t.name === change.table);
+            if (!table) continue;
+            const id = String(change.record['id']);
+            if (anyPending && this.hasPending(table.name, id)) continue;
+            applied.set(table.name, (applied.get(table.name) ?? 0) + 1);
+            if (change.op === 'delete') {
+              // Written in page order, should a page ever hold a row twice.
+              flush();
+              this.deleteRow(table, id);
+              continue;
+            }
+            const writer = this.writerFor(table);
+            const mask = writer.mask(change.record);
+            const key = `${table.name}\u0000${mask}`;
+            let batch = batches.get(key);
+            if (!batch) batches.set(key, (batch = { writer, mask, params: [], rows: 0 }));
+            writer.add(batch, change.record);
+            versions.push(table.name, id, change.version);
+            if (versions.length === rowsPerStatement * 3) {
+              this.versionsStatement(rowsPerStatement).run(versions);
+              versions.length = 0;
+            }
           }
-        }
-        flush();
-        this.setMeta(cursorKey, cursor);
-      }),
+          flush();
+          this.setMeta(cursorKey, cursor);
+        }),
+      ),
     );
     return applied;
   }
@@ -478,6 +480,22 @@ export class LocalStore {
       return fn();
     } finally {
       this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  /**
+   * Runs fn with a page cache of 2 MB instead of the connection's 20 MB. Pulled rows are
+   * appended in id order, so their inserts touch few pages again; a first sync of 100,000
+   * rows otherwise filled the whole cache with pages written once, which was most of the
+   * terminal's growth in memory. The POS app's reads keep the larger cache between pages.
+   */
+  private smallCache<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    this.db.pragma(`cache_size = -${applyCacheKiB}`);
+    try {
+      return fn();
+    } finally {
+      this.db.pragma(`cache_size = -${cacheKiB}`);
     }
   }
 
@@ -566,6 +584,10 @@ export class LocalStore {
     if (this.db.open) this.db.close();
   }
 }
+
+/** The connection's page cache (KiB), and the smaller one while pulled pages are applied. */
+const cacheKiB = 20_000;
+const applyCacheKiB = 2_000;
 
 /** Rows per multi-row statement of versions (3 parameters a row). */
 const rowsPerStatement = 256;
