@@ -65,7 +65,7 @@ export class LocalStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('temp_store = MEMORY');
-    this.db.pragma('cache_size = -20000');
+    this.db.pragma(`cache_size = -${cacheKiB}`);
     this.db.pragma('foreign_keys = OFF');
     for (const ddl of bookkeepingDdl) this.db.exec(ddl);
     for (const { table, column, ddl } of bookkeepingColumns) {
@@ -173,6 +173,67 @@ export class LocalStore {
     return this.db
       .prepare(`SELECT * FROM _pdv_outbox ORDER BY seq LIMIT ?`)
       .all(limit) as OutboxEntry[];
+  }
+
+  /** Up to `limit` outbox entries after `seq`, oldest first. */
+  outboxAfter(seq: number, limit: number): OutboxEntry[] {
+    // Rows read as arrays and made into objects of one shape here: the driver builds each row
+    // object key by key, which cost more than SQLite's own reading of a catch-up's outbox.
+    const rows = this.prepareCached(
+      `SELECT seq, event_id, table_name, row_id, op, record, base_version, deltas, created_at, txn
+       FROM _pdv_outbox WHERE seq > ? ORDER BY seq LIMIT ?`,
+    )
+      .raw(true)
+      .all(Number.isFinite(seq) ? seq : Number.MIN_SAFE_INTEGER, limit) as unknown[][];
+    return rows.map((r): OutboxEntry => ({
+      seq: r[0] as number,
+      event_id: r[1] as string,
+      table_name: r[2] as string,
+      row_id: r[3] as string,
+      op: r[4] as OutboxEntry['op'],
+      record: r[5] as string,
+      base_version: r[6] as number | null,
+      deltas: r[7] as string | null,
+      created_at: r[8] as string,
+      txn: r[9] as string | null,
+    }));
+  }
+
+  /**
+   * Records the server's plain acknowledgment of these outbox entries, in one transaction:
+   * kept as delivered (when `deliveredAt` is given: the retention), their rows' versions
+   * raised, and the entries removed from the outbox. Set-based, for a batch of any size.
+   */
+  acknowledge(
+    seqs: readonly number[],
+    versions: readonly (readonly [string, string, number])[],
+    deliveredAt: string | null,
+  ): void {
+    const seqList = JSON.stringify(seqs);
+    // Committed without waiting for an fsync (see relaxedCommit): a power cut can only undo
+    // the acknowledgment, with its versions, so the entries are sent again and the server
+    // answers `duplicate` for them. Never the other way round: nothing leaves the outbox
+    // before the server has answered for it.
+    this.relaxedCommit(() =>
+      this.db.transaction(() => {
+        if (deliveredAt !== null)
+          this.prepareCached(
+            `INSERT OR REPLACE INTO _pdv_delivered (event_id, table_name, row_id, op, record, base_version, deltas, txn, created_at, delivered_at)
+           SELECT event_id, table_name, row_id, op, record, base_version, deltas, txn, created_at, ?
+           FROM _pdv_outbox WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq`,
+          ).run(deliveredAt, seqList);
+        if (versions.length)
+          this.prepareCached(
+            `INSERT INTO _pdv_versions (table_name, row_id, version)
+           SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
+           FROM json_each(?) WHERE true
+           ON CONFLICT (table_name, row_id) DO UPDATE SET version = MAX(version, excluded.version)`,
+          ).run(JSON.stringify(versions));
+        this.prepareCached(
+          `DELETE FROM _pdv_outbox WHERE seq IN (SELECT value FROM json_each(?))`,
+        ).run(seqList);
+      })(),
+    );
   }
 
   /** Remembers a delivered outbox entry (same event id), for a re-send after a server restore. */
@@ -360,51 +421,45 @@ export class LocalStore {
     cursor: string,
   ): Map<string, number> {
     const applied = new Map<string, number>();
-    this.relaxedCommit(() =>
-      this.applying(() => {
-        const anyPending = this.counts().backlog > 0;
-        const batches = new Map<string, { writer: PageWriter; mask: string; rows: unknown[][] }>();
-        const versions: unknown[] = [];
-        const flush = () => {
-          for (const batch of batches.values())
-            if (batch.rows.length) {
-              batch.writer.upsert(batch.mask, batch.rows);
-              batch.rows = [];
-            }
-          if (versions.length) this.versionsStatement(versions.length / 3).run(versions);
-          versions.length = 0;
-        };
-        for (const change of changes) {
-          const table = group.find((t) => t.name === change.table);
-          if (!table) continue;
-          const id = String(change.record['id']);
-          if (anyPending && this.hasPending(table.name, id)) continue;
-          applied.set(table.name, (applied.get(table.name) ?? 0) + 1);
-          if (change.op === 'delete') {
-            // Written in page order, should a page ever hold a row twice.
-            flush();
-            this.deleteRow(table, id);
-            continue;
-          }
-          const writer = this.writerFor(table);
-          const { mask, values } = writer.encode(change.record);
-          const key = `${table.name}\u0000${mask}`;
-          let batch = batches.get(key);
-          if (!batch) batches.set(key, (batch = { writer, mask, rows: [] }));
-          batch.rows.push(values);
-          if (batch.rows.length === rowsPerStatement) {
-            writer.upsert(mask, batch.rows);
-            batch.rows = [];
-          }
-          versions.push(table.name, id, change.version);
-          if (versions.length === rowsPerStatement * 3) {
-            this.versionsStatement(rowsPerStatement).run(versions);
+    this.smallCache(() =>
+      this.relaxedCommit(() =>
+        this.applying(() => {
+          const anyPending = this.counts().backlog > 0;
+          const batches = new Map<string, PageBatch>();
+          const versions: unknown[] = [];
+          const flush = () => {
+            for (const batch of batches.values()) batch.writer.flush(batch);
+            if (versions.length) this.versionsStatement(versions.length / 3).run(versions);
             versions.length = 0;
+          };
+          for (const change of changes) {
+            const table = group.find((t) => t.name === change.table);
+            if (!table) continue;
+            const id = String(change.record['id']);
+            if (anyPending && this.hasPending(table.name, id)) continue;
+            applied.set(table.name, (applied.get(table.name) ?? 0) + 1);
+            if (change.op === 'delete') {
+              // Written in page order, should a page ever hold a row twice.
+              flush();
+              this.deleteRow(table, id);
+              continue;
+            }
+            const writer = this.writerFor(table);
+            const mask = writer.mask(change.record);
+            const key = `${table.name}\u0000${mask}`;
+            let batch = batches.get(key);
+            if (!batch) batches.set(key, (batch = { writer, mask, params: [], rows: 0 }));
+            writer.add(batch, change.record);
+            versions.push(table.name, id, change.version);
+            if (versions.length === rowsPerStatement * 3) {
+              this.versionsStatement(rowsPerStatement).run(versions);
+              versions.length = 0;
+            }
           }
-        }
-        flush();
-        this.setMeta(cursorKey, cursor);
-      }),
+          flush();
+          this.setMeta(cursorKey, cursor);
+        }),
+      ),
     );
     return applied;
   }
@@ -414,8 +469,9 @@ export class LocalStore {
    * is atomic and survives a crash of the process, but waits for no fsync. A power cut may
    * undo the last such transactions, each with its cursor (a page and its cursor commit
    * together), so the pull fetches those pages again: the cursor is never ahead of the rows.
-   * Everything else (a sale, the outbox) still commits with FULL, whose fsync of the WAL
-   * also makes every earlier transaction durable.
+   * The same holds for a push's plain acknowledgments (`acknowledge`): undone, the entries
+   * are sent again. Everything else (a sale, the outbox's entries, dead letters, conflicts)
+   * still commits with FULL, whose fsync of the WAL also makes every earlier transaction durable.
    */
   private relaxedCommit<T>(fn: () => T): T {
     if (this.db.inTransaction || this.path === ':memory:') return fn();
@@ -424,6 +480,22 @@ export class LocalStore {
       return fn();
     } finally {
       this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  /**
+   * Runs fn with a page cache of 2 MB instead of the connection's 20 MB. Pulled rows are
+   * appended in id order, so their inserts touch few pages again; a first sync of 100,000
+   * rows otherwise filled the whole cache with pages written once, which was most of the
+   * terminal's growth in memory. The POS app's reads keep the larger cache between pages.
+   */
+  private smallCache<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    this.db.pragma(`cache_size = -${applyCacheKiB}`);
+    try {
+      return fn();
+    } finally {
+      this.db.pragma(`cache_size = -${cacheKiB}`);
     }
   }
 
@@ -498,7 +570,8 @@ export class LocalStore {
 
   private readonly statements = new Map<string, Database.Statement>();
   private readonly upserts = new Map<string, Database.Statement>();
-  private prepareCached(sql: string): Database.Statement {
+  /** A statement prepared once per SQL text (preparing one is costly and holds native memory). */
+  prepareCached(sql: string): Database.Statement {
     let s = this.statements.get(sql);
     if (!s) {
       s = this.db.prepare(sql);
@@ -512,55 +585,90 @@ export class LocalStore {
   }
 }
 
-/** Rows per multi-row statement: 64 rows of a wide table stay far below SQLite's parameter limit. */
-const rowsPerStatement = 64;
+/** The connection's page cache (KiB), and the smaller one while pulled pages are applied. */
+const cacheKiB = 20_000;
+const applyCacheKiB = 2_000;
+
+/** Rows per multi-row statement of versions (3 parameters a row). */
+const rowsPerStatement = 256;
+
+/** SQLite's limit on a statement's parameters (32,766 since 3.32), with a margin. */
+const maxParameters = 32_000;
+
+/** Pulled rows of one table and column set waiting for their multi-row upsert. */
+type PageBatch = { writer: PageWriter; mask: string; params: unknown[]; rows: number };
 
 /**
  * Writes pulled rows of one table: each row's present columns (a record may leave some out)
- * form a mask, and each mask and row count gets one prepared multi-row upsert.
+ * form a mask, and each mask and row count gets one prepared multi-row upsert. Rows are
+ * encoded straight into the statement's flat parameter list (no array per row).
  */
 class PageWriter {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly encoders: ((v: unknown) => unknown)[];
+  private readonly names: string[];
+  /** Rows per statement: as many as fit the parameter limit for a full row, at most 256. */
+  private readonly rowsPerStatement: number;
 
   constructor(
     private readonly db: Database.Database,
     readonly table: TableDef,
   ) {
-    this.encoders = table.columns.map((c) => (v: unknown) => encodeLocal(c.type, v));
+    this.encoders = table.columns.map((c) => encoderFor(c.type));
+    this.names = table.columns.map((c) => c.name);
+    this.rowsPerStatement = Math.max(
+      1,
+      Math.min(256, Math.floor(maxParameters / Math.max(1, this.names.length))),
+    );
   }
 
-  /** The row's present columns as a mask of '1'/'0', and their encoded values in column order. */
-  encode(record: Record<string, unknown>): { mask: string; values: unknown[] } {
-    const values: unknown[] = [];
+  /** The row's present columns as a mask of '1'/'0' in column order. */
+  mask(record: Record<string, unknown>): string {
     let mask = '';
-    const columns = this.table.columns;
-    for (let i = 0; i < columns.length; i++) {
-      const v = record[columns[i].name];
-      if (v === undefined) mask += '0';
-      else {
-        mask += '1';
-        values.push(this.encoders[i](v));
-      }
-    }
-    return { mask, values };
+    for (const name of this.names) mask += record[name] === undefined ? '0' : '1';
+    return mask;
   }
 
-  upsert(mask: string, rows: unknown[][]): void {
-    const key = `${mask}:${rows.length}`;
+  /** Adds a row of this batch's mask; runs the batch's upsert when it is full. */
+  add(batch: PageBatch, record: Record<string, unknown>): void {
+    const names = this.names;
+    for (let i = 0; i < names.length; i++) {
+      const v = record[names[i]];
+      if (v !== undefined) batch.params.push(this.encoders[i](v));
+    }
+    if (++batch.rows === this.rowsPerStatement) this.flush(batch);
+  }
+
+  /** Runs the upsert of the rows waiting in this batch. */
+  flush(batch: PageBatch): void {
+    if (batch.rows === 0) return;
+    this.statement(batch.mask, batch.rows).run(batch.params);
+    batch.params = [];
+    batch.rows = 0;
+  }
+
+  private statement(mask: string, rows: number): Database.Statement {
+    const key = `${mask}:${rows}`;
     let stmt = this.statements.get(key);
     if (!stmt) {
-      const names = this.table.columns.filter((_, i) => mask[i] === '1').map((c) => c.name);
+      const names = this.names.filter((_, i) => mask[i] === '1');
       const sets = names.filter((c) => c !== 'id').map((c) => `${q(c)} = excluded.${q(c)}`);
       const tuple = `(${names.map(() => '?').join(', ')})`;
       stmt = this.db.prepare(
-        `INSERT INTO ${q(this.table.name)} (${names.map(q).join(', ')}) VALUES ${Array(rows.length).fill(tuple).join(', ')}
+        `INSERT INTO ${q(this.table.name)} (${names.map(q).join(', ')}) VALUES ${Array(rows).fill(tuple).join(', ')}
          ON CONFLICT (id) DO ${sets.length ? `UPDATE SET ${sets.join(', ')}` : 'NOTHING'}`,
       );
       this.statements.set(key, stmt);
     }
-    stmt.run(rows.flat());
+    return stmt;
   }
+}
+
+/** `encodeLocal` for one column type, with the type's test done once. */
+function encoderFor(type: ColumnType): (v: unknown) => unknown {
+  if (type === 'boolean' || type === 'json' || type === 'decimal')
+    return (v) => encodeLocal(type, v);
+  return (v) => (v === undefined ? null : v);
 }
 
 export function encodeLocal(type: ColumnType, value: unknown): unknown {

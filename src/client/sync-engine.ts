@@ -111,11 +111,45 @@ export class SyncEngine {
     this.store.purgeDelivered(
       new Date(Date.now() - this.options.deliveredRetentionDays * 86_400_000).toISOString(),
     );
-    for (;;) {
-      const window = this.store.outboxBatch(this.options.batchSize + groupLookahead);
-      if (window.length === 0) break;
-      const groups = groupEntries(window, this.options.batchSize);
-      await this.sendGroups(groups, outcome);
+    const windows = new OutboxWindows(this.store, this.options.batchSize);
+    // One batch in flight at a time, and the next one sent only once the server has answered
+    // the one before it (so it never overtakes it). What the terminal does for a batch besides
+    // waiting (settling the previous answer, reading and encoding the next batch) happens while
+    // the current one is on the wire and at the server, not in between.
+    let current = this.nextBatch(windows, outcome);
+    let settlePrevious: (() => void) | null = null;
+    while (current) {
+      const batch = current;
+      const answer = this.post(batch);
+      // A failed request is thrown when awaited below, never as an unhandled rejection.
+      answer.catch(() => undefined);
+      // Let the request leave before holding the event loop with local work.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (settlePrevious) {
+        settlePrevious();
+        settlePrevious = null;
+        this.emitProgress({
+          phase: 'push',
+          done: Math.min(outcome.pushed, total),
+          total,
+          tables: [],
+        });
+      }
+      const next = this.nextBatch(windows, outcome);
+      const res = await answer;
+      if (res instanceof SyncHttpError) {
+        await this.refusedWhole(batch.groups, res, outcome);
+        this.emitProgress({
+          phase: 'push',
+          done: Math.min(outcome.pushed, total),
+          total,
+          tables: [],
+        });
+      } else settlePrevious = () => this.settleBatch(batch.entries, res, outcome);
+      current = next;
+    }
+    if (settlePrevious) {
+      settlePrevious();
       this.emitProgress({
         phase: 'push',
         done: Math.min(outcome.pushed, total),
@@ -124,6 +158,43 @@ export class SyncEngine {
       });
     }
     return outcome;
+  }
+
+  /** The next batch at the head of the outbox (groups kept whole), or null when it is empty. */
+  private nextBatch(windows: OutboxWindows, outcome: PushOutcome): PreparedBatch | null {
+    for (;;) {
+      const groups = windows.next();
+      if (!groups) return null;
+      const prepared = this.prepare(groups, outcome);
+      const entries = prepared.groups.flat();
+      // Every group of this window was dead-lettered: take the next window.
+      if (entries.length === 0) continue;
+      return {
+        groups: prepared.groups,
+        entries,
+        body: {
+          machineId: this.machine,
+          mutations: entries.map((e) => prepared.mutations.get(e) as Mutation),
+        },
+      };
+    }
+  }
+
+  /**
+   * Sends one batch. The answer, or the error when the server refused the request as a whole
+   * (400/413/422): the caller bisects. Any other failure is thrown (the outbox is kept).
+   */
+  private async post(batch: PreparedBatch): Promise<PushResponse | SyncHttpError> {
+    let res: PushResponse;
+    try {
+      res = await this.transport.post<PushResponse>('/api/sync/push', batch.body);
+    } catch (err) {
+      if (err instanceof SyncHttpError && isRefusal(err)) return err;
+      throw err;
+    }
+    if (res.results.length !== batch.entries.length)
+      throw new SyncError('INTERNAL', 'the server answered a different number of results');
+    return res;
   }
 
   /**
@@ -186,45 +257,88 @@ export class SyncEngine {
     const { groups, mutations } = this.prepare(all, outcome);
     const batch = groups.flat();
     if (batch.length === 0) return;
-    let res: PushResponse;
-    try {
-      res = await this.transport.post<PushResponse>('/api/sync/push', {
-        machineId: this.machine,
-        mutations: batch.map((e) => mutations.get(e) as Mutation),
-      });
-    } catch (err) {
-      if (!(err instanceof SyncHttpError) || !isRefusal(err)) throw err;
-      if (groups.length > 1) {
-        const half = Math.ceil(groups.length / 2);
-        this.logger.warn(
-          { entries: batch.length, code: err.code },
-          'push refused as a whole; bisecting to find the offending group',
-        );
-        // Left half settled before the right one is sent: the till's order is kept.
-        await this.sendGroups(groups.slice(0, half), outcome);
-        await this.sendGroups(groups.slice(half), outcome);
-        return;
-      }
-      const reason = { code: err.code, message: err.message };
+    const res = await this.post({
+      groups,
+      entries: batch,
+      body: { machineId: this.machine, mutations: batch.map((e) => mutations.get(e) as Mutation) },
+    });
+    if (res instanceof SyncHttpError) await this.refusedWhole(groups, res, outcome);
+    else this.settleBatch(batch, res, outcome);
+  }
+
+  /**
+   * Groups the server refused as one request: sent again in halves, the left half settled
+   * before the right one is sent (the till's order is kept), down to the offending group,
+   * which is dead-lettered with the refusal's reason while every other group is delivered.
+   */
+  private async refusedWhole(
+    groups: OutboxEntry[][],
+    err: SyncHttpError,
+    outcome: PushOutcome,
+  ): Promise<void> {
+    const batch = groups.flat();
+    if (groups.length > 1) {
+      const half = Math.ceil(groups.length / 2);
+      this.logger.warn(
+        { entries: batch.length, code: err.code },
+        'push refused as a whole; bisecting to find the offending group',
+      );
+      await this.sendGroups(groups.slice(0, half), outcome);
+      await this.sendGroups(groups.slice(half), outcome);
+      return;
+    }
+    const reason = { code: err.code, message: err.message };
+    this.store.db.transaction(() => {
+      for (const entry of batch)
+        this.settle(entry, { eventId: entry.event_id, status: 'rejected', reason }, outcome);
+    })();
+    outcome.pushed += batch.length;
+  }
+
+  /**
+   * Settles one batch's answer in one local transaction: each entry leaves the outbox with
+   * its result. When every result is a plain acknowledgment (applied or duplicate, nothing of
+   * the server's to take), which is what a catch-up gets, this is four set-based statements;
+   * otherwise each entry is settled in the till's order, as the conflict handling needs.
+   */
+  private settleBatch(batch: OutboxEntry[], res: PushResponse, outcome: PushOutcome): void {
+    const plain = res.results.every(
+      (r) =>
+        (r.status === 'applied' || r.status === 'duplicate') &&
+        r.overwritten === undefined &&
+        r.serverRecord === undefined,
+    );
+    if (!plain) {
       this.store.db.transaction(() => {
-        for (const entry of batch)
-          this.settle(entry, { eventId: entry.event_id, status: 'rejected', reason }, outcome);
+        res.results.forEach((r, i) => this.settle(batch[i], r, outcome));
       })();
       outcome.pushed += batch.length;
       return;
     }
-    if (res.results.length !== batch.length)
-      throw new SyncError('INTERNAL', 'the server answered a different number of results');
-    this.store.db.transaction(() => {
-      res.results.forEach((r, i) => this.settle(batch[i], r, outcome));
-    })();
+    const versions: [string, string, number][] = [];
+    let counts: TableCounts | undefined;
+    let countsOf = '';
+    batch.forEach((entry, i) => {
+      if (entry.table_name !== countsOf) {
+        countsOf = entry.table_name;
+        counts = outcome.tables.get(countsOf);
+        if (!counts) outcome.tables.set(countsOf, (counts = emptyCounts()));
+      }
+      (counts as TableCounts).pushed++;
+      const version = res.results[i].version;
+      if (version !== undefined) versions.push([entry.table_name, entry.row_id, version]);
+    });
+    this.store.acknowledge(
+      batch.map((e) => e.seq),
+      versions,
+      this.options.deliveredRetentionDays > 0 ? new Date().toISOString() : null,
+    );
     outcome.pushed += batch.length;
   }
 
   private settle(entry: OutboxEntry, answer: MutationResult, outcome: PushOutcome): void {
     const counts = outcome.tables.get(entry.table_name) ?? emptyCounts();
     outcome.tables.set(entry.table_name, counts);
-    const db = this.store.db;
     const table = this.store.table(entry.table_name);
     // The server's rows as the POS app reads its own: decimals as numbers (its columns are REAL).
     const result: MutationResult = table
@@ -238,26 +352,28 @@ export class SyncEngine {
             : {}),
         }
       : answer;
-    db.prepare(`DELETE FROM _pdv_outbox WHERE seq = ?`).run(entry.seq);
+    this.store.prepareCached(`DELETE FROM _pdv_outbox WHERE seq = ?`).run(entry.seq);
     const now = new Date().toISOString();
     if (result.status === 'rejected') {
       counts.rejected++;
       outcome.rejected.push({ ...result, table: entry.table_name, id: entry.row_id });
-      db.prepare(
-        `INSERT INTO _pdv_dead_letters (event_id, table_name, row_id, op, record, base_version, deltas, txn, reason_code, reason_message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        entry.event_id,
-        entry.table_name,
-        entry.row_id,
-        entry.op,
-        entry.record,
-        entry.base_version,
-        entry.deltas,
-        entry.txn ?? null,
-        result.reason?.code ?? 'UNKNOWN',
-        result.reason?.message ?? '',
-        now,
-      );
+      this.store
+        .prepareCached(
+          `INSERT INTO _pdv_dead_letters (event_id, table_name, row_id, op, record, base_version, deltas, txn, reason_code, reason_message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          entry.event_id,
+          entry.table_name,
+          entry.row_id,
+          entry.op,
+          entry.record,
+          entry.base_version,
+          entry.deltas,
+          entry.txn ?? null,
+          result.reason?.code ?? 'UNKNOWN',
+          result.reason?.message ?? '',
+          now,
+        );
       this.logger.error(
         { eventId: entry.event_id, table: entry.table_name, reason: result.reason },
         'record rejected by the server; moved to dead letters',
@@ -270,17 +386,19 @@ export class SyncEngine {
     if (result.status === 'conflict' || result.overwritten) {
       counts.conflicts++;
       outcome.conflicts.push(result);
-      db.prepare(
-        `INSERT INTO _pdv_conflicts (event_id, table_name, row_id, resolution, local_record, server_record, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        entry.event_id,
-        entry.table_name,
-        entry.row_id,
-        result.status === 'conflict' ? (result.resolution ?? 'server-wins') : 'client-wins',
-        entry.record,
-        JSON.stringify(result.serverRecord ?? result.overwritten ?? null),
-        now,
-      );
+      this.store
+        .prepareCached(
+          `INSERT INTO _pdv_conflicts (event_id, table_name, row_id, resolution, local_record, server_record, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          entry.event_id,
+          entry.table_name,
+          entry.row_id,
+          result.status === 'conflict' ? (result.resolution ?? 'server-wins') : 'client-wins',
+          entry.record,
+          JSON.stringify(result.serverRecord ?? result.overwritten ?? null),
+          now,
+        );
       this.logger.warn(
         { table: entry.table_name, id: entry.row_id, status: result.status },
         'conflict',
@@ -612,6 +730,59 @@ export class SyncEngine {
 /** Entries read past the batch size so that a group is not cut at the batch boundary. */
 const groupLookahead = 500;
 
+/** A batch ready to send: its groups, their entries in the till's order, and the request body. */
+type PreparedBatch = {
+  groups: OutboxEntry[][];
+  entries: OutboxEntry[];
+  body: { machineId: string; mutations: Mutation[] };
+};
+
+/**
+ * The outbox read from its head, one window (batch size plus a lookahead) at a time, each cut
+ * into the groups of one batch. The part of a window past the batch is kept for the next one
+ * and only entries after it are read: entries are never changed once written, new ones come
+ * after the last, and those taken leave the outbox before anything else could be inserted
+ * ahead of them, so the windows are what re-reading the outbox's head would give, without
+ * reading each entry twice or reading the batch in flight again.
+ */
+class OutboxWindows {
+  private carried: OutboxEntry[] = [];
+  private after = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly store: LocalStore,
+    private readonly batchSize: number,
+  ) {}
+
+  next(): OutboxEntry[][] | null {
+    const want = this.batchSize + groupLookahead - this.carried.length;
+    const fresh = want > 0 ? this.store.outboxAfter(this.after, want) : [];
+    if (fresh.length) this.after = fresh[fresh.length - 1].seq;
+    const window = this.carried.length ? this.carried.concat(fresh) : fresh;
+    if (window.length === 0) return null;
+    const groups = groupEntries(window, this.batchSize);
+    let taken = 0;
+    for (const g of groups) taken += g.length;
+    this.carried = window.slice(taken);
+    return groups;
+  }
+}
+
+/** Outbox records parsed once per entry (grouping and encoding both read them). */
+const parsedRecords = new WeakMap<OutboxEntry, Record<string, unknown> | null>();
+function recordOf(e: OutboxEntry): Record<string, unknown> | null {
+  let r = parsedRecords.get(e);
+  if (r === undefined) {
+    try {
+      r = JSON.parse(e.record) as Record<string, unknown>;
+    } catch {
+      r = null;
+    }
+    parsedRecords.set(e, r);
+  }
+  return r;
+}
+
 /**
  * A push answer that refuses the request itself (not one mutation): the body was invalid
  * (400/422) or too large (413). Anything else (401/403, 409, 5xx) is not the data's fault.
@@ -654,18 +825,14 @@ export function groupEntries(window: OutboxEntry[], size: number): OutboxEntry[]
   });
   window.forEach((e, i) => {
     if (e.op !== 'upsert') return;
-    let record: Record<string, unknown>;
-    try {
-      record = JSON.parse(e.record) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    for (const [column, value] of Object.entries(record)) {
-      const m = /^(.+)_id$/.exec(column);
-      if (!m || m[1] === 'store' || (typeof value !== 'string' && typeof value !== 'number'))
-        continue;
+    const record = recordOf(e);
+    if (record === null || typeof record !== 'object') return;
+    for (const column in record) {
+      const prefix = referencePrefix(column);
+      const value = record[column];
+      if (prefix === null || (typeof value !== 'string' && typeof value !== 'number')) continue;
       for (const j of byRow.get(String(value)) ?? [])
-        if (j !== i && window[j].table_name.startsWith(m[1])) union(i, j);
+        if (j !== i && window[j].table_name.startsWith(prefix)) union(i, j);
     }
   });
   // The prefix: at least `size` entries (or the window), extended while a group crosses its end.
@@ -683,13 +850,26 @@ export function groupEntries(window: OutboxEntry[], size: number): OutboxEntry[]
   return [...groups.values()];
 }
 
+/** `<name>` of a column `<name>_id` that may name a row of another table (not `store_id`), or null. */
+const referencePrefixes = new Map<string, string | null>();
+function referencePrefix(column: string): string | null {
+  let prefix = referencePrefixes.get(column);
+  if (prefix === undefined) {
+    const m = /^(.+)_id$/.exec(column);
+    prefix = m && m[1] !== 'store' ? m[1] : null;
+    // Column names come from the schema: a handful; bounded all the same.
+    if (referencePrefixes.size < 10_000) referencePrefixes.set(column, prefix);
+  }
+  return prefix;
+}
+
 function toMutation(e: OutboxEntry): Mutation & { group?: string } {
   return {
     eventId: e.event_id,
     ...(e.txn ? { group: e.txn } : {}),
     table: e.table_name,
     op: e.op,
-    record: JSON.parse(e.record) as Mutation['record'],
+    record: (recordOf(e) ?? JSON.parse(e.record)) as Mutation['record'],
     // The local write time: last-write-wins compares it (the server bounds it by its own clock).
     updatedAt: e.created_at,
     ...(e.base_version !== null ? { baseVersion: e.base_version } : {}),
