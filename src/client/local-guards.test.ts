@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { syncSchemaSchema } from '../protocol/index.js';
 import { LocalStore } from './local-store.js';
+import { memoryTill, posSchema as schema } from '../testing/memory-till.js';
 
 const runs = Number(process.env['PDV_SYNC_FUZZ_RUNS'] ?? 200);
-const schema = syncSchemaSchema.parse(
-  JSON.parse(readFileSync(new URL('../../config/pos-schema.json', import.meta.url), 'utf8')),
-);
 
-function till(): LocalStore {
-  const s = new LocalStore(':memory:');
-  s.applySchema(schema);
-  s.setMeta('store_id', '1');
-  return s;
-}
+const till = memoryTill;
 
 type Venda = Record<string, unknown>;
 const validVenda = fc.record({

@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { syncSchemaSchema } from '../protocol/index.js';
 import { sellLocally } from '../testing/pos-sale.js';
-import { LocalStore } from './local-store.js';
+import { memoryTill } from '../testing/memory-till.js';
 import { groupEntries } from './sync-engine.js';
 
-const schema = syncSchemaSchema.parse(
-  JSON.parse(readFileSync(new URL('../../config/pos-schema.json', import.meta.url), 'utf8')),
-);
-
-function till(): LocalStore {
-  const s = new LocalStore(':memory:');
-  s.applySchema(schema);
-  s.setMeta('store_id', '1');
-  return s;
-}
+const till = memoryTill;
 
 describe('the outbox read and acknowledged in batches', () => {
   test('outboxAfter reads the entries after a seq, oldest first, as outboxBatch does', () => {

@@ -48,6 +48,22 @@ export type OutboxEntry = {
   txn: string | null;
 };
 
+/** The columns an outbox entry keeps wherever it goes (delivered, dead letters). */
+const entryColumns = 'event_id, table_name, row_id, op, record, base_version, deltas, txn';
+
+function entryValues(entry: OutboxEntry): unknown[] {
+  return [
+    entry.event_id,
+    entry.table_name,
+    entry.row_id,
+    entry.op,
+    entry.record,
+    entry.base_version,
+    entry.deltas,
+    entry.txn ?? null,
+  ];
+}
+
 /**
  * The terminal's local SQLite database: the POS app's tables (created from the
  * server's schema), the outbox its triggers fill, the cursors, versions,
@@ -239,20 +255,17 @@ export class LocalStore {
   /** Remembers a delivered outbox entry (same event id), for a re-send after a server restore. */
   keepDelivered(entry: OutboxEntry, deliveredAt: string): void {
     this.prepareCached(
-      `INSERT OR REPLACE INTO _pdv_delivered (event_id, table_name, row_id, op, record, base_version, deltas, txn, created_at, delivered_at)
+      `INSERT OR REPLACE INTO _pdv_delivered (${entryColumns}, created_at, delivered_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      entry.event_id,
-      entry.table_name,
-      entry.row_id,
-      entry.op,
-      entry.record,
-      entry.base_version,
-      entry.deltas,
-      entry.txn ?? null,
-      entry.created_at,
-      deliveredAt,
-    );
+    ).run(...entryValues(entry), entry.created_at, deliveredAt);
+  }
+
+  /** Moves an outbox entry the server refused to the dead letters, with the refusal's reason. */
+  keepDeadLetter(entry: OutboxEntry, reason: { code: string; message: string }, at: string): void {
+    this.prepareCached(
+      `INSERT INTO _pdv_dead_letters (${entryColumns}, reason_code, reason_message, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(...entryValues(entry), reason.code, reason.message, at);
   }
 
   /** The till's dead letters (records the server refused), oldest first. */

@@ -357,23 +357,11 @@ export class SyncEngine {
     if (result.status === 'rejected') {
       counts.rejected++;
       outcome.rejected.push({ ...result, table: entry.table_name, id: entry.row_id });
-      this.store
-        .prepareCached(
-          `INSERT INTO _pdv_dead_letters (event_id, table_name, row_id, op, record, base_version, deltas, txn, reason_code, reason_message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          entry.event_id,
-          entry.table_name,
-          entry.row_id,
-          entry.op,
-          entry.record,
-          entry.base_version,
-          entry.deltas,
-          entry.txn ?? null,
-          result.reason?.code ?? 'UNKNOWN',
-          result.reason?.message ?? '',
-          now,
-        );
+      this.store.keepDeadLetter(
+        entry,
+        { code: result.reason?.code ?? 'UNKNOWN', message: result.reason?.message ?? '' },
+        now,
+      );
       this.logger.error(
         { eventId: entry.event_id, table: entry.table_name, reason: result.reason },
         'record rejected by the server; moved to dead letters',
