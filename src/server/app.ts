@@ -82,8 +82,11 @@ export async function buildApp(
     // The epoch (contract C3): a client seeing it change after a restore re-sends what the backup lacks.
     reply.header(epochHeader, ctx.meta.databaseId);
   });
-  registerErrorHandler(app, ctx.config.bodyLimitBytes, (err) =>
-    ctx.storage.capabilities.classifyError(err),
+  registerErrorHandler(
+    app,
+    ctx.config.bodyLimitBytes,
+    (err) => ctx.storage.capabilities.classifyError(err),
+    ctx.config.costRefusalDelayMs,
   );
   // Before the auth hook: preflights carry no token, and error answers need the CORS headers too.
   const origins = ctx.config.corsOrigins;
@@ -135,9 +138,7 @@ export async function buildApp(
   });
   registerSharedKeyMachine(app);
   registerTextGuard(app);
-  registerCostLimits(app, ctx.costs, ctx.bodyCosts, {
-    refusalDelayMs: ctx.config.costRefusalDelayMs,
-  });
+  registerCostLimits(app, ctx.costs, ctx.bodyCosts);
   registerBodyGuards(app, { timeoutMs: ctx.config.bodyTimeoutMs, bodies: ctx.bodyCosts });
   syncRoutes(app, ctx);
   tableRoutes(app, ctx);

@@ -235,8 +235,8 @@ const settings = {
   costRefusalDelayMs: {
     flag: '--cost-refusal-delay-ms',
     env: ['PDV_SYNC_COST_REFUSAL_DELAY_MS'],
-    // A 429 for cost is answered after this pause (at most its Retry-After): a client asking
-    // again at once on many connections cannot keep the server busy refusing it. 0: at once.
+    // A 429 (cost or request rate) is answered after this pause (at most its Retry-After): a
+    // client asking again at once on many connections cannot keep the server busy refusing it.
     rule: z.coerce.number().int().min(0).max(10_000).default(1000),
   },
   bodyTimeoutMs: {

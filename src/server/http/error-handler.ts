@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { SyncError } from '../../protocol/index.js';
 import type { StorageErrorKind } from '../storage/index.js';
@@ -10,8 +11,9 @@ export function registerErrorHandler(
   app: FastifyInstance,
   bodyLimit: number,
   classify: (err: unknown) => StorageErrorKind,
+  refusalDelayMs = 0,
 ): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
     let err: SyncError;
     if (error instanceof SyncError) err = error;
     else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
@@ -33,9 +35,11 @@ export function registerErrorHandler(
           ? new SyncError('VALIDATION_FAILED', `the database refused a value: ${error.message}`)
           : new SyncError('INTERNAL', 'internal error', { details: { requestId: request.id } });
     }
-    if (err.status === 429 && !reply.hasHeader('retry-after'))
-      reply.header('retry-after', String(retryAfterOf(err)));
-    void reply.status(err.status).send(err.toJSON());
+    if (err.status === 429) {
+      if (!reply.hasHeader('retry-after')) reply.header('retry-after', String(retryAfterOf(err)));
+      await refusalPause(Math.min(refusalDelayMs, retryAfterOf(err) * 1000), request.raw.socket);
+    }
+    return reply.status(err.status).send(err.toJSON());
   });
   app.setNotFoundHandler((request, reply) => {
     void reply
@@ -46,6 +50,25 @@ export function registerErrorHandler(
           `no route ${request.method} ${request.url.split('?')[0]}`,
         ).toJSON(),
       );
+  });
+}
+
+/**
+ * A refusal for too much work or too many requests (429) is answered after a short pause, at
+ * most its `Retry-After`: a client that ignores `Retry-After` and asks again at once, on many
+ * connections, would otherwise keep the server busy refusing it, slowing every other store.
+ * The pause holds no turn and no lock, only the socket; a client that goes away ends it.
+ */
+function refusalPause(ms: number, socket: Socket | null): Promise<void> {
+  if (ms <= 0 || !socket || socket.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      socket.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    socket.once('close', done);
   });
 }
 

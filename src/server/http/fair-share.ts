@@ -59,7 +59,6 @@ export function registerCostLimits(
   app: FastifyInstance,
   limiter: CostLimiter,
   bodies: CostLimiter,
-  options: { refusalDelayMs: number },
 ): void {
   app.addHook('onRequest', async (request) => {
     if (!request.identity || !heavyRoutes.has(routeKey(request))) return;
@@ -77,9 +76,6 @@ export function registerCostLimits(
         return;
       }
       request.costRelease = await limiter.acquire(key, abort.signal);
-    } catch (err) {
-      await refusalPause(err, options.refusalDelayMs, abort.signal);
-      throw err;
     } finally {
       request.raw.off('close', onClose);
     }
@@ -95,30 +91,6 @@ export function registerCostLimits(
   const release = async (request: FastifyRequest) => request.costRelease?.();
   app.addHook('onResponse', release);
   app.addHook('onRequestAbort', release);
-}
-
-/**
- * A refusal for cost (429) is answered after a short pause, at most its `Retry-After`: a client
- * that ignores `Retry-After` and asks again at once, on many connections, would otherwise make
- * the server spend its time answering 429s, slowing every other store. A paused refusal holds
- * no turn and no lock, only its socket; a client that goes away ends the pause.
- */
-async function refusalPause(err: unknown, delayMs: number, signal: AbortSignal): Promise<void> {
-  if (!(err instanceof SyncError) || err.code !== 'RATE_LIMITED' || delayMs <= 0 || signal.aborted)
-    return;
-  const retryAfter = Number(
-    (err.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds,
-  );
-  const ms = Math.min(delayMs, Number.isFinite(retryAfter) ? retryAfter * 1000 : delayMs);
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**
