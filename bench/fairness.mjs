@@ -3,7 +3,7 @@
 // that till's request latency p50/p99 per attack, beside a no-attack baseline in the same run.
 //
 //   npm run build && node bench/fairness.mjs --dialect sqlite|postgres
-// Options: --seconds 6 (per attack) --pedidos 10000 --only baseline,pedidos,reads,ingest,slots,slowbody
+// Options: --seconds 6 (per attack) --pedidos 10000 --loops 60 (reads, flood) --only baseline,pedidos,reads,flood,ingest,slots,slowbody
 import { connect } from 'node:net';
 import { clearInterval, setInterval } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,7 +30,8 @@ const { values: args } = parseArgs({
     dialect: { type: 'string', default: 'sqlite' },
     seconds: { type: 'string', default: '6' },
     pedidos: { type: 'string', default: '10000' },
-    only: { type: 'string', default: 'baseline,pedidos,reads,ingest,slots,slowbody' },
+    loops: { type: 'string', default: '60' },
+    only: { type: 'string', default: 'baseline,pedidos,reads,flood,ingest,slots,slowbody' },
   },
 });
 const seconds = Number(args.seconds);
@@ -95,6 +96,26 @@ function till(stopAfterMs) {
   });
 }
 
+/** `--loops` (60) loops of `GET /api/orders?limit=N` from the abuser's token, each asking again at once. */
+async function readLoops(limit) {
+  let running = true;
+  const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 60 });
+  const loop = async () => {
+    while (running) {
+      const res = await request(agent, 'GET', `${url}/api/orders?limit=${limit}`, {
+        headers: { 'x-api-key': abuser },
+      }).catch(() => ({ status: 'error' }));
+      abuserStatuses.set(res.status, (abuserStatuses.get(res.status) ?? 0) + 1);
+    }
+  };
+  const loops = Array.from({ length: Number(args.loops) }, loop);
+  return async () => {
+    running = false;
+    await Promise.all(loops);
+    agent.destroy();
+  };
+}
+
 const attacks = {
   baseline: async () => () => undefined,
   /** 200 get_pedidos frames at once, again every 500 ms, on one connection that reads. */
@@ -113,24 +134,9 @@ const attacks = {
     };
   },
   /** 60 concurrent GET /api/orders?limit=10000, kept in flight. */
-  reads: async () => {
-    let running = true;
-    const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 60 });
-    const loop = async () => {
-      while (running) {
-        const res = await request(agent, 'GET', `${url}/api/orders?limit=10000`, {
-          headers: { 'x-api-key': abuser },
-        }).catch(() => ({ status: 'error' }));
-        abuserStatuses.set(res.status, (abuserStatuses.get(res.status) ?? 0) + 1);
-      }
-    };
-    const loops = Array.from({ length: 60 }, loop);
-    return async () => {
-      running = false;
-      await Promise.all(loops);
-      agent.destroy();
-    };
-  },
+  reads: () => readLoops(10_000),
+  /** 60 concurrent GET /api/orders?limit=10, kept in flight: cheap requests, many of them. */
+  flood: () => readLoops(10),
   /** One agent payload of 30,000 sales, sent again as soon as it is answered. */
   ingest: async () => {
     const { agentPayload, agentVenda, windowAt } = await importProject(

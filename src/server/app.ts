@@ -3,12 +3,16 @@ import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { epochHeader, protocolVersion, SyncError } from '../protocol/index.js';
-import { hashToken } from './auth/index.js';
 import { externalAuthenticators } from './auth/external-auth.js';
 import { registerSharedKeyMachine } from './auth/shared-key.js';
-import { registerAuth, tokenOf } from './http/auth-hook.js';
+import { registerAuth } from './http/auth-hook.js';
 import { registerErrorHandler } from './http/error-handler.js';
-import { registerBodyGuards, registerCostLimits } from './http/fair-share.js';
+import {
+  callerKeyOf,
+  registerBodyGuards,
+  registerCostLimits,
+  registerRequestTurns,
+} from './http/fair-share.js';
 import { contractRoutes, registerContract } from './http/openapi.js';
 import { frameworkErrorAnswer, registerTextGuard } from './http/text-guard.js';
 import { maskTokenInUrl } from './logger.js';
@@ -105,15 +109,13 @@ export async function buildApp(
       exposedHeaders: ['x-pdv-sync-protocol', epochHeader],
       maxAge: 600,
     });
+  registerRequestTurns(app, ctx.turns);
   await app.register(rateLimit, {
     global: true,
     max: ctx.config.rateLimit,
     timeWindow: ctx.config.rateLimitWindowMs,
     // One bucket per token: a flooding terminal is slowed alone.
-    keyGenerator: (request) => {
-      const token = tokenOf(request);
-      return token ? `t:${hashToken(token)}` : `ip:${request.ip}`;
-    },
+    keyGenerator: callerKeyOf,
     errorResponseBuilder: (_request, context) => {
       const err = new SyncError(
         'RATE_LIMITED',

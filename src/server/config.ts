@@ -232,6 +232,20 @@ const settings = {
     // A till's concurrent pull and push wait their turn instead of being refused.
     rule: z.coerce.number().int().min(0).default(4),
   },
+  requestMaxInFlight: {
+    flag: '--request-max-in-flight',
+    env: ['PDV_SYNC_REQUEST_MAX_IN_FLIGHT'],
+    // Requests of one token served at once, of any kind; more wait their turn (a till's push
+    // and pull run side by side). One token's flood then never makes other tokens wait.
+    rule: z.coerce.number().int().min(1).default(2),
+  },
+  requestMaxQueued: {
+    flag: '--request-max-queued',
+    env: ['PDV_SYNC_REQUEST_MAX_QUEUED'],
+    // Requests of one token waiting for a turn; beyond, 429. A waiting request costs only its
+    // headers, so the bound is generous: a console opening many views at once just waits.
+    rule: z.coerce.number().int().min(0).default(256),
+  },
   costRefusalDelayMs: {
     flag: '--cost-refusal-delay-ms',
     env: ['PDV_SYNC_COST_REFUSAL_DELAY_MS'],

@@ -4,6 +4,7 @@ import type { DeviceRegistry } from './auth/index.js';
 import type { LiveHub } from './live/index.js';
 import type { ServerConfig } from './config.js';
 import type { CostLimiter } from './http/cost-limiter.js';
+import type { Turns } from './http/turns.js';
 import type { IngestService } from './ingest/index.js';
 import type { ServerMetrics } from './metrics/server-metrics.js';
 import type { TerminalBoard } from './console/terminal-board.js';
@@ -54,4 +55,6 @@ export type ServerContext = {
   costs: CostLimiter;
   /** Per-token budget of request body bytes (decompressed), charged as a body streams in. */
   bodyCosts: CostLimiter;
+  /** Per-token turns: a few requests of one token served at once, the rest wait. */
+  turns: Turns;
 };

@@ -4,6 +4,7 @@ import { buildApp, type RouteInfo } from './app.js';
 import { DeviceRegistry } from './auth/index.js';
 import type { ServerConfig } from './config.js';
 import { CostLimiter } from './http/cost-limiter.js';
+import { Turns } from './http/turns.js';
 import { LiveHub } from './live/index.js';
 import { IngestService } from './ingest/index.js';
 import { loadSchema } from './load-schema.js';
@@ -94,6 +95,11 @@ export async function createServer(
     maxInFlight: config.costMaxInFlight,
     maxQueued: config.costMaxQueued,
   });
+  const turns = new Turns({
+    maxInFlight: config.requestMaxInFlight,
+    maxQueued: config.requestMaxQueued,
+    what: 'requests',
+  });
   const live = new LiveHub(
     { storage, devices, names, meta, logger, costs },
     {
@@ -156,6 +162,7 @@ export async function createServer(
     ),
     costs,
     bodyCosts,
+    turns,
   };
   // The console sees each terminal report and each new alert as it happens.
   terminals.onChange((row) => consoleHub.publish(row.storeId, { type: 'terminal', terminal: row }));

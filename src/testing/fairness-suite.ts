@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Agent, get as httpGet } from 'node:http';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
@@ -70,6 +71,9 @@ export function fairnessSuite(dialect: DialectName): void {
         costBodyBurstBytes: 300_000,
         costBodyRateBytes: 30_000,
         rateLimit: 1_000_000,
+        // Per-token request turns are tested on a server of their own below; here they stay
+        // out of the way of the heavy-request turns under test.
+        requestMaxInFlight: 16,
       });
       url = await ts.server.listen();
       await bulkInsert(ts, dialect, 'pedidos', 80, 'pa-', 'store-a');
@@ -201,8 +205,12 @@ export function fairnessSuite(dialect: DialectName): void {
       let slicesBeforePull = -1;
       let pull: Promise<void> | undefined;
       let rows = 0;
+      // Small slices, so the scan takes many turns (on PostgreSQL, many round trips) and the
+      // window in which the pull must be answered is wide even on a loaded machine; a read
+      // beforehand leaves an idle connection, so the pull does not wait for a new one.
+      await storage.read((r) => r.all(`SELECT 1 AS one`));
       await storage.bulkRead((tx) =>
-        tx.scan(`SELECT * FROM produtos WHERE id LIKE 'slice-%' ORDER BY id`, [], 100, (slice) => {
+        tx.scan(`SELECT * FROM produtos WHERE id LIKE 'slice-%' ORDER BY id`, [], 4, (slice) => {
           slices++;
           rows += slice.length;
           // The first slice is in: a pull (its own read) starts now and must not wait for the rest.
@@ -214,7 +222,7 @@ export function fairnessSuite(dialect: DialectName): void {
       );
       await pull;
       assert.equal(rows, 2000);
-      assert.equal(slices, 20);
+      assert.equal(slices, 500);
       assert.ok(
         slicesBeforePull >= 1 && slicesBeforePull < slices,
         `the pull was answered after slice ${slicesBeforePull} of ${slices}`,
@@ -284,6 +292,54 @@ export function fairnessSuite(dialect: DialectName): void {
       );
       assert.ok(codes.filter((c) => c === 200).length >= 3, codes.join(','));
       assert.ok(codes.filter((c) => c === 429).length >= 2, codes.join(','));
+    });
+
+    void test('a token keeping many cheap requests in flight does not hold another store up', async () => {
+      const own = await startTestServer(dialect, { requestMaxInFlight: 1, rateLimit: 1_000_000 });
+      const base = await own.server.listen();
+      const abuser = await own.device('store-a', 'a-flood');
+      const victim = await own.device('store-b', 'b-flood');
+      const agent = new Agent({ keepAlive: true, maxSockets: 40 });
+      const victimAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const get = (a: Agent, token: string, path: string) =>
+        new Promise<number>((resolve, reject) => {
+          httpGet(`${base}${path}`, { agent: a, headers: { 'x-api-key': token } }, (res) => {
+            res.resume();
+            res.once('end', () => resolve(res.statusCode ?? 0));
+          }).once('error', reject);
+        });
+      try {
+        assert.equal(await get(victimAgent, victim, '/api/orders?limit=5'), 200);
+        // 40 connections, each asking again as soon as it is answered.
+        let answered = 0;
+        let running = true;
+        const loops = Array.from({ length: 40 }, async () => {
+          while (running) {
+            assert.equal(await get(agent, abuser, '/api/orders?limit=5'), 200);
+            answered++;
+          }
+        });
+        while (answered < 200) await new Promise((r) => setTimeout(r, 5));
+        // How many of the abuser's answers go out while one request of the victim waits: with
+        // no turns, every request ready in one turn of the event loop (about 40) goes first.
+        const between: number[] = [];
+        for (let i = 0; i < 9; i++) {
+          const before = answered;
+          assert.equal(await get(victimAgent, victim, '/api/orders?limit=5'), 200);
+          between.push(answered - before);
+        }
+        running = false;
+        await Promise.all(loops);
+        between.sort((a, b) => a - b);
+        assert.ok(
+          between[4] <= 8,
+          `abuser answers during each victim request: ${between.join(',')}`,
+        );
+      } finally {
+        agent.destroy();
+        victimAgent.destroy();
+        await own.close();
+      }
     });
 
     void test('a request body that trickles in is cut with 408 REQUEST_TIMEOUT', async () => {

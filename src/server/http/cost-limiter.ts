@@ -1,4 +1,5 @@
 import { SyncError } from '../../protocol/index.js';
+import { Turns } from './turns.js';
 
 export type CostLimiterOptions = {
   /** Cost units (bytes read or written) a key may spend at once: a first sync fits in it. */
@@ -11,14 +12,7 @@ export type CostLimiterOptions = {
   maxQueued: number;
 };
 
-type Waiter = { resolve: (release: () => void) => void; reject: (err: Error) => void };
-
-type KeyState = {
-  tokens: number;
-  last: number;
-  inFlight: number;
-  queue: Waiter[];
-};
+type KeyState = { tokens: number; last: number };
 
 /** Keys idle with a full bucket are forgotten after this many operations (bounded memory). */
 const sweepEvery = 1024;
@@ -37,18 +31,21 @@ const sweepEvery = 1024;
  */
 export class CostLimiter {
   private readonly keys = new Map<string, KeyState>();
+  private readonly turns: Turns;
   private ops = 0;
 
   constructor(
     readonly options: CostLimiterOptions,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.turns = new Turns({ ...options, what: 'heavy requests' });
+  }
 
   private state(key: string): KeyState {
     if (++this.ops % sweepEvery === 0) this.sweep();
     let s = this.keys.get(key);
     if (!s) {
-      s = { tokens: this.options.burst, last: this.now(), inFlight: 0, queue: [] };
+      s = { tokens: this.options.burst, last: this.now() };
       this.keys.set(key, s);
     }
     const t = this.now();
@@ -91,47 +88,7 @@ export class CostLimiter {
    */
   acquire(key: string, signal?: AbortSignal): Promise<() => void> {
     this.check(key);
-    const s = this.state(key);
-    if (s.inFlight < this.options.maxInFlight) {
-      s.inFlight++;
-      return Promise.resolve(this.releaser(key, s));
-    }
-    if (s.queue.length >= this.options.maxQueued)
-      return Promise.reject(
-        new SyncError(
-          'RATE_LIMITED',
-          `this token already has ${s.inFlight} heavy requests running and ${s.queue.length} waiting`,
-          { details: { retryAfterSeconds: 1 } },
-        ),
-      );
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject };
-      s.queue.push(waiter);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const i = s.queue.indexOf(waiter);
-          if (i >= 0) {
-            s.queue.splice(i, 1);
-            reject(new SyncError('RATE_LIMITED', 'the client went away while waiting'));
-          }
-        },
-        { once: true },
-      );
-    });
-  }
-
-  private releaser(key: string, s: KeyState): () => void {
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      s.inFlight--;
-      const next = s.queue.shift();
-      if (!next) return;
-      s.inFlight++;
-      next.resolve(this.releaser(key, s));
-    };
+    return this.turns.acquire(key, signal);
   }
 
   /** Keys currently tracked (for tests and stats). */
@@ -143,8 +100,7 @@ export class CostLimiter {
     const t = this.now();
     for (const [key, s] of this.keys) {
       const tokens = s.tokens + ((t - s.last) / 1000) * this.options.ratePerSecond;
-      if (s.inFlight === 0 && s.queue.length === 0 && tokens >= this.options.burst)
-        this.keys.delete(key);
+      if (tokens >= this.options.burst) this.keys.delete(key);
     }
   }
 }
