@@ -26,7 +26,8 @@ export function registerErrorHandler(
       err = new SyncError('INVALID_JSON', `malformed request: ${error.message}`);
     else {
       const kind = classify(error);
-      const dbDown = kind === 'unavailable';
+      // A deadlock that survived the handler's own retries: the client may try again.
+      const dbDown = kind === 'unavailable' || kind === 'retry';
       const badData = kind === 'bad-data';
       if (!badData) request.log.error({ err: error }, 'request failed');
       err = dbDown
@@ -57,7 +58,9 @@ export function registerErrorHandler(
  * A refusal for too much work or too many requests (429) is answered after a short pause, at
  * most its `Retry-After`: a client that ignores `Retry-After` and asks again at once, on many
  * connections, would otherwise keep the server busy refusing it, slowing every other store.
- * The pause holds no turn and no lock, only the socket; a client that goes away ends it.
+ * The pause holds no lock and no heavy turn, only the socket and the request's own turn among
+ * its token's requests (so the token's next requests wait, never another token's); a client
+ * that goes away ends it.
  */
 function refusalPause(ms: number, socket: Socket | null): Promise<void> {
   if (ms <= 0 || !socket || socket.destroyed) return Promise.resolve();

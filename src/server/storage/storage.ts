@@ -36,8 +36,12 @@ export interface ScanExecutor extends SqlExecutor {
 export const dialects = ['sqlite', 'postgres'] as const;
 export type Dialect = (typeof dialects)[number];
 
-/** How an engine error reads to the caller: whether retrying can help, or the input was at fault. */
-export type StorageErrorKind = 'unavailable' | 'bad-data' | 'other';
+/**
+ * How an engine error reads to the caller: the engine cannot be reached (`unavailable`), the
+ * input was at fault (`bad-data`), or the engine undid the transaction to break a deadlock or
+ * a serialization conflict (`retry`: running the same transaction again is the fix).
+ */
+export type StorageErrorKind = 'unavailable' | 'bad-data' | 'retry' | 'other';
 
 /**
  * What the engine can do and how it fails, so code outside `sqlite/` and `postgres/`
@@ -53,6 +57,13 @@ export type StorageCapabilities = {
   readonly bigint: string;
   /** `INSERT … ON CONFLICT … DO UPDATE/NOTHING … RETURNING` with several VALUES rows in one statement. */
   readonly multiRowUpsertReturning: boolean;
+  /**
+   * What a `SELECT` ends with to lock the rows it reads until the transaction ends, so a
+   * concurrent writer cannot change them between a read and the write judged on it:
+   * `FOR UPDATE` on PostgreSQL; nothing on SQLite, whose write transaction already holds the
+   * database's only write lock.
+   */
+  readonly rowLock: string;
   /** Classifies an error thrown by this engine's driver (SQLSTATE, SQLITE_* codes). */
   classifyError(err: unknown): StorageErrorKind;
   /**
@@ -81,6 +92,14 @@ export type StorageCapabilities = {
    * parameter per value on SQLite, one array on PostgreSQL (`= ANY (…)`).
    */
   inList(this: void, type: ColumnType, values: readonly unknown[], params: unknown[]): string;
+  /**
+   * SQL giving the JSON text of `expr`, a stored value of `column`, as a pull page writes it
+   * for a client reading decimals as text (sync/page-json.ts): `null` for NULL, the JSON text
+   * when the value is in the form pdv-sync itself stores, and SQL NULL for anything else (a
+   * back office's REAL amount, a JSON column): such a value is written from the row in JS.
+   * Null when this engine builds no JSON of the column in SQL.
+   */
+  columnJson(this: void, column: ColumnDef, expr: string): string | null;
 };
 
 /** `rowSet` and `inList` for engines that bind one parameter per value (a VALUES list). */
@@ -104,6 +123,8 @@ export function classifyDriverError(err: unknown): StorageErrorKind {
   if (typeof code !== 'string') return 'other';
   if (/ECONNREFUSED|ECONNRESET|57P0|08\d\d\d|SQLITE_BUSY|SQLITE_CANTOPEN/.test(code))
     return 'unavailable';
+  // Deadlock detected, serialization failure: PostgreSQL rolled the transaction back.
+  if (code === '40P01' || code === '40001') return 'retry';
   // PostgreSQL class 22 (data exception): a value the engine cannot hold, i.e. bad input.
   if (/^22[0-9A-Z]{3}$/.test(code)) return 'bad-data';
   // A value a constraint or the engine's limits refused (NOT NULL, CHECK, too big): bad input too.

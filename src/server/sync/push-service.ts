@@ -9,8 +9,9 @@ import { applyMutableBatch } from './push/apply-mutable-batch.js';
 import type { Prepared, PushContext } from './push/context.js';
 import { decodeMutation, type Refused } from './push/decode.js';
 import { Groups, rejectGroupmates } from './push/groups.js';
-import { idempotencyKeys } from './push/idempotency.js';
+import { idempotencyKeys, KeyTaken } from './push/idempotency.js';
 import { Rejection, rejected } from './push/results.js';
+import { keyOf } from './push/table-rows.js';
 
 export type PushOptions = {
   /** How far ahead of the server clock a client timestamp may be before it is clamped. */
@@ -18,6 +19,9 @@ export type PushOptions = {
   /** The zones naive timestamps are read in. */
   timeZones: StoreTimeZones;
 };
+
+/** Attempts undone by the engine (deadlock victim) that are run again before giving up. */
+const maxEngineRollbacks = 5;
 
 /** Thrown out of an attempt's transaction: these groups had a member rejected by the database stage. */
 class GroupsFailed extends Error {
@@ -28,8 +32,10 @@ class GroupsFailed extends Error {
 
 /**
  * Applies batches of mutations, as a pipeline of stages each in its own module:
- * decode each mutation alone (pure) → sale groups → claim idempotency keys →
- * apply (set-based inserts, then the per-row path) → answer duplicates. Invariants:
+ * decode each mutation alone (pure) → sale groups → new insert-only rows → look up
+ * idempotency keys (answer duplicates) → set-based writes of mutable rows, keys written
+ * with their outcome → claim the others' keys → the per-row path → answer the in-batch
+ * duplicates. Invariants:
  * - one result per mutation, in request order, even for a malformed one (its
  *   eventId included): one bad mutation never fails the others (no poison batch);
  * - a group (a sale with its items and payments) is applied all-or-nothing: when
@@ -77,6 +83,7 @@ export class PushService {
     // Groups with a member refused before the database are refused whole.
     rejectGroupmates(groups, results, count, echo);
     let active = prepared.filter((p) => results[p.index] === undefined);
+    let rolledBack = 0;
     for (;;) {
       if (active.length === 0) break;
       try {
@@ -90,6 +97,19 @@ export class PushService {
         for (const p of active) results[p.index] = attempt[p.index];
         break;
       } catch (err) {
+        // A key recorded by a concurrent copy of this batch: the next attempt finds it (the
+        // other transaction has committed) and answers that mutation `duplicate`.
+        if (err instanceof KeyTaken) continue;
+        // The engine chose this attempt as a deadlock's victim (a back office's transaction
+        // took the same rows in another order): it was undone whole, so it runs again, after
+        // a short random pause, a few times before the client is asked to retry (503).
+        if (
+          this.storage.capabilities.classifyError(err) === 'retry' &&
+          ++rolledBack <= maxEngineRollbacks
+        ) {
+          await new Promise((r) => setTimeout(r, Math.random() * 20 * rolledBack));
+          continue;
+        }
         if (!(err instanceof GroupsFailed)) throw err;
         // Keep the offenders' own reasons; run again without their groups.
         const failed = new Set<number>();
@@ -105,31 +125,80 @@ export class PushService {
     return results;
   }
 
-  /** One attempt: claim, apply, answer duplicates; results by request position. */
+  /**
+   * One attempt: new insert-only rows, then claim, apply, answer duplicates; results by
+   * request position.
+   *
+   * A new row of an insert-only table is its own idempotency evidence: its primary key
+   * is inserted in the same transaction as the effect, so no key is written for it. A
+   * retry of its eventId finds the row there, takes the per-row path, claims a key then
+   * and is answered `duplicate` (same values) or `conflict` (other values, never
+   * applied twice). Concurrent copies on PostgreSQL wait on the row's unique index and
+   * end the same way. Only eventIds sent once in the batch take this path: a repeated
+   * one goes through the keys, which answer its later copies `duplicate`.
+   *
+   * The set-based path of mutable rows writes each key once, with its outcome, after the
+   * write (a claim and then a settle cost two writes per key, half of a PostgreSQL push):
+   * keys are looked up first, and a key a concurrent copy recorded meanwhile makes the
+   * attempt run again (`KeyTaken`). The per-row path claims its key before the write.
+   */
   private async apply(
     ctx: PushContext,
     batch: readonly Prepared[],
     count: number,
   ): Promise<PushResult[]> {
     const results = new Array<PushResult>(count);
-    const claimed = await idempotencyKeys.claim(ctx, batch);
-    const mine = batch.filter((p) => claimed.has(p.index));
-    const slow = await insertNewEvents(
-      ctx,
-      mine.filter((p) => p.table.kind === 'event'),
+    const sent = new Map<string, number>();
+    for (const p of batch) sent.set(p.mutation.eventId, (sent.get(p.mutation.eventId) ?? 0) + 1);
+    const fresh = batch.filter(
+      (p) => p.table.kind === 'event' && sent.get(p.mutation.eventId) === 1,
+    );
+    const slowFresh = new Set(await insertNewEvents(ctx, fresh, results));
+    const rest = idempotencyKeys.answerRecorded(
+      batch.filter((p) => results[p.index] === undefined),
+      await idempotencyKeys.recorded(
+        ctx,
+        batch.filter((p) => results[p.index] === undefined),
+      ),
       results,
     );
-    const slowMutable = await applyMutableBatch(
-      ctx,
-      mine.filter((x) => x.table.kind !== 'event'),
-      results,
+    // Mutable rows whose eventId is new and sent once, and whose row no other mutation here
+    // writes (a row written twice keeps request order on the per-row path): written
+    // set-based, each key written after with its outcome.
+    const writes = new Map<string, number>();
+    for (const p of rest) {
+      const row = `${p.table.name}\u0000${keyOf(p)}`;
+      writes.set(row, (writes.get(row) ?? 0) + 1);
+    }
+    const once = rest.filter(
+      (p) =>
+        p.table.kind !== 'event' &&
+        sent.get(p.mutation.eventId) === 1 &&
+        writes.get(`${p.table.name}\u0000${keyOf(p)}`) === 1,
     );
+    const slowMutable = new Set(await applyMutableBatch(ctx, once, results));
+    // Everything else claims its key before its write.
+    const perRow = rest.filter((p) => results[p.index] === undefined);
+    const claimed = await idempotencyKeys.claim(ctx, perRow);
+    const mine = perRow.filter((p) => claimed.has(p.index));
+    // Insert-only rows not inserted above (the row is there, or its eventId repeats).
+    const slow = mine.filter(
+      (p) => slowMutable.has(p) || (p.table.kind === 'event' && slowFresh.has(p)),
+    );
+    slow.push(
+      ...(await insertNewEvents(
+        ctx,
+        mine.filter((p) => p.table.kind === 'event' && !slowFresh.has(p)),
+        results,
+      )),
+    );
+    slow.push(...mine.filter((p) => p.table.kind !== 'event' && !slowMutable.has(p)));
     // The per-row path in request order: a row written twice keeps its order.
-    for (const p of [...slow, ...slowMutable].sort((a, b) => a.index - b.index))
+    for (const p of slow.sort((a, b) => a.index - b.index))
       results[p.index] = await this.applyOne(ctx, p);
     await idempotencyKeys.answerDuplicates(
       ctx,
-      batch.filter((p) => !claimed.has(p.index)),
+      perRow.filter((p) => !claimed.has(p.index)),
       results,
     );
     return results;

@@ -295,6 +295,45 @@ export function registerPushConformanceTests(dialect: DialectName): void {
       assert.ok(vendas.some((r) => r['id'] === b.record.id));
     });
 
+    test('a sale row is its own idempotency evidence: a retry is answered duplicate, a clash a conflict logged once', async () => {
+      const s = sale('A');
+      const first = await pushRaw(a1, 'a1', s.mutations);
+      assert.deepEqual(
+        first.map((r) => r.status),
+        ['applied', 'applied', 'applied', 'applied'],
+      );
+      // The same batch again, and twice in one batch: no second effect, each answered duplicate.
+      for (const again of [
+        await pushRaw(a1, 'a1', s.mutations),
+        await pushRaw(a1, 'a1', [...s.mutations, ...s.mutations]),
+      ])
+        for (const [i, r] of again.entries()) {
+          assert.equal(r.status, 'duplicate', JSON.stringify(r));
+          assert.equal(r.id, s.mutations[i % s.mutations.length]?.record['id']);
+        }
+      // Another till numbering a sale alike: a conflict, stored once however often it is sent.
+      const clash = {
+        ...(s.mutations[0] as Json),
+        eventId: uuidv7(),
+        record: { ...s.mutations[0]?.record, total: 99 },
+      };
+      const [c1] = await pushRaw(a1, 'a1', [clash]);
+      const [c2] = await pushRaw(a1, 'a1', [clash]);
+      assert.equal(c1?.status, 'conflict', JSON.stringify(c1));
+      assert.equal(c2?.status, 'duplicate', JSON.stringify(c2));
+      assert.equal((c2 as { original?: string }).original, 'conflict');
+      const res = await ts.request(adminToken, {
+        method: 'GET',
+        url: '/api/sync/conflicts?table=vendas&limit=1000',
+      });
+      const logged = res.json<{ conflicts: { eventId: string }[] }>().conflicts;
+      assert.equal(logged.filter((c) => c.eventId === clash.eventId).length, 1);
+      const vendas = await tableRows('vendas');
+      const rows = vendas.filter((r) => r['id'] === s.venda);
+      assert.equal(rows.length, 1);
+      assert.equal(Number(rows[0]?.['total']), 30, 'the first sale kept');
+    });
+
     test("store A reusing store B's eventId gets neither B's row id nor its version", async () => {
       const shared = uuidv7();
       const idB = uuidv7();

@@ -247,8 +247,11 @@ export function triggerDdl(table: TableDef): string[] {
   ];
 }
 
-export function storeIndexDdl(table: TableDef): string | null {
-  return table.storeColumn
-    ? `CREATE INDEX IF NOT EXISTS ${q(`${table.name}_store`)} ON ${q(table.name)} (${q(table.storeColumn)})`
-    : null;
+/**
+ * Drops the index on the store column that tables had before rows were keyed (store, id): the
+ * primary key leads with the store column and serves every look-up by store, so the index only
+ * cost one more index write per row pushed.
+ */
+export function dropStoreIndexDdl(table: TableDef): string | null {
+  return table.storeColumn ? `DROP INDEX IF EXISTS ${q(`${table.name}_store`)}` : null;
 }

@@ -1,5 +1,11 @@
 import pg from 'pg';
-import type { ColumnType, SyncSchema } from '../../../protocol/index.js';
+import {
+  columnScale,
+  decimalPrecision,
+  type ColumnDef,
+  type ColumnType,
+  type SyncSchema,
+} from '../../../protocol/index.js';
 import {
   classifyDriverError,
   CommitSignal,
@@ -21,7 +27,7 @@ import {
   createTableDdl,
   decimalUpgradeDdl,
   postgresTypes,
-  storeIndexDdl,
+  dropStoreIndexDdl,
   storeKeyUpgradeDdl,
   triggerDdl,
 } from './ddl.js';
@@ -38,6 +44,47 @@ function typeParser(oid: number, format?: string): (value: string) => unknown {
   if (oid === builtins.TIMESTAMPTZ || oid === builtins.TIMESTAMP)
     return (v) => new Date(oid === builtins.TIMESTAMP ? `${v}Z` : v).toISOString();
   return pg.types.getTypeParser(oid, (format ?? 'text') as 'text') as (value: string) => unknown;
+}
+
+/**
+ * `StorageCapabilities.columnJson` on PostgreSQL: the JSON text of the values the page writer
+ * (sync/page-json.ts) would write from what this driver hands it (`typeParser`), for the
+ * values whose text both sides print alike; SQL NULL for the rest, decoded in JS.
+ */
+function columnJson(column: ColumnDef, x: string): string | null {
+  const guarded = (when: string, json: string) =>
+    `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${when} THEN ${json} END`;
+  switch (column.type) {
+    case 'text':
+      // to_json escapes as JSON.stringify does (quote, backslash, control characters).
+      return guarded('TRUE', `to_json(${x})::text`);
+    case 'integer':
+      return guarded(`${x} BETWEEN -9007199254740991 AND 9007199254740991`, `${x}::text`);
+    case 'number':
+      // Whole numbers only: PostgreSQL and JS print fractions and exponents differently.
+      return guarded(`${x} = trunc(${x}) AND abs(${x}) < 1e15`, `trunc(${x})::bigint::text`);
+    case 'boolean':
+      return guarded('TRUE', `CASE WHEN ${x} THEN 'true' ELSE 'false' END`);
+    case 'timestamp':
+      // The driver's Date keeps milliseconds (truncated, as to_char's MS is); years of four
+      // digits print alike (toISOString writes others with a sign and six digits).
+      return guarded(
+        `${x} >= '1900-01-01T00:00:00Z' AND ${x} < '10000-01-01T00:00:00Z'`,
+        `'"' || to_char(${x} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"'`,
+      );
+    case 'decimal': {
+      // NUMERIC(18, scale) prints canonical text: exactly `scale` decimals, no negative zero.
+      const scale = columnScale(column);
+      const n = `(${x})::numeric`;
+      return guarded(
+        `scale(${n}) = ${scale} AND abs(${n}) < 1e${decimalPrecision - scale}`,
+        `'"' || ${n}::text || '"'`,
+      );
+    }
+    default:
+      // JSONB prints with spaces JSON.stringify leaves out: written in JS.
+      return `CASE WHEN ${x} IS NULL THEN 'null' END`;
+  }
 }
 
 function toPositional(sql: string): string {
@@ -93,6 +140,7 @@ export class PostgresStorage implements Storage {
     maxParams: 30_000,
     bigint: 'BIGINT',
     multiRowUpsertReturning: true,
+    rowLock: 'FOR UPDATE',
     classifyError: classifyDriverError,
     typedParam: (type) => `CAST(? AS ${postgresTypes[type]})`,
     // One array per column: binding ~50,000 parameters of a 5,000-row VALUES list, and
@@ -111,6 +159,7 @@ export class PostgresStorage implements Storage {
       params.push([...values]);
       return `= ANY (CAST(? AS ${postgresTypes[type]}[]))`;
     },
+    columnJson,
   };
   private readonly pool: pg.Pool;
   private savepointCounter = 0;
@@ -160,7 +209,7 @@ export class PostgresStorage implements Storage {
         for (const c of table.columns) await tx.run(addColumnDdl(table, c.name));
         for (const ddl of await decimalUpgradeDdl(tx, table)) await tx.run(ddl);
         for (const ddl of await storeKeyUpgradeDdl(tx, table)) await tx.run(ddl);
-        const index = storeIndexDdl(table);
+        const index = dropStoreIndexDdl(table);
         if (index) await tx.run(index);
         for (const ddl of triggerDdl(table)) await tx.run(ddl);
       }

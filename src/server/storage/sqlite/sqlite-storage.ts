@@ -3,7 +3,9 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   columnScale,
+  decimalPrecision,
   roundDecimal,
+  type ColumnDef,
   type ColumnType,
   type SyncSchema,
   type TableDef,
@@ -26,7 +28,7 @@ import {
   bookkeepingDdl,
   changeLogDdl,
   createTableDdl,
-  storeIndexDdl,
+  dropStoreIndexDdl,
   triggerDdl,
 } from './ddl.js';
 import { storeKeyNulls } from '../store-key.js';
@@ -248,6 +250,63 @@ class SqliteExecutor implements ScanExecutor {
   }
 }
 
+/** The 24-character UTC timestamps pdv-sync writes (`2026-12-01T10:30:00.000Z`), as a GLOB. */
+const canonicalTimestamp =
+  '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z';
+
+/**
+ * `StorageCapabilities.columnJson` on SQLite: the JSON text of the values the page writer
+ * (sync/page-json.ts) passes through as they are, checked with the same rules, so both
+ * write the same text; SQL NULL for the rest, which the page writer decodes in JS.
+ */
+function columnJson(column: ColumnDef, x: string): string | null {
+  const guarded = (when: string, json: string) =>
+    `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${when} THEN ${json} END`;
+  switch (column.type) {
+    case 'text':
+      return guarded(`typeof(${x}) = 'text'`, `json_quote(${x})`);
+    case 'integer':
+    case 'number':
+      // Integers a JS number holds exactly; a REAL is printed differently by SQLite and JS.
+      return guarded(
+        `typeof(${x}) = 'integer' AND ${x} BETWEEN -9007199254740991 AND 9007199254740991`,
+        `CAST(${x} AS TEXT)`,
+      );
+    case 'boolean':
+      return guarded(
+        `typeof(${x}) = 'integer'`,
+        `CASE WHEN ${x} <> 0 THEN 'true' ELSE 'false' END`,
+      );
+    case 'timestamp':
+      return guarded(
+        `typeof(${x}) = 'text' AND ${x} GLOB '${canonicalTimestamp}'`,
+        `'"' || ${x} || '"'`,
+      );
+    case 'decimal': {
+      // Canonical text (quickCanonicalDecimal): an optional '-', digits without a leading zero,
+      // exactly `scale` decimals, at most `decimalPrecision` digits, never a negative zero.
+      // GLOBs only: they allocate nothing, and a first sync checks two amounts per product.
+      const scale = columnScale(column);
+      const frac = scale > 0 ? `.${'[0-9]'.repeat(scale)}` : '';
+      const checks = [
+        `typeof(${x}) = 'text'`,
+        `${x} GLOB '[-0-9]*'`,
+        `${x} GLOB '*[0-9]${frac}'`,
+        `${x} NOT GLOB '?*[^0-9${scale > 0 ? '.' : ''}]*'`,
+        ...(scale > 0 ? [`${x} NOT GLOB '*.*.*'`] : []),
+        `${x} NOT GLOB '0[0-9]*'`,
+        `${x} NOT GLOB '-0[0-9]*'`,
+        `length(${x}) <= ${decimalPrecision + (scale > 0 ? 1 : 0)} + (${x} GLOB '-*')`,
+        `NOT (${x} GLOB '-*' AND ${x} NOT GLOB '*[1-9]*')`,
+      ];
+      return guarded(checks.join(' AND '), `'"' || ${x} || '"'`);
+    }
+    default:
+      // A JSON column's text is re-serialized in JS (key order and number forms as JSON.stringify).
+      return `CASE WHEN ${x} IS NULL THEN 'null' END`;
+  }
+}
+
 /**
  * Embedded SQLite: WAL with synchronous=FULL so an acknowledged write survives
  * power loss. One writer connection (transactions queued in FIFO order) and one
@@ -260,10 +319,12 @@ export class SqliteStorage implements Storage {
     maxParams: 30_000,
     bigint: 'INTEGER',
     multiRowUpsertReturning: true,
+    rowLock: '',
     classifyError: classifyDriverError,
     // Values keep the type they are bound with; the column's affinity does the rest.
     typedParam: () => '?',
     ...valuesListRowSets,
+    columnJson,
   };
   private readonly writer: SqliteExecutor;
   private readonly reader: SqliteExecutor;
@@ -316,7 +377,7 @@ export class SqliteStorage implements Storage {
           if (!declared.has(c.name)) db.exec(addColumnDdl(table, c.name));
         upgradeDecimals(db, table, declared);
         upgradeStoreKey(db, table);
-        const index = storeIndexDdl(table);
+        const index = dropStoreIndexDdl(table);
         if (index) db.exec(index);
         for (const ddl of triggerDdl(table)) db.exec(ddl);
       }

@@ -12,8 +12,9 @@ const chunkSize = 500;
  * The set-based path of mutable tables, for the common case: a new row, or an update the
  * terminal made on the row's current version. Rows are loaded per chunk with one query,
  * new rows inserted with one multi-row INSERT and changed rows set with one multi-row
- * UPDATE per column set, versions read and idempotency outcomes recorded per chunk.
- * Everything else (deletes, counters, conflicts, a repeated (store, id), a
+ * UPDATE per column set, versions read and idempotency keys written, each once with its
+ * outcome, per chunk. The batch's eventIds must be unrecorded and each sent once (see
+ * `idempotencyKeys.record`). Everything else (deletes, counters, conflicts, a repeated (store, id), a
  * row the database refuses) returns to the per-row path, which judges and answers it.
  */
 export async function applyMutableBatch(
@@ -42,9 +43,13 @@ export async function applyMutableBatch(
     list.push(p);
     byTable.set(p.table, list);
   }
-  for (const [table, list] of byTable)
+  // Tables in name order and rows in key order: concurrent pushes lock rows (tableRows.lock)
+  // in the same order, so they wait for each other and never deadlock.
+  for (const [table, list] of [...byTable].sort(([a], [b]) => (a.name < b.name ? -1 : 1))) {
+    list.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
     for (let i = 0; i < list.length; i += chunkSize)
       slow.push(...(await applyChunk(ctx, table, list.slice(i, i + chunkSize), results)));
+  }
   return slow;
 }
 
@@ -105,13 +110,9 @@ async function applyChunk(
     return [...slow, ...inserts.map((x) => x.p), ...updates.map((x) => x.p)];
   }
   const versions = await tableRows.versions(ctx, table, done);
-  const settled: { eventId: string; version: number }[] = [];
-  for (const p of done) {
-    const version = versions.get(keyOf(p)) ?? 0;
-    results[p.index] = applied(p, version);
-    settled.push({ eventId: p.mutation.eventId, version });
-  }
-  await idempotencyKeys.settleMany(ctx, settled);
+  const outcomes = done.map((p) => ({ p, version: versions.get(keyOf(p)) ?? 0 }));
+  for (const { p, version } of outcomes) results[p.index] = applied(p, version);
+  await idempotencyKeys.record(ctx, outcomes);
   return slow;
 }
 

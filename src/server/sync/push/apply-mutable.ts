@@ -14,7 +14,9 @@ export async function applyMutable(
   const m = p.mutation;
   const table = p.table;
   // The row of this store (rows are (store, id)): another store's row with the same id is
-  // another row, which this mutation never reads nor touches.
+  // another row, which this mutation never reads nor touches. Locked before it is read: the
+  // write is judged on this version, which no concurrent push may change meanwhile.
+  await tableRows.lock(ctx, table, [p]);
   const existing = await tableRows.load(ctx, table, p);
 
   if (m.op === 'delete') {

@@ -7,7 +7,17 @@ import { rejected } from './results.js';
 /** Keys per multi-row statement (5 parameters each: far under every engine's limit). */
 const claimChunk = 500;
 
-type EventRow = {
+/**
+ * Thrown inside an attempt's transaction: a key `record` was to write was recorded by another
+ * transaction since this one looked. The attempt is rolled back and run again.
+ */
+export class KeyTaken extends Error {
+  constructor() {
+    super('an idempotency key was recorded by a concurrent push');
+  }
+}
+
+export type EventRow = {
   event_id: string;
   status: string;
   version: number | null;
@@ -74,6 +84,84 @@ export const idempotencyKeys = {
     return claimed;
   },
 
+  /**
+   * The keys of `batch` already recorded, by eventId, with the outcome their duplicates are
+   * answered with: one look-up per chunk, before anything is written.
+   */
+  async recorded(ctx: PushContext, batch: readonly Prepared[]): Promise<Map<string, EventRow>> {
+    const out = new Map<string, EventRow>();
+    const ids = [...new Set(batch.map((p) => p.mutation.eventId))];
+    for (let i = 0; i < ids.length; i += claimChunk) {
+      const params: unknown[] = [scopeOf(ctx)];
+      const list = ctx.storage.capabilities.inList('text', ids.slice(i, i + claimChunk), params);
+      const rows = await ctx.tx.all<EventRow>(
+        `SELECT event_id, status, version, table_name, row_id FROM _sync_events
+          WHERE store_id = ? AND event_id ${list}`,
+        params,
+      );
+      for (const r of rows) out.set(r.event_id, r);
+    }
+    return out;
+  },
+
+  /** Answers each mutation of `batch` whose key `recorded` found; returns the others. */
+  answerRecorded(
+    batch: readonly Prepared[],
+    recorded: ReadonlyMap<string, EventRow>,
+    results: PushResult[],
+  ): Prepared[] {
+    const open: Prepared[] = [];
+    for (const p of batch) {
+      const first = recorded.get(p.mutation.eventId);
+      if (first) results[p.index] = duplicateOf(p, first);
+      else open.push(p);
+    }
+    return open;
+  },
+
+  /**
+   * Records the keys of writes applied without a claim (`recorded` found none of them), each
+   * written once with its outcome. Another transaction may have recorded one since the look-up
+   * (a copy of the batch pushed at once): its insert waits for that transaction and then
+   * inserts nothing, and `KeyTaken` makes the caller roll this attempt back and run it again,
+   * when the look-up finds the key and answers `duplicate` — an eventId keeps one effect.
+   */
+  async record(
+    ctx: PushContext,
+    outcomes: readonly { p: Prepared; version: number }[],
+  ): Promise<void> {
+    const sorted = [...outcomes].sort((a, b) =>
+      a.p.mutation.eventId < b.p.mutation.eventId ? -1 : 1,
+    );
+    const now = new Date().toISOString();
+    const store = scopeOf(ctx);
+    for (let i = 0; i < sorted.length; i += claimChunk) {
+      const chunk = sorted.slice(i, i + claimChunk);
+      const params: unknown[] = [];
+      const keys = ctx.storage.capabilities.rowSet(
+        ['text', 'text', 'text', 'text', 'text', 'text', 'integer', 'text'],
+        chunk.map(({ p, version }) => [
+          store,
+          p.mutation.eventId,
+          ctx.machineId,
+          p.table.name,
+          p.id,
+          'applied',
+          version,
+          now,
+        ]),
+        params,
+        'values',
+      );
+      const rows = await ctx.tx.all<{ event_id: string }>(
+        `INSERT INTO _sync_events (store_id, event_id, machine_id, table_name, row_id, status, version, created_at)
+         ${keys} ON CONFLICT (store_id, event_id) DO NOTHING RETURNING event_id`,
+        params,
+      );
+      if (rows.length < chunk.length) throw new KeyTaken();
+    }
+  },
+
   /** A rejected mutation leaves no trace: its eventId may be sent again, fixed. */
   async release(ctx: PushContext, eventId: string): Promise<void> {
     await ctx.tx.run(`DELETE FROM _sync_events WHERE store_id = ? AND event_id = ?`, [
@@ -93,31 +181,6 @@ export const idempotencyKeys = {
       `UPDATE _sync_events SET status = ?, version = ? WHERE store_id = ? AND event_id = ?`,
       [status, version, scopeOf(ctx), eventId],
     );
-  },
-
-  /** `settle(…, 'applied', version)` for many keys: one statement per chunk. */
-  async settleMany(
-    ctx: PushContext,
-    outcomes: readonly { eventId: string; version: number }[],
-  ): Promise<void> {
-    for (let i = 0; i < outcomes.length; i += claimChunk) {
-      const chunk = outcomes.slice(i, i + claimChunk);
-      // A row set joined by key: a CASE with one branch per key costs n² comparisons.
-      const params: unknown[] = [];
-      const source = ctx.storage.capabilities.rowSet(
-        ['text', 'integer'],
-        chunk.map((o) => [o.eventId, o.version]),
-        params,
-        'from',
-      );
-      params.push(scopeOf(ctx));
-      await ctx.tx.run(
-        `UPDATE _sync_events SET status = 'applied', version = v.column2
-           FROM ${source}
-          WHERE _sync_events.store_id = ? AND _sync_events.event_id = v.column1`,
-        params,
-      );
-    }
   },
 
   /**

@@ -57,12 +57,7 @@ export const tableRows = {
     rows: readonly Record<string, unknown>[],
   ): Promise<Set<string>> {
     const params: unknown[] = [];
-    const source = ctx.storage.capabilities.rowSet(
-      columnTypes(table, cols),
-      rows.map((values) => cols.map((c) => tableRows.encode(ctx, table, c, values[c]))),
-      params,
-      'values',
-    );
+    const source = rowSetOf(ctx, table, cols, rows, params);
     const returned = await ctx.tx.all<Record<string, unknown>>(
       `INSERT INTO ${q(table.name)} (${cols.map(q).join(', ')}) ${source}
        ON CONFLICT (${primaryKey(table)}) DO NOTHING RETURNING ${primaryKey(table)}`,
@@ -71,6 +66,27 @@ export const tableRows = {
     const keys = returned.map((r) => ({ id: String(r['id']), store: storeOf(table, r) }));
     await tableRows.noteOrigin(ctx, table, keys);
     return new Set(keys.map(keyOf));
+  },
+
+  /**
+   * One multi-row `INSERT` of rows expected to be new: no `ON CONFLICT`, no `RETURNING`, so
+   * the engine hands back no row per row inserted. Throws, writing nothing, when one of them
+   * is there already; the caller then runs `insertNew` to find which.
+   */
+  async insertAll(
+    ctx: PushContext,
+    table: TableDef,
+    cols: readonly string[],
+    rows: readonly Record<string, unknown>[],
+  ): Promise<void> {
+    const params: unknown[] = [];
+    const source = rowSetOf(ctx, table, cols, rows, params);
+    await ctx.tx.run(`INSERT INTO ${q(table.name)} (${cols.map(q).join(', ')}) ${source}`, params);
+    await tableRows.noteOrigin(
+      ctx,
+      table,
+      rows.map((values) => ({ id: String(values['id']), store: storeOf(table, values) })),
+    );
   },
 
   /** Upload-only tables: remembers which terminal wrote each new row (row-level reconcile). */
@@ -184,19 +200,48 @@ export const tableRows = {
     return found && { ...found, row: decodeRow(ctx.storage, table, found.row) };
   },
 
-  /** The rows of `keys` that exist, with their versions, by `keyOf`: one query per store. */
+  /**
+   * The rows of `keys` that exist, with their versions, by `keyOf`: one query per store. They
+   * are locked first (`lock`): a write is judged on what is read here.
+   */
   async loadMany(
     ctx: PushContext,
     table: TableDef,
     keys: readonly RowKey[],
   ): Promise<Map<string, Existing>> {
     const out = new Map<string, Existing>();
+    await tableRows.lock(ctx, table, keys);
     for (const [store, ids] of byStore(keys)) {
       const found = await changeLogOf(ctx.storage).rowsWithVersions(ctx.tx, table, store, ids);
       for (const [id, e] of found)
         out.set(keyOf({ id, store }), { ...e, row: decodeRow(ctx.storage, table, e.row) });
     }
     return out;
+  },
+
+  /**
+   * Locks the rows of `keys` that exist until the transaction ends (`rowLock`), in key order so
+   * concurrent pushes wait for each other instead of deadlocking. Run before a row is read to
+   * judge a write: the read (a new statement, a new snapshot under READ COMMITTED) then sees
+   * the last committed version, and no concurrent push can write the row in between. Without
+   * it, two pushes on the same version of a row both read it, both were judged current, and
+   * the second overwrote the first with no conflict recorded (a lost update).
+   */
+  async lock(ctx: PushContext, table: TableDef, keys: readonly RowKey[]): Promise<void> {
+    const clause = ctx.storage.capabilities.rowLock;
+    if (!clause || keys.length === 0) return;
+    for (const [store, ids] of byStore(keys)) {
+      const params: unknown[] = [];
+      const idList = ctx.storage.capabilities.inList('text', ids, params);
+      const scoped = table.storeColumn && store !== null;
+      if (scoped) params.push(store);
+      await ctx.tx.all(
+        `SELECT 1 FROM ${q(table.name)} WHERE id ${idList}${
+          scoped ? ` AND ${q(table.storeColumn as string)} = ?` : ''
+        } ORDER BY id ${clause}`,
+        params,
+      );
+    }
   },
 
   /** The current versions of `keys`, by `keyOf`: one query per store. */
@@ -217,6 +262,22 @@ export const tableRows = {
     return changeLogOf(ctx.storage).version(ctx.tx, table, key.store, key.id);
   },
 };
+
+/** `rows` (their `cols`, encoded for the engine) as the source of a multi-row `INSERT`. */
+function rowSetOf(
+  ctx: PushContext,
+  table: TableDef,
+  cols: readonly string[],
+  rows: readonly Record<string, unknown>[],
+  params: unknown[],
+): string {
+  return ctx.storage.capabilities.rowSet(
+    columnTypes(table, cols),
+    rows.map((values) => cols.map((c) => tableRows.encode(ctx, table, c, values[c]))),
+    params,
+    'values',
+  );
+}
 
 /** The types of `cols` of `table`; the id column is text on every table, whatever its values' type. */
 function columnTypes(table: TableDef, cols: readonly string[]): ColumnType[] {
