@@ -40,12 +40,22 @@ export function parsePosition(text: string): LogPosition | null {
 
 /**
  * Splits a cursor: `c1.<databaseId>.<seq>` (seq order: SQLite, or a PostgreSQL
- * cursor issued before the transaction-id order, which reads as xid 0) or
- * `c2.<databaseId>.<xid>.<seq>`. Null when it is neither.
+ * cursor issued before the transaction-id order, which reads as xid 0),
+ * `c2.<databaseId>.<xid>.<seq>`, or `c3.<databaseId>.<xid>.<seq>.<hxid>.<hseq>`: a
+ * position below the tombstone horizon, issued by a pull from zero, with the horizon
+ * (`hxid`, `hseq`) its pages were read under. Null when it is none of these.
  */
 export function parseCursorPosition(
   cursor: string,
-): { databaseId: string; position: LogPosition } | null {
+): { databaseId: string; position: LogPosition; horizon?: LogPosition } | null {
+  const walk = /^c3\.([A-Za-z0-9-]{1,40})\.(\d{1,16})\.(\d{1,16})\.(\d{1,16})\.(\d{1,16})$/.exec(
+    cursor,
+  );
+  if (walk?.[1]) {
+    const [xid, seq, hxid, hseq] = walk.slice(2, 6).map(Number) as [number, number, number, number];
+    if (![xid, seq, hxid, hseq].every((n) => Number.isSafeInteger(n))) return null;
+    return { databaseId: walk[1], position: { xid, seq }, horizon: { xid: hxid, seq: hseq } };
+  }
   const match = /^c([12])\.([A-Za-z0-9-]{1,40})\.(?:(\d{1,16})\.)?(\d{1,16})$/.exec(cursor);
   if (!match?.[2] || !match[4]) return null;
   if ((match[1] === '1') !== (match[3] === undefined)) return null;
@@ -55,7 +65,11 @@ export function parseCursorPosition(
   return { databaseId: match[2], position: { xid, seq } };
 }
 
-/** `c1.` while xid is 0 (what every earlier server issued), `c2.` with a transaction id. */
-export function formatCursor(databaseId: string, p: LogPosition): string {
+/**
+ * `c1.` while xid is 0 (what every earlier server issued), `c2.` with a transaction id,
+ * `c3.` when `horizon` is given (a pull from zero below the tombstone horizon).
+ */
+export function formatCursor(databaseId: string, p: LogPosition, horizon?: LogPosition): string {
+  if (horizon) return `c3.${databaseId}.${p.xid}.${p.seq}.${horizon.xid}.${horizon.seq}`;
   return p.xid === 0 ? `c1.${databaseId}.${p.seq}` : `c2.${databaseId}.${p.xid}.${p.seq}`;
 }

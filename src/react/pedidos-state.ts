@@ -60,7 +60,7 @@ export const emptyPedidosState: PedidosState = {
   pedidos: [],
 };
 
-/** Splits a cursor (`c1.<databaseId>.<seq>` or `c2.<databaseId>.<xid>.<seq>`); null when it is not one. */
+/** Splits a cursor (`c1.`, `c2.` or `c3.`: see `parseCursorPosition`); null when it is not one. */
 export function parseCursor(
   cursor: string,
 ): { databaseId: string; seq: number; position: LogPosition } | null {

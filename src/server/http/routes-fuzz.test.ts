@@ -44,6 +44,7 @@ import {
   validateRecord,
   type AgentPayload,
   type ErrorCode,
+  parseCursorPosition,
   type TableDef,
 } from '../../protocol/index.js';
 import * as protocol from '../../protocol/index.js';
@@ -248,6 +249,8 @@ const cursors = fc.constantFrom(
   `c1.${databaseId}.0`,
   `c1.${databaseId}.999999999`,
   'c1.deadbeef.1',
+  `c3.${databaseId}.0.1.0.2`,
+  `c3.${databaseId}.0.1`,
   '0',
   '',
   'garbage',
@@ -760,9 +763,9 @@ const valid = (schema: z.ZodType, v: Json) => schema.safeParse(v).success;
 
 function cursorOutcomes(since: string | undefined, success: Outcome[]): Outcome[] {
   if (since === undefined || since === '' || since === '0') return success;
-  const m = /^c1\.([A-Za-z0-9-]{1,40})\.(\d{1,15})$/.exec(since);
-  if (!m) return [E('CURSOR_INVALID')];
-  if (m[1] !== databaseId) return [E('CURSOR_EXPIRED')];
+  const parsed = parseCursorPosition(since);
+  if (!parsed) return [E('CURSOR_INVALID')];
+  if (parsed.databaseId !== databaseId) return [E('CURSOR_EXPIRED')];
   return [...success, E('CURSOR_EXPIRED')];
 }
 

@@ -68,7 +68,7 @@ export class ChangeWatcher {
   }
 
   async start(): Promise<void> {
-    this.last = await this.storage.read((tx) => this.log.head(tx));
+    this.last = await this.storage.read((tx) => this.log.liveHead(tx));
     // Deferred: a commit's own HTTP answer goes out before the fan-out (SQLite runs it synchronously).
     this.unwatch = await this.storage.watchCommits(() => setImmediate(() => this.poke()));
     // A safety net under the wake-ups (a failed read, a NOTIFY lost on a dropped connection): one indexed query.
@@ -84,7 +84,7 @@ export class ChangeWatcher {
     if (!this.behind) return false;
     this.behind = false;
     await this.running;
-    const head = await this.storage.read((tx) => this.log.head(tx));
+    const head = await this.storage.read((tx) => this.log.liveHead(tx));
     // Only forward: a log that went back is the drain's to notice (it compares with the top).
     if (comparePositions(head, this.last) <= 0) return false;
     this.last = head;
@@ -114,6 +114,13 @@ export class ChangeWatcher {
   }
 
   private async drain(): Promise<void> {
+    // Listeners were told of everything up to where this drain starts: a row whose current life
+    // began after it is news to them (create), whatever happened to it since; a delete stays a
+    // delete (never an update). Kept for every page of the drain: a row whose life began inside
+    // an earlier page may have its entry in a later one (it changed again meanwhile), and it was
+    // not announced then. (A row announced in one page and changed again before the next read
+    // is announced as a create twice: news of a row the listener knows, never a missed create.)
+    const known = this.last;
     for (;;) {
       let send: (() => void) | null = null;
       const count = await this.storage.read(async (tx) => {
@@ -123,15 +130,11 @@ export class ChangeWatcher {
           // a transaction not yet servable; only a log whose highest entry is below went back.
           const top = await this.log.top(tx);
           if (comparePositions(top, this.last) < 0) {
-            this.last = await this.log.head(tx);
+            this.last = await this.log.liveHead(tx);
             this.onReset();
           }
           return 0;
         }
-        // Listeners were told of everything up to `this.last`: a row whose current life
-        // began after it is news to them (create), whatever happened to it since;
-        // a delete stays a delete (never an update).
-        const known = this.last;
         const changes = entries.map((e): WatchedChange => ({
           position: e.position,
           version: e.position.seq,

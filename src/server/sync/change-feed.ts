@@ -12,7 +12,7 @@ import {
 import type { Identity } from '../auth/index.js';
 import type { Row, SqlExecutor, Storage } from '../storage/index.js';
 import { changeLogOf, type ChangeEntry, type ChangeLog, type LogQuery } from './change-log.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, encodeCursor, type Cursor } from './cursor.js';
 import { JsonBytes, rowJsonWriter, type DecimalWire } from './page-json.js';
 import { decodeRow } from './row-codec.js';
 import { SyncMeta } from './sync-meta.js';
@@ -99,7 +99,11 @@ export class ChangeFeed {
     limit: number,
     options: { withTotal?: boolean; decimals: DecimalWire },
   ): Promise<{ body: Buffer; count: number }> {
-    const page = await this.readPage(identity, tables, since, limit, options);
+    // Decimals as text are what the engine's JSON writes (`columnJson`); numbers only JS does.
+    const page = await this.readPage(identity, tables, since, limit, {
+      ...options,
+      records: options.decimals === 'text',
+    });
     const writers = new Map(
       tables.map((t) => [t.name, rowJsonWriter(this.storage, t, options.decimals)] as const),
     );
@@ -107,6 +111,12 @@ export class ChangeFeed {
     const out = new JsonBytes();
     out.write('{"changes":[');
     let count = 0;
+    for (const change of page.changes ?? []) {
+      if (change === null) continue;
+      if (count > 0) out.write(',');
+      out.writeAscii(change);
+      count++;
+    }
     for (const e of page.entries) {
       let record: string;
       if (e.op === 'delete') {
@@ -140,7 +150,7 @@ export class ChangeFeed {
     tables: readonly TableDef[],
     since: string | undefined,
     limit: number,
-    options: { withTotal?: boolean },
+    options: { withTotal?: boolean; records?: boolean },
   ): Promise<RawPage> {
     const deadline = Date.now() + this.visibilityWaitMs;
     for (let pause = 5; ; pause = Math.min(pause * 2, 50)) {
@@ -155,18 +165,30 @@ export class ChangeFeed {
     tables: readonly TableDef[],
     since: string | undefined,
     limit: number,
-    options: { withTotal?: boolean },
+    options: { withTotal?: boolean; records?: boolean },
   ): Promise<{ page: RawPage; heldBack: boolean }> {
-    const from = decodeCursor(since, this.meta.databaseId);
+    const cursor = decodeCursor(since, this.meta.databaseId);
+    const from = cursor.position;
     const fromZero = comparePositions(from, logStart) === 0;
     return this.storage.read(async (tx) => {
-      if (!fromZero) await this.checkCursor(tx, from);
+      const horizon = await SyncMeta.horizon(tx);
+      if (!fromZero) await this.checkCursor(tx, cursor, horizon);
+      // A pull from zero reads rows whose entries may sit below the horizon: its cursor
+      // carries the horizon its pages were read under, and stays good until a purge.
+      const issue = (p: LogPosition) =>
+        encodeCursor(
+          this.meta.databaseId,
+          p,
+          comparePositions(p, horizon) < 0 && comparePositions(p, logStart) > 0
+            ? horizon
+            : undefined,
+        );
       if (tables.length === 0)
         return {
           page: {
             entries: [],
             rowOf: () => undefined,
-            cursor: encodeCursor(this.meta.databaseId, from),
+            cursor: issue(from),
             hasMore: false,
           },
           heldBack: false,
@@ -178,6 +200,26 @@ export class ChangeFeed {
         upsertsOnly: fromZero,
       };
       const remaining = options.withTotal ? await this.log.count(tx, query) : undefined;
+      // The changes' JSON built by the engine; a page with a value only JS writes (a back
+      // office's REAL amount, a JSON column) is read again below, as rows, in this snapshot.
+      const built = options.records
+        ? await this.log.pageChanges(tx, query, limit + 1, this.storage.capabilities.columnJson)
+        : null;
+      if (built && !built.changes.includes('')) {
+        const hasMore = built.changes.length > limit;
+        const served = hasMore ? built.changes.slice(0, limit) : built.changes;
+        return {
+          page: {
+            entries: [],
+            changes: served,
+            rowOf: () => undefined,
+            cursor: issue(served.length > 0 ? built.position(served.length - 1) : from),
+            hasMore,
+            ...(remaining !== undefined ? { remaining } : {}),
+          },
+          heldBack: !hasMore && (await this.log.heldBack(tx)),
+        };
+      }
       // One table (the common large pull): change log and rows in one joined query. With
       // several, the rows are read by position range, one query per table in the page: a join
       // guessed from a first entry cost a second scan of the log on PostgreSQL and saved
@@ -199,7 +241,7 @@ export class ChangeFeed {
             e.table === joined?.name
               ? (e as ChangeEntry & { row?: Row }).row
               : others.get(rowKey(e.table, e.storeId ?? '', e.rowId)),
-          cursor: encodeCursor(this.meta.databaseId, last ? last.position : from),
+          cursor: issue(last ? last.position : from),
           hasMore,
           ...(remaining !== undefined ? { remaining } : {}),
         },
@@ -208,9 +250,15 @@ export class ChangeFeed {
     });
   }
 
-  private async checkCursor(tx: SqlExecutor, from: LogPosition): Promise<void> {
-    const horizon = await SyncMeta.horizon(tx);
-    if (comparePositions(from, horizon) < 0)
+  /**
+   * A cursor below the horizon may have missed a purged tombstone, unless a pull from zero
+   * issued it under this same horizon: a row it served was deleted after it was read, so
+   * its tombstone lies above that horizon and is kept until the next purge raises it.
+   */
+  private async checkCursor(tx: SqlExecutor, cursor: Cursor, horizon: LogPosition): Promise<void> {
+    const from = cursor.position;
+    const walking = cursor.horizon && comparePositions(cursor.horizon, horizon) === 0;
+    if (comparePositions(from, horizon) < 0 && !walking)
       throw new SyncError(
         'CURSOR_EXPIRED',
         'the cursor is older than the tombstone retention; pull again from zero',
@@ -267,6 +315,11 @@ function rowKey(table: string, store: string, id: string): string {
 type RawPage = {
   entries: readonly ChangeEntry[];
   rowOf: (entry: ChangeEntry) => Row | undefined;
+  /**
+   * The page's changes as JSON text when the engine wrote them (`entries` is then empty);
+   * null: an upsert whose row is gone.
+   */
+  changes?: readonly (string | null)[];
   cursor: string;
   hasMore: boolean;
   remaining?: number;

@@ -31,6 +31,16 @@ export type ChangeEntry = {
   first: LogPosition;
 };
 
+/**
+ * A page of changes as JSON text (`ChangeLog.pageChanges`), in position order: null for an
+ * upsert whose row is gone, '' for one whose row only JS can write.
+ */
+export type PageChanges = {
+  changes: (string | null)[];
+  /** The position of `changes[i]`. */
+  position(i: number): LogPosition;
+};
+
 /** What holds back the change log's visible head: the wire shape of `GET /api/stats`' `changeLog`. */
 export type { LogVisibility };
 
@@ -278,32 +288,96 @@ export class ChangeLog {
     const params: unknown[] = [];
     const entries = this.pageEntries(query, limit, params);
     const order = this.sql.order('c');
-    const pg = this.dialect === 'postgres';
-    // PostgreSQL: the scans must read in index order and stop at the limit. Without fresh
-    // statistics (a catalogue just loaded: the first sync) the planner expects a few entries
-    // per table and bitmap-scans then sorts every entry after the cursor instead, on every
-    // page; planner settings for this one statement rule that out, whatever the statistics.
-    if (pg)
-      for (const off of ['enable_bitmapscan', 'enable_sort'])
-        await tx.run(`SET LOCAL ${off} = off`);
-    const rows = join
-      ? // The page is cut first, then joined: the join never runs over more than one page.
-        await tx.all(
-          `SELECT ${this.entryColumns('c')}, t.*
-             FROM (${entries}) c ${this.joinRow(join)}
-            ORDER BY ${order}`,
-          params,
-        )
-      : await tx.all(
-          `SELECT ${this.entryColumns('c')} FROM (${entries}) c ORDER BY ${order}`,
-          params,
-        );
-    if (pg) for (const off of ['enable_bitmapscan', 'enable_sort']) await tx.run(`RESET ${off}`);
+    // PostgreSQL: the scans must read in index order and stop at the limit (withIndexOrder).
+    const rows = await this.withIndexOrder(tx, () =>
+      join
+        ? // The page is cut first, then joined: the join never runs over more than one page.
+          tx.all(
+            `SELECT ${this.entryColumns('c')}, t.*
+               FROM (${entries}) c ${this.joinRow(join)}
+              ORDER BY ${order}`,
+            params,
+          )
+        : tx.all(`SELECT ${this.entryColumns('c')} FROM (${entries}) c ORDER BY ${order}`, params),
+    );
     return rows.map((r) => {
       const entry: ChangeEntry & { row?: Row } = entryOf(r);
       if (join && r['id'] != null) entry.row = r;
       return entry;
     });
+  }
+
+  /**
+   * The same page as `page`, each change as its JSON text in the pull's wire form
+   * (`ChangesResponse.changes[i]`, decimals as text), built by the engine (`columnJson`) so
+   * no row reaches JS as an object: `change` is the text, null when the upsert's row is gone
+   * (not served), '' when a value of the row is in a form only JS writes (the caller then
+   * reads that page as rows). Null when a table has a column the engine builds no JSON of.
+   */
+  async pageChanges(
+    tx: SqlExecutor,
+    query: LogQuery,
+    limit: number,
+    columnJson: StorageCapabilities['columnJson'],
+  ): Promise<PageChanges | null> {
+    if (query.tables.length === 0) return { changes: [], position: () => logStart };
+    const text = (expr: string) =>
+      columnJson({ name: 'text', type: 'text', required: false }, expr);
+    const updatedAt = text('c.updated_at');
+    if (updatedAt === null) return null;
+    // What follows a change's record: its version (the position's seq) and its time.
+    const tail = `',"version":' || c.${this.sql.seq} || ',"updatedAt":' || ${updatedAt} || '}'`;
+    const branches: string[] = [];
+    for (const table of query.tables) {
+      // Table and column names are identifiers ([a-z0-9_]): safe inside a string literal.
+      const parts = [`'{"table":"${table.name}","op":"upsert","record":'`];
+      for (const [i, column] of table.columns.entries()) {
+        const json = columnJson(column, `t.${q(column.name)}`);
+        if (json === null) return null;
+        parts.push(`'${i === 0 ? '{' : ','}"${column.name}":'`, json);
+      }
+      parts.push(`'}'`, tail);
+      // One NULL value makes the whole text NULL (`||`), turned into '' to tell it from a gone row.
+      branches.push(
+        `WHEN '${table.name}' THEN (SELECT COALESCE(${parts.join(' || ')}, '') FROM ${q(table.name)} t
+                                     WHERE ${this.rowOfEntry(table, 't', 'c')} LIMIT 1)`,
+      );
+    }
+    const deleted = `'{"table":' || ${text('c.table_name')} || ',"op":"delete","record":{"id":' ||
+      ${text('c.row_id')} || ',"_deleted":true,"updatedAt":' || ${updatedAt} || '}' || ${tail}`;
+    const params: unknown[] = [];
+    const entries = this.pageEntries(query, limit, params);
+    const rows = await this.withIndexOrder(tx, () =>
+      tx.all(
+        `SELECT ${this.sql.columns('c')},
+                CASE WHEN c.op = 'delete' THEN ${deleted}
+                     ELSE CASE c.table_name ${branches.join(' ')} END END AS _sync_change
+           FROM (${entries}) c ORDER BY ${this.sql.order('c')}`,
+        params,
+      ),
+    );
+    const changes = new Array<string | null>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const change = rows[i]['_sync_change'];
+      changes[i] = typeof change === 'string' ? change : null;
+    }
+    return { changes, position: (i) => positionOf(rows[i] ?? {}) };
+  }
+
+  /**
+   * Runs a page's statement with the planner held to index order (PostgreSQL). Without fresh
+   * statistics (a catalogue just loaded: the first sync) the planner expects a few entries
+   * per table and bitmap-scans then sorts every entry after the cursor instead, on every
+   * page; planner settings for this one statement rule that out, whatever the statistics.
+   */
+  private async withIndexOrder<T>(tx: SqlExecutor, fn: () => Promise<T>): Promise<T> {
+    const pg = this.dialect === 'postgres';
+    if (pg)
+      for (const off of ['enable_bitmapscan', 'enable_sort'])
+        await tx.run(`SET LOCAL ${off} = off`);
+    const result = await fn();
+    if (pg) for (const off of ['enable_bitmapscan', 'enable_sort']) await tx.run(`RESET ${off}`);
+    return result;
   }
 
   /**
@@ -370,16 +444,59 @@ export class ChangeLog {
     );
   }
 
-  /** Entries after `from` in position order, for the live watcher. */
+  /**
+   * Entries after `from` in position order that the live watcher may announce now.
+   *
+   * On PostgreSQL a row keeps one entry, which each later transaction moves forward: when the
+   * transaction that moved it is not servable yet, the row's earlier entry (its create, say) is
+   * gone from the log while the entries around it are still there. Announcing past the start of
+   * such a row's life would make its first news, once its transaction is servable, look like an
+   * update of a row the listener was never told of. So the tail stops before the first
+   * appearance of any row whose entry waits: what lies beyond is announced when the waiting
+   * transaction becomes servable, as the waiting entry itself is. Served entries are those the
+   * servable bound allows (one bound per statement: a materialized CTE).
+   */
   async tail(tx: SqlExecutor, from: LogPosition, limit: number): Promise<ChangeEntry[]> {
     const params: unknown[] = [];
+    const { prefix, where } = this.announceable(from, params);
     const rows = await tx.all(
-      `SELECT ${this.entryColumns('c')} FROM _sync_changes c
-        WHERE ${this.sql.compare('c', '>', from, params)} AND ${this.sql.servable('c')}
+      `${prefix} SELECT ${this.entryColumns('c')} FROM _sync_changes c
+        WHERE ${this.sql.compare('c', '>', from, params)} AND ${where}
         ORDER BY ${this.sql.order('c')} LIMIT ?`,
       [...params, limit],
     );
     return rows.map(entryOf);
+  }
+
+  /**
+   * The highest position the live watcher may announce up to (`head`, stopped before the first
+   * appearance of a row whose entry waits; see `tail`): where a watcher starts.
+   */
+  async liveHead(tx: SqlExecutor): Promise<LogPosition> {
+    const params: unknown[] = [];
+    const { prefix, where } = this.announceable(logStart, params);
+    const rows = await tx.all(
+      `${prefix} SELECT ${this.sql.columns('c')} FROM _sync_changes c WHERE ${where}
+        ORDER BY ${this.sql.order('c').replaceAll(',', ' DESC,')} DESC LIMIT 1`,
+      params,
+    );
+    return rows[0] ? positionOf(rows[0]) : logStart;
+  }
+
+  /** `tail`'s bound: servable, and below the first appearance of any waiting row's life after `from`. */
+  private announceable(from: LogPosition, params: unknown[]): { prefix: string; where: string } {
+    if (this.dialect !== 'postgres') return { prefix: '', where: this.sql.servable('c') };
+    params.push(from.xid, from.seq);
+    return {
+      prefix: `WITH bound AS MATERIALIZED (SELECT ${servableXid} AS b),
+                    waiting AS MATERIALIZED (
+                      SELECT w.first_xid, w.first_seq FROM _sync_changes w
+                       WHERE w.xid >= (SELECT b FROM bound) AND w.first_xid IS NOT NULL
+                         AND (w.first_xid, w.first_seq) > (?, ?)
+                       ORDER BY w.first_xid, w.first_seq LIMIT 1)`,
+      where: `c.xid < (SELECT b FROM bound)
+              AND NOT EXISTS (SELECT 1 FROM waiting w WHERE (c.xid, c.tx_seq) >= (w.first_xid, w.first_seq))`,
+    };
   }
 
   /** A row (of `store` in a store-scoped table) with its version (the seq of its last change) and that change's time. */

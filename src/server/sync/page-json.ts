@@ -28,6 +28,11 @@ export function jsonString(value: string): string {
   return nonAscii.test(json) ? json.replace(nonAsciiAll, escapeOf) : json;
 }
 
+/** JSON text in ASCII alone, as `jsonString` writes its strings: an engine's JSON is not. */
+export function asciiJson(json: string): string {
+  return nonAscii.test(json) ? json.replace(nonAsciiAll, escapeOf) : json;
+}
+
 /** Escapes of the characters met so far: a catalogue uses few distinct ones, many times. */
 const escapes = new Map<string, string>();
 function escapeOf(c: string): string {
@@ -137,13 +142,29 @@ export class JsonBytes {
   }
 
   write(text: string): void {
-    // At most 3 bytes per UTF-16 unit: a piece that fits that bound fits the chunk.
-    if (this.used + text.length * 3 > this.chunk.length) {
+    this.room(text.length);
+    this.used += this.chunk.write(text, this.used);
+  }
+
+  /** Makes room for `units` UTF-16 units: at most 3 bytes each. */
+  private room(units: number): void {
+    if (this.used + units * 3 > this.chunk.length) {
       this.chunks.push(this.chunk.subarray(0, this.used));
-      this.chunk = Buffer.allocUnsafe(Math.max(this.chunkSize, text.length * 3));
+      this.chunk = Buffer.allocUnsafe(Math.max(this.chunkSize, units * 3));
       this.used = 0;
     }
-    this.used += this.chunk.write(text, this.used);
+  }
+
+  /**
+   * JSON text written in ASCII alone (`asciiJson`): text that encodes to one byte per unit
+   * is taken as it is, without scanning it first (DEL, the one ASCII character `asciiJson`
+   * escapes that JSON does not, then stays as it is: the same JSON value).
+   */
+  writeAscii(json: string): void {
+    this.room(json.length);
+    const bytes = this.chunk.write(json, this.used);
+    if (bytes === json.length) this.used += bytes;
+    else this.write(json.replace(nonAsciiAll, escapeOf));
   }
 
   toBuffer(): Buffer {

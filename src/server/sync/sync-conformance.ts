@@ -209,6 +209,66 @@ export function registerSyncConformanceTests(dialect: DialectName): void {
       assert.ok(conflicts.some((c) => c['rowId'] === id && c['resolution'] === 'server-wins'));
     });
 
+    test('concurrent writes on one version of a row: one is applied, every other one is a conflict', async () => {
+      // Sent at once, in batches of many rows, so the transactions read the rows before any of
+      // them writes: a version read without a lock would let each overwrite the one before.
+      const ids = Array.from({ length: 200 }, () => uuidv7());
+      const base = await push(
+        a1,
+        'a1',
+        ids.map((id) => upsert('produtos', produto(id))),
+      );
+      const writers = Array.from({ length: 6 }, (_, w) =>
+        push(
+          w % 2 ? a2 : a1,
+          w % 2 ? 'a2' : 'a1',
+          ids.map((id, i) =>
+            upsert('produtos', { id, preco: 100 + w }, { baseVersion: base[i]?.version }),
+          ),
+        ),
+      );
+      const results = await Promise.all(writers);
+      for (let i = 0; i < ids.length; i++) {
+        const statuses = results.map((r) => r[i]?.status);
+        assert.equal(
+          statuses.filter((s) => s === 'applied').length,
+          1,
+          `${ids[i]}: ${JSON.stringify(statuses)}`,
+        );
+        assert.equal(statuses.filter((s) => s === 'conflict').length, writers.length - 1);
+      }
+    });
+
+    test('copies of one batch pushed at once: each mutation has one effect, the other copies answer duplicate', async () => {
+      // New rows and updates judged by time alone (no baseVersion), so a later copy finds
+      // nothing to refuse it: only the idempotency keys keep it from applying again.
+      const olds = Array.from({ length: 100 }, () => uuidv7());
+      await push(
+        a1,
+        'a1',
+        olds.map((id) => upsert('estoque', { id, produto_id: 'p', quantidade: 1, minimo: 1 })),
+      );
+      const batch = [
+        ...olds.map((id, i) => upsert('estoque', { id, minimo: 10 + i })),
+        ...Array.from({ length: 100 }, () => upsert('produtos', produto(uuidv7()))),
+      ];
+      const copies = await Promise.all(
+        Array.from({ length: 6 }, (_, c) => push(c % 2 ? a2 : a1, c % 2 ? 'a2' : 'a1', batch)),
+      );
+      for (let i = 0; i < batch.length; i++) {
+        const answers = copies.map((r) => r[i]);
+        const statuses = answers.map((r) => r?.status);
+        assert.equal(
+          statuses.filter((s) => s === 'applied').length,
+          1,
+          `${batch[i]?.eventId}: ${JSON.stringify(statuses)}`,
+        );
+        assert.equal(statuses.filter((s) => s === 'duplicate').length, copies.length - 1);
+        const version = answers.find((r) => r?.status === 'applied')?.version;
+        for (const r of answers) assert.equal(r?.version, version);
+      }
+    });
+
     test('server-wins without a version: an update older than the row is ignored (seed 003)', async () => {
       const id = uuidv7();
       await push(a1, 'a1', [upsert('produtos', produto(id))]);
@@ -592,6 +652,55 @@ export function registerSyncConformanceTests(dialect: DialectName): void {
       assert.equal(res.json<{ code: string }>().code, 'CURSOR_EXPIRED');
       const fresh = await ts.request(a1, { method: 'GET', url: '/api/sync/changes' });
       assert.equal(fresh.statusCode, 200);
+    });
+
+    test('a pull from zero walks every page after a purge, and answers 410 once a purge happens during it', async () => {
+      // Store W's own rows: a short walk, below a horizon raised by a tombstone above them.
+      const w = await ts.device('W', 'w1');
+      const ids = Array.from({ length: 4 }, () => uuidv7());
+      await push(
+        w,
+        'w1',
+        ids.map((id) => upsert('estoque', { id, produto_id: 'p', quantidade: 1 })),
+      );
+      const purgeOne = async () => {
+        const gone = uuidv7();
+        await push(w, 'w1', [upsert('estoque', { id: gone, produto_id: 'p', quantidade: 1 })]);
+        await push(w, 'w1', [
+          { eventId: uuidv7(), table: 'estoque', op: 'delete', record: { id: gone } },
+        ]);
+        const purged = await purgeExpired(
+          ts.server.ctx.storage,
+          { tombstoneDays: 1, eventKeyDays: 1000 },
+          new Date(Date.now() + 2 * 86_400_000),
+        );
+        assert.ok(purged.tombstones >= 1);
+      };
+      await purgeOne();
+      const page = (since?: string) =>
+        ts.request(w, {
+          method: 'GET',
+          url: `/api/sync/changes?tables=estoque&limit=1${since ? `&since=${encodeURIComponent(since)}` : ''}`,
+        });
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let i = 0; i < 10; i++) {
+        const res = await page(cursor);
+        assert.equal(res.statusCode, 200, res.body);
+        const body = res.json<ChangesResponse>();
+        seen.push(...body.changes.map((c) => String(c.record['id'])));
+        cursor = body.cursor;
+        if (!body.hasMore) break;
+      }
+      assert.deepEqual(seen.sort(), [...ids].sort());
+      // The same walk, with a purge between two pages: a tombstone it may need could be
+      // gone, so it starts again from zero.
+      const first = (await page()).json<ChangesResponse>();
+      assert.ok(first.hasMore);
+      await purgeOne();
+      const res = await page(first.cursor);
+      assert.equal(res.statusCode, 410, res.body);
+      assert.equal(res.json<{ code: string }>().code, 'CURSOR_EXPIRED');
     });
 
     test('a forged cursor is a 400, not a silent restart', async () => {
