@@ -221,7 +221,7 @@ export function liveSuite(dialect: DialectName): void {
       // Each write once the one before was announced: on PostgreSQL another test's open
       // transaction in the cluster can hold the log back, and a row keeps one log entry, so
       // writes made meanwhile would reach the screen as their last state only.
-      const announced = (n: number) => c.waitFor((m) => pedidoUpdates(m).length >= n, 20_000);
+      const announced = (n: number) => c.waitFor((m) => pedidoUpdates(m).length >= n, 60_000);
       await put('pedidos', 'pd-1', pedido('pd-1', 'store-d'));
       await announced(1);
       await put('pedidos', 'pd-1', pedido('pd-1', 'store-d', 'em_preparo'));
@@ -521,9 +521,11 @@ export function liveSuite(dialect: DialectName): void {
         slow_consumers_cut: number;
       }>();
       assert.ok(stats.slow_consumers_cut > before, `cut after ${written} rows`);
+      // Generous: on PostgreSQL a transaction held open by another test anywhere in the cluster
+      // delays what the feed may announce (ARCHITECTURE.md, change log order).
       await fast.waitFor(
         (m) => new Set(pedidoUpdates(m).map((x) => x.pedido_id)).size >= written,
-        20_000,
+        60_000,
       );
       assert.equal(fast.ws.readyState, fast.ws.OPEN, 'the fast client is still connected');
       slow.destroy();

@@ -4,7 +4,7 @@ import type { SqlExecutor, Storage } from '../../storage/index.js';
 import type { Prepared, PushContext } from './context.js';
 import { rejected } from './results.js';
 
-/** Keys per multi-row statement (5 parameters each: far under every engine's limit). */
+/** Keys per multi-row statement (8 parameters each: far under every engine's limit). */
 const claimChunk = 500;
 
 /**
@@ -51,33 +51,11 @@ export const idempotencyKeys = {
     const unique = [...firstByEvent.values()].sort((a, b) =>
       a.mutation.eventId < b.mutation.eventId ? -1 : 1,
     );
-    const now = new Date().toISOString();
-    const store = scopeOf(ctx);
     const claimed = new Set<number>();
     for (let i = 0; i < unique.length; i += claimChunk) {
-      const chunk = unique.slice(i, i + claimChunk);
-      const params: unknown[] = [];
-      const keys = ctx.storage.capabilities.rowSet(
-        ['text', 'text', 'text', 'text', 'text', 'text', 'text'],
-        chunk.map((p) => [
-          store,
-          p.mutation.eventId,
-          ctx.machineId,
-          p.table.name,
-          p.id,
-          'applied',
-          now,
-        ]),
-        params,
-        'values',
-      );
-      const rows = await ctx.tx.all<{ event_id: string }>(
-        `INSERT INTO _sync_events (store_id, event_id, machine_id, table_name, row_id, status, created_at)
-         ${keys} ON CONFLICT (store_id, event_id) DO NOTHING RETURNING event_id`,
-        params,
-      );
-      for (const r of rows) {
-        const p = firstByEvent.get(r.event_id);
+      const chunk = unique.slice(i, i + claimChunk).map((p) => ({ p, version: null }));
+      for (const eventId of await insertKeys(ctx, chunk)) {
+        const p = firstByEvent.get(eventId);
         if (p) claimed.add(p.index);
       }
     }
@@ -133,32 +111,10 @@ export const idempotencyKeys = {
     const sorted = [...outcomes].sort((a, b) =>
       a.p.mutation.eventId < b.p.mutation.eventId ? -1 : 1,
     );
-    const now = new Date().toISOString();
-    const store = scopeOf(ctx);
     for (let i = 0; i < sorted.length; i += claimChunk) {
       const chunk = sorted.slice(i, i + claimChunk);
-      const params: unknown[] = [];
-      const keys = ctx.storage.capabilities.rowSet(
-        ['text', 'text', 'text', 'text', 'text', 'text', 'integer', 'text'],
-        chunk.map(({ p, version }) => [
-          store,
-          p.mutation.eventId,
-          ctx.machineId,
-          p.table.name,
-          p.id,
-          'applied',
-          version,
-          now,
-        ]),
-        params,
-        'values',
-      );
-      const rows = await ctx.tx.all<{ event_id: string }>(
-        `INSERT INTO _sync_events (store_id, event_id, machine_id, table_name, row_id, status, version, created_at)
-         ${keys} ON CONFLICT (store_id, event_id) DO NOTHING RETURNING event_id`,
-        params,
-      );
-      if (rows.length < chunk.length) throw new KeyTaken();
+      const inserted = await insertKeys(ctx, chunk);
+      if (inserted.length < chunk.length) throw new KeyTaken();
     }
   },
 
@@ -270,4 +226,39 @@ function duplicateOf(p: Prepared, first: EventRow): DuplicateResult {
     original: first.status === 'conflict' ? 'conflict' : 'applied',
     ...(first.version != null ? { version: Number(first.version) } : {}),
   };
+}
+
+/**
+ * Inserts the keys of `keys` (eventIds unique among them), with their outcome `applied` and
+ * `version` (null for a claim: settled after the write); a key already recorded is left as it
+ * is. Returns the eventIds inserted: one statement, at most `claimChunk` keys.
+ */
+async function insertKeys(
+  ctx: PushContext,
+  keys: readonly { p: Prepared; version: number | null }[],
+): Promise<string[]> {
+  const now = new Date().toISOString();
+  const store = scopeOf(ctx);
+  const params: unknown[] = [];
+  const rows = ctx.storage.capabilities.rowSet(
+    ['text', 'text', 'text', 'text', 'text', 'text', 'integer', 'text'],
+    keys.map(({ p, version }) => [
+      store,
+      p.mutation.eventId,
+      ctx.machineId,
+      p.table.name,
+      p.id,
+      'applied',
+      version,
+      now,
+    ]),
+    params,
+    'values',
+  );
+  const inserted = await ctx.tx.all<{ event_id: string }>(
+    `INSERT INTO _sync_events (store_id, event_id, machine_id, table_name, row_id, status, version, created_at)
+     ${rows} ON CONFLICT (store_id, event_id) DO NOTHING RETURNING event_id`,
+    params,
+  );
+  return inserted.map((r) => r.event_id);
 }
