@@ -1,5 +1,10 @@
 import { PassThrough, type Readable } from 'node:stream';
-import type { FastifyInstance, FastifyRequest, preParsingAsyncHookHandler } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preParsingAsyncHookHandler,
+} from 'fastify';
 import { SyncError } from '../../protocol/index.js';
 import { hashToken, type Identity } from '../auth/index.js';
 import { tokenOf } from './auth-hook.js';
@@ -8,10 +13,10 @@ import type { Turns } from './turns.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Releases this request's heavy-work turn (cost limiter); idempotent. */
-    costRelease?: () => void;
-    /** Releases this request's turn among its token's requests (`registerRequestTurns`). */
-    turnRelease?: () => void;
+    /** This request's answer is charged to its token's cost budget (a heavy route). */
+    charged?: boolean;
+    /** Called once the request is answered (`holdTurn`: its turns come back then). */
+    onAnswered?: (() => void)[] | undefined;
     /** The body timeout's timer, cleared once the answer is sent. */
     bodyTimer?: NodeJS.Timeout;
   }
@@ -60,20 +65,78 @@ export function callerKeyOf(request: FastifyRequest): string {
  * with `maxQueued` requests already waiting is refused (429, after the refusal pause).
  */
 export function registerRequestTurns(app: FastifyInstance, turns: Turns): void {
-  app.addHook('onRequest', async (request) => {
+  registerAnswerHooks(app);
+  app.addHook('onRequest', async (request, reply) => {
     if (tokenOf(request) === null) return;
-    const abort = new AbortController();
-    const onClose = () => abort.abort();
-    request.raw.once('close', onClose);
-    try {
-      request.turnRelease = await turns.acquire(callerKeyOf(request), abort.signal);
-    } finally {
-      request.raw.off('close', onClose);
-    }
+    await holdTurn(request, reply, (signal) => turns.acquire(callerKeyOf(request), signal));
   });
-  const release = async (request: FastifyRequest) => request.turnRelease?.();
-  app.addHook('onResponse', release);
-  app.addHook('onRequestAbort', release);
+}
+
+/**
+ * A turn whose request Fastify dropped without ever answering it comes back after this long
+ * (a safety net: every path known answers, `onSend` or `onRequestAbort`).
+ */
+const unansweredTurnMs = 60_000;
+
+/**
+ * Waits for a turn (`acquire`) and holds it until the server is done with the request: its
+ * answer sent (`onSend`, which Fastify runs even for a client that left) and its connection
+ * closed (the response's `close`, which Node emits in every case). Fastify runs neither
+ * `onResponse` nor `onRequestAbort` for a client that leaves after its whole request arrived (a
+ * till whose request timed out while the server worked on it): a turn given back only there was
+ * lost, and every later request of the token waited forever. Held until the answer, a client
+ * that leaves early cannot start more work than its turns allow. A client that leaves while
+ * waiting gives its place up.
+ */
+async function holdTurn(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  acquire: (signal: AbortSignal) => Promise<() => void>,
+): Promise<void> {
+  const response = reply.raw;
+  const abort = new AbortController();
+  const onClose = () => abort.abort();
+  response.once('close', onClose);
+  let release: () => void;
+  try {
+    release = await acquire(abort.signal);
+  } finally {
+    response.off('close', onClose);
+  }
+  let answered = false;
+  let closed = false;
+  const settle = () => {
+    if (answered && closed) release();
+  };
+  (request.onAnswered ??= []).push(() => {
+    answered = true;
+    settle();
+  });
+  const onGone = () => {
+    closed = true;
+    settle();
+    if (!answered) setTimeout(release, unansweredTurnMs).unref();
+  };
+  if (response.destroyed) onGone();
+  else response.once('close', onGone);
+}
+
+const answerHooks = new WeakSet<FastifyInstance>();
+
+/** Tells `holdTurn` that a request is answered (or abandoned before its handler ran). */
+function registerAnswerHooks(app: FastifyInstance): void {
+  if (answerHooks.has(app)) return;
+  answerHooks.add(app);
+  const answered = async (request: FastifyRequest) => {
+    const listeners = request.onAnswered;
+    request.onAnswered = undefined;
+    for (const listener of listeners ?? []) listener();
+  };
+  app.addHook('onSend', async (request, _reply, payload) => {
+    await answered(request);
+    return payload;
+  });
+  app.addHook('onRequestAbort', answered);
 }
 
 function routeKey(request: FastifyRequest): string {
@@ -96,37 +159,29 @@ export function registerCostLimits(
   limiter: CostLimiter,
   bodies: CostLimiter,
 ): void {
-  app.addHook('onRequest', async (request) => {
+  registerAnswerHooks(app);
+  app.addHook('onRequest', async (request, reply) => {
     if (!request.identity || !heavyRoutes.has(routeKey(request))) return;
     const key = costKeyOf(request.identity);
-    const abort = new AbortController();
-    const onClose = () => abort.abort();
-    request.raw.once('close', onClose);
-    try {
-      if (request.method !== 'GET') {
-        // Writes take no turn: a till's or agent's retries may legitimately overlap, and the
-        // database serializes writers anyway. Refused (429) while their token is in debt.
-        limiter.check(key);
-        bodies.check(key);
-        request.costRelease = () => undefined;
-        return;
-      }
-      request.costRelease = await limiter.acquire(key, abort.signal);
-    } finally {
-      request.raw.off('close', onClose);
+    if (request.method !== 'GET') {
+      // Writes take no turn: a till's or agent's retries may legitimately overlap, and the
+      // database serializes writers anyway. Refused (429) while their token is in debt.
+      limiter.check(key);
+      bodies.check(key);
+      request.charged = true;
+      return;
     }
+    await holdTurn(request, reply, (signal) => limiter.acquire(key, signal));
+    request.charged = true;
   });
   app.addHook('onSend', async (request, _reply, payload) => {
-    if (!request.costRelease) return payload;
+    if (!request.charged) return payload;
     // A string's length stands for its bytes (JSON is mostly ASCII): counting UTF-8 bytes
     // exactly scans every answer again, a cost estimate needs no such precision.
     const bytes = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload.length : 0;
     limiter.charge(costKeyOf(request.identity), bytes);
     return payload;
   });
-  const release = async (request: FastifyRequest) => request.costRelease?.();
-  app.addHook('onResponse', release);
-  app.addHook('onRequestAbort', release);
 }
 
 /**
