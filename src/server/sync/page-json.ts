@@ -24,8 +24,7 @@ const nonAsciiAll = /[^ -~]/g;
  * as the same page with "Feijão" and "—" in it, for a few percent more bytes.
  */
 export function jsonString(value: string): string {
-  const json = JSON.stringify(value);
-  return nonAscii.test(json) ? json.replace(nonAsciiAll, escapeOf) : json;
+  return asciiJson(JSON.stringify(value));
 }
 
 /** JSON text in ASCII alone, as `jsonString` writes its strings: an engine's JSON is not. */
@@ -164,7 +163,7 @@ export class JsonBytes {
     this.room(json.length);
     const bytes = this.chunk.write(json, this.used);
     if (bytes === json.length) this.used += bytes;
-    else this.write(json.replace(nonAsciiAll, escapeOf));
+    else this.write(asciiJson(json));
   }
 
   toBuffer(): Buffer {
