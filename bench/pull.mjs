@@ -98,7 +98,12 @@ async function fullPull(url, token, gzip) {
 log(`pull: dialect=${dialect} rows=${totalRows} limit=${limit} runs=${runs}`);
 log(machineLine());
 const db = await freshDatabase(dialect, 'pull');
-const server = await startPdvServer(db).catch(async (err) => {
+// The pull's own speed, not the per-token byte budget: one token pulls every run back to back
+// (38 MiB a run), past the default 128 MiB burst at 8 MiB/s.
+const server = await startPdvServer(db, {
+  PDV_SYNC_COST_BURST_BYTES: String(64 * 1024 ** 3),
+  PDV_SYNC_COST_RATE_BYTES: String(1024 ** 3),
+}).catch(async (err) => {
   await db.drop();
   throw err;
 });

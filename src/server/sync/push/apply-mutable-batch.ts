@@ -6,7 +6,7 @@ import { applied } from './results.js';
 import { keyOf, tableRows } from './table-rows.js';
 
 /** Ids per `IN (…)` look-up and rows per fast chunk. */
-const chunkSize = 500;
+const chunkSize = 5000;
 
 /**
  * The set-based path of mutable tables, for the common case: a new row, or an update the

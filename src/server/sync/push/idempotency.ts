@@ -4,8 +4,14 @@ import type { SqlExecutor, Storage } from '../../storage/index.js';
 import type { Prepared, PushContext } from './context.js';
 import { rejected } from './results.js';
 
-/** Keys per multi-row statement (8 parameters each: far under every engine's limit). */
-const claimChunk = 500;
+/**
+ * Keys per statement: a push's whole batch where the engine binds a column as one array
+ * (each statement is a round trip to PostgreSQL), else as many as its parameter limit allows
+ * (8 parameters per key).
+ */
+function claimChunk(ctx: PushContext): number {
+  return Math.min(5000, ctx.storage.capabilities.rowSetLimit(8));
+}
 
 /**
  * Thrown inside an attempt's transaction: a key `record` was to write was recorded by another
@@ -52,8 +58,8 @@ export const idempotencyKeys = {
       a.mutation.eventId < b.mutation.eventId ? -1 : 1,
     );
     const claimed = new Set<number>();
-    for (let i = 0; i < unique.length; i += claimChunk) {
-      const chunk = unique.slice(i, i + claimChunk).map((p) => ({ p, version: null }));
+    for (let i = 0; i < unique.length; i += claimChunk(ctx)) {
+      const chunk = unique.slice(i, i + claimChunk(ctx)).map((p) => ({ p, version: null }));
       for (const eventId of await insertKeys(ctx, chunk)) {
         const p = firstByEvent.get(eventId);
         if (p) claimed.add(p.index);
@@ -69,9 +75,13 @@ export const idempotencyKeys = {
   async recorded(ctx: PushContext, batch: readonly Prepared[]): Promise<Map<string, EventRow>> {
     const out = new Map<string, EventRow>();
     const ids = [...new Set(batch.map((p) => p.mutation.eventId))];
-    for (let i = 0; i < ids.length; i += claimChunk) {
+    for (let i = 0; i < ids.length; i += claimChunk(ctx)) {
       const params: unknown[] = [scopeOf(ctx)];
-      const list = ctx.storage.capabilities.inList('text', ids.slice(i, i + claimChunk), params);
+      const list = ctx.storage.capabilities.inList(
+        'text',
+        ids.slice(i, i + claimChunk(ctx)),
+        params,
+      );
       const rows = await ctx.tx.all<EventRow>(
         `SELECT event_id, status, version, table_name, row_id FROM _sync_events
           WHERE store_id = ? AND event_id ${list}`,
@@ -111,8 +121,8 @@ export const idempotencyKeys = {
     const sorted = [...outcomes].sort((a, b) =>
       a.p.mutation.eventId < b.p.mutation.eventId ? -1 : 1,
     );
-    for (let i = 0; i < sorted.length; i += claimChunk) {
-      const chunk = sorted.slice(i, i + claimChunk);
+    for (let i = 0; i < sorted.length; i += claimChunk(ctx)) {
+      const chunk = sorted.slice(i, i + claimChunk(ctx));
       const inserted = await insertKeys(ctx, chunk);
       if (inserted.length < chunk.length) throw new KeyTaken();
     }
@@ -148,8 +158,8 @@ export const idempotencyKeys = {
     dups: readonly Prepared[],
     results: PushResult[],
   ): Promise<void> {
-    for (let i = 0; i < dups.length; i += claimChunk) {
-      const chunk = dups.slice(i, i + claimChunk);
+    for (let i = 0; i < dups.length; i += claimChunk(ctx)) {
+      const chunk = dups.slice(i, i + claimChunk(ctx));
       const params: unknown[] = [scopeOf(ctx)];
       const ids = ctx.storage.capabilities.inList(
         'text',

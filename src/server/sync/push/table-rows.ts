@@ -1,5 +1,5 @@
 import { columnsOf, SyncError, type ColumnType, type TableDef } from '../../../protocol/index.js';
-import { encodeColumn } from '../../storage/index.js';
+import { encodeColumn, type Storage } from '../../storage/index.js';
 import { quoteIdent as q } from '../../storage/quote.js';
 import { changeLogOf } from '../change-log.js';
 import { decodeRow } from '../row-codec.js';
@@ -178,7 +178,7 @@ export const tableRows = {
       const params: unknown[] = [];
       const source = ctx.storage.capabilities.rowSet(
         types,
-        part.map((values) => all.map((c) => tableRows.encode(ctx, table, c, values[c]))),
+        encodeRows(ctx, table, all, part),
         params,
         'from',
       );
@@ -273,10 +273,55 @@ function rowSetOf(
 ): string {
   return ctx.storage.capabilities.rowSet(
     columnTypes(table, cols),
-    rows.map((values) => cols.map((c) => tableRows.encode(ctx, table, c, values[c]))),
+    encodeRows(ctx, table, cols, rows),
     params,
     'values',
   );
+}
+
+type Encoder = (value: unknown) => unknown;
+
+/** Per engine and table: each column's encoder, picked once (see `encodeRows`). */
+const encoders = new WeakMap<Storage, WeakMap<TableDef, Map<string, Encoder>>>();
+
+function encoderOf(storage: Storage, table: TableDef, column: string): Encoder {
+  let byTable = encoders.get(storage);
+  if (!byTable) encoders.set(storage, (byTable = new WeakMap()));
+  let byColumn = byTable.get(table);
+  if (!byColumn) byTable.set(table, (byColumn = new Map<string, Encoder>()));
+  let encode = byColumn.get(column);
+  if (!encode) {
+    const def = columnsOf(table).get(column);
+    if (!def) throw new SyncError('INTERNAL', `no column ${column} in ${table.name}`);
+    const type = def.type;
+    // A validated decimal is canonical text at its column's scale already (validateRecord).
+    encode =
+      type === 'decimal'
+        ? (v) => (typeof v === 'string' ? storage.encode(type, v) : encodeColumn(storage, def, v))
+        : (v) => storage.encode(type, v);
+    byColumn.set(column, encode);
+  }
+  return encode;
+}
+
+/**
+ * `rows` (validated records: `validateRecord`'s values) as arrays of `cols`, encoded for the
+ * engine. The set-based writes encode every value of every pushed row: each column's encoder
+ * is picked once per table, not looked up and dispatched per value.
+ */
+function encodeRows(
+  ctx: PushContext,
+  table: TableDef,
+  cols: readonly string[],
+  rows: readonly Record<string, unknown>[],
+): unknown[][] {
+  const encode = cols.map((c) => encoderOf(ctx.storage, table, c));
+  const n = cols.length;
+  return rows.map((values) => {
+    const out = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) out[i] = encode[i](values[cols[i]]);
+    return out;
+  });
 }
 
 /** The types of `cols` of `table`; the id column is text on every table, whatever its values' type. */
