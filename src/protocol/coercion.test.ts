@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { coercionCases } from '../testing/coercion-cases.js';
-import { coerceValue, compileCoercion, unstorableText } from './coercion.js';
+import { coerceValue, compileCoercion, isCanonicalUtc, unstorableText } from './coercion.js';
 
 describe('the coercion rule', () => {
   for (const c of coercionCases)
@@ -79,6 +79,49 @@ describe('a column coercion compiled once', () => {
         },
       ),
       { numRuns: Number(process.env['PDV_SYNC_FUZZ_RUNS'] ?? 500) * 4 },
+    );
+  });
+});
+
+describe('a timestamp already in canonical form', () => {
+  // Canonical-looking text with any digits: out-of-range months, days, hours, leap days.
+  const digits = (n: number) =>
+    fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n }).map((d) => d.join(''));
+  const lookalike = fc
+    .tuple(digits(4), digits(2), digits(2), digits(2), digits(2), digits(2), digits(3))
+    .map(([y, mo, d, h, mi, s, ms]) => `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
+  const text = fc.oneof(
+    lookalike,
+    fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    fc.constantFrom(
+      '2024-02-29T00:00:00.000Z',
+      '2026-02-29T00:00:00.000Z',
+      '2100-02-29T12:00:00.000Z',
+    ),
+    fc.string(),
+  );
+
+  it('is recognized only when toISOString prints it back unchanged, with a year from 1 to 9999', () => {
+    fc.assert(
+      fc.property(text, (s) => {
+        const t = Date.parse(s);
+        const year = Number.isNaN(t) ? 0 : new Date(t).getUTCFullYear();
+        const roundTrips = !Number.isNaN(t) && new Date(t).toISOString() === s;
+        assert.equal(isCanonicalUtc(s), roundTrips && year >= 1 && year <= 9999, s);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('is coerced to itself, as the general path would', () => {
+    fc.assert(
+      fc.property(fc.date({ noInvalidDate: true }), (d) => {
+        const s = d.toISOString();
+        const got = coerceValue('timestamp', 'data_hora', s);
+        const year = d.getUTCFullYear();
+        if (year >= 1 && year <= 9999) assert.deepEqual(got, { ok: true, value: s });
+        else assert.equal(got.ok, false);
+      }),
     );
   });
 });

@@ -1,4 +1,5 @@
 import {
+  isCanonicalUtc,
   mayWrite,
   maxCounterMagnitude,
   parseMutation,
@@ -137,6 +138,8 @@ function clampClientTime(time: string | undefined, options: DecodeOptions): stri
   if (!time) return null;
   const limit = options.now + options.maxClockSkewMs;
   if (time === lastClamp.time && limit === lastClamp.limit) return lastClamp.answer;
+  // Already canonical and not ahead of the limit: the answer is the time itself.
+  if (isCanonicalUtc(time) && Date.parse(time) <= limit) return time;
   const answer = new Date(Math.min(new Date(time).getTime(), limit)).toISOString();
   lastClamp = { time, limit, answer };
   return answer;
