@@ -23,9 +23,12 @@ import {
   seedProdutos,
   startPdvServer,
   terminalAgent,
+  importProject,
 } from './lib.mjs';
 import http from 'node:http';
 import { Buffer } from 'node:buffer';
+
+const { protocolVersion } = await importProject('dist/protocol/index.js');
 
 const { values: args } = parseArgs({
   options: {
@@ -65,7 +68,13 @@ function get(agent, url, headers) {
 
 async function fullPull(url, token, gzip) {
   const agent = terminalAgent();
-  const headers = { 'x-api-key': token, ...(gzip ? { 'accept-encoding': 'gzip' } : {}) };
+  // The protocol version the SDK declares (decimals as text): without it the server answers
+  // as to clients of protocol < 4 (decimals as numbers), a path pages built by the engine skip.
+  const headers = {
+    'x-api-key': token,
+    'x-pdv-sync-protocol': String(protocolVersion),
+    ...(gzip ? { 'accept-encoding': 'gzip' } : {}),
+  };
   let since = '';
   let rows = 0;
   let wireBytes = 0;

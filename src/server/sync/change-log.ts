@@ -549,6 +549,40 @@ export class ChangeLog {
     return out;
   }
 
+  /**
+   * The ids of `ids` (of `store`, '' or null for a global table) whose entry is a tombstone:
+   * rows that were there and were deleted. One probe of a small partial index first (most
+   * tables of most stores have none), then one look-up of the ids only when there are some.
+   */
+  async tombstoned(
+    tx: SqlExecutor,
+    table: TableDef,
+    store: string | null,
+    ids: readonly string[],
+  ): Promise<Set<string>> {
+    const out = new Set<string>();
+    if (ids.length === 0) return out;
+    const rowStore = table.storeColumn ? (store ?? '') : '';
+    // SQLite has no statistics to tell the partial index from the key's, which would read every
+    // entry of the store's table.
+    const index = this.dialect === 'sqlite' ? ' INDEXED BY _sync_changes_tombstones_by_store' : '';
+    const any = await tx.all(
+      `SELECT 1 AS one FROM _sync_changes${index}
+        WHERE table_name = ? AND row_store = ? AND op = 'delete' LIMIT 1`,
+      [table.name, rowStore],
+    );
+    if (any.length === 0) return out;
+    const params: unknown[] = [table.name, rowStore];
+    const idList = this.inList('text', ids, params);
+    const rows = await tx.all<{ row_id: string }>(
+      `SELECT row_id FROM _sync_changes
+        WHERE table_name = ? AND row_store = ? AND row_id ${idList} AND op = 'delete'`,
+      params,
+    );
+    for (const r of rows) out.add(String(r.row_id));
+    return out;
+  }
+
   /** The version of a row (0 when the log has no entry for it). */
   async version(
     tx: SqlExecutor,

@@ -334,6 +334,36 @@ export function registerPushConformanceTests(dialect: DialectName): void {
       assert.equal(Number(rows[0]?.['total']), 30, 'the first sale kept');
     });
 
+    test('a sale the back office deleted is not brought back by a retry of its push', async () => {
+      const s = sale('A');
+      const first = await pushRaw(a1, 'a1', s.mutations);
+      assert.ok(first.every((r) => r.status === 'applied'));
+      // The answer was lost; meanwhile the back office deleted the sale, straight in SQL.
+      const sql = await rawSql(ts.db);
+      try {
+        const [venda, ...rest] = s.mutations;
+        for (const m of rest)
+          await sql.exec(`DELETE FROM ${m['table'] as string} WHERE id = ?`, [m.record['id']]);
+        await sql.exec(`DELETE FROM vendas WHERE id = ?`, [venda?.record['id']]);
+      } finally {
+        await sql.close();
+      }
+      // The till sends the batch again, alone and then twice in one request (the per-row path).
+      for (const again of [
+        await pushRaw(a1, 'a1', s.mutations),
+        await pushRaw(a1, 'a1', [...s.mutations, ...s.mutations]),
+      ])
+        for (const r of again) assert.equal(r.status, 'duplicate', JSON.stringify(r));
+      const vendas = await tableRows('vendas');
+      assert.ok(!vendas.some((r) => r['id'] === s.venda), 'the deleted sale stays deleted');
+      const itens = await tableRows('itens_venda');
+      assert.ok(!itens.some((r) => r['venda_id'] === s.venda), 'its items too');
+      // A new sale of the same till still goes in.
+      const next = sale('A');
+      const applied = await pushRaw(a1, 'a1', next.mutations);
+      assert.ok(applied.every((r) => r.status === 'applied'));
+    });
+
     test("store A reusing store B's eventId gets neither B's row id nor its version", async () => {
       const shared = uuidv7();
       const idB = uuidv7();

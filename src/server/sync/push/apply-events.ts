@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { validateRecord, type PushResult } from '../../../protocol/index.js';
+import { validateRecord, type DuplicateResult, type PushResult } from '../../../protocol/index.js';
 import { conflictEntry, conflictReasons, type ConflictLog } from '../conflict-log.js';
 import type { Prepared, PushContext } from './context.js';
 import { applied, Rejection } from './results.js';
@@ -34,6 +34,14 @@ export async function insertNewEvents(
     for (const p of group) {
       if (firstById.has(keyOf(p))) slow.push(p);
       else firstById.set(keyOf(p), p);
+    }
+    // A row deleted since it was pushed (a back office's DELETE) is not brought back by a
+    // retry of its push: the row was its own evidence, and its tombstone now is.
+    const deleted = await tableRows.tombstoned(ctx, table, [...firstById.values()]);
+    for (const key of deleted) {
+      const p = firstById.get(key) as Prepared;
+      results[p.index] = deletedSince(p);
+      firstById.delete(key);
     }
     const rows = [...firstById.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
     const perChunk = ctx.storage.capabilities.rowSetLimit(cols.length);
@@ -71,6 +79,21 @@ export async function insertNewEvents(
 }
 
 /**
+ * The answer to an insert-only row whose row was deleted on the server since it was written:
+ * its push took effect once (a retry, or a delivered sale sent again after a restore), and
+ * the deletion stands.
+ */
+function deletedSince(p: Prepared): DuplicateResult {
+  return {
+    eventId: p.mutation.eventId,
+    status: 'duplicate',
+    table: p.table.name,
+    id: p.id,
+    original: 'applied',
+  };
+}
+
+/**
  * The per-row path of an insert-only row: the same (store, id) again is a duplicate, or, with
  * other values (two tills of one store numbering a sale alike), a conflict stored with both
  * records (the row kept and the one refused) for the back office to settle.
@@ -82,6 +105,7 @@ export async function applyEvent(
 ): Promise<PushResult> {
   const full = validateRecord(p.table, p.values, { partial: false });
   if (!full.ok) throw new Rejection('RECORD_INVALID', full.message);
+  if ((await tableRows.tombstoned(ctx, p.table, [p])).size > 0) return deletedSince(p);
   if (await tableRows.insertIfAbsent(ctx, p.table, p.values)) return applied(p);
   const existing = await tableRows.load(ctx, p.table, p);
   if (!existing) throw new Error(`row ${p.table.name}/${p.id} vanished during insert`);

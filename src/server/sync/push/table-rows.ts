@@ -244,6 +244,19 @@ export const tableRows = {
     }
   },
 
+  /** The rows of `keys` that were deleted (their entry is a tombstone), by `keyOf`: one query per store. */
+  async tombstoned(
+    ctx: PushContext,
+    table: TableDef,
+    keys: readonly RowKey[],
+  ): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const [store, ids] of byStore(keys))
+      for (const id of await changeLogOf(ctx.storage).tombstoned(ctx.tx, table, store, ids))
+        out.add(keyOf({ id, store }));
+    return out;
+  },
+
   /** The current versions of `keys`, by `keyOf`: one query per store. */
   async versions(
     ctx: PushContext,
