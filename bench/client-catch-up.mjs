@@ -41,7 +41,8 @@ const sales = Number(args.sales);
 const runs = Number(args.runs);
 const batchSize = args['batch-size'] ? Number(args['batch-size']) : undefined;
 const entries = sales * 5;
-const targetSeconds = 5;
+// The performance issue's target for 10,000 offline sales.
+const targetSeconds = 1;
 
 async function runOnce(r) {
   const db = await freshDatabase(dialect, 'catchup');

@@ -47,7 +47,8 @@ const only = new Set(args.only.split(','));
 const pouchAdapter = args['pouch-adapter'];
 const pageSize = args['page-size'] ? Number(args['page-size']) : undefined;
 const seedBatch = 5000;
-const targetSeconds = 2;
+// The performance issue's targets: 1 s from a SQLite server, 2 s from a PostgreSQL one.
+const targetSeconds = dialect === 'sqlite' ? 1 : 2;
 
 /** Meters of a server process over a child's timed window. */
 const serverMeter = (pid) => ({

@@ -25,10 +25,17 @@ export const bookkeepingDdl = [
   // Partial: an index on op would lure the planner away from the seq order pulls need.
   `DROP INDEX IF EXISTS _sync_changes_tombstones`,
   `CREATE INDEX IF NOT EXISTS _sync_changes_deletes ON _sync_changes (updated_at) WHERE op = 'delete'`,
-  // Which (table, store) holds tombstones at all: the push asks it before inserting new sale
-  // rows (ChangeLog.tombstoned). Partial, so it costs a write only when a row is deleted.
-  `CREATE INDEX IF NOT EXISTS _sync_changes_tombstones_by_store ON _sync_changes (table_name, row_store) WHERE op = 'delete'`,
   ...sharedBookkeepingDdl({ autoId: 'INTEGER PRIMARY KEY AUTOINCREMENT', bigint: 'INTEGER' }),
+];
+
+/**
+ * Indexes on columns of the change log's current key, made once an older log was rebuilt to it
+ * (`upgradeChangeLogKey`). Which (table, store) holds tombstones at all: the push asks it
+ * before inserting new sale rows (`ChangeLog.tombstoned`). Partial, so it costs a write only
+ * when a row is deleted.
+ */
+export const changeLogKeyIndexesDdl = [
+  `CREATE INDEX IF NOT EXISTS _sync_changes_tombstones_by_store ON _sync_changes (table_name, row_store) WHERE op = 'delete'`,
 ];
 
 /** A sync table on the server's SQLite: decimals as their exact canonical text. */

@@ -27,6 +27,7 @@ import {
   addColumnDdl,
   bookkeepingDdl,
   changeLogDdl,
+  changeLogKeyIndexesDdl,
   createTableDdl,
   dropStoreIndexDdl,
   triggerDdl,
@@ -363,6 +364,7 @@ export class SqliteStorage implements Storage {
       if (!logColumns.some((c) => (c as { name: string }).name === 'first_seq'))
         db.exec(`ALTER TABLE _sync_changes ADD COLUMN first_seq INTEGER`);
       upgradeChangeLogKey(db);
+      for (const ddl of changeLogKeyIndexesDdl) db.exec(ddl);
       for (const table of schema.tables) {
         db.exec(createTableDdl(table));
         const declared = new Map(
