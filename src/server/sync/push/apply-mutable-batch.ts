@@ -5,7 +5,11 @@ import { idempotencyKeys } from './idempotency.js';
 import { applied } from './results.js';
 import { keyOf, tableRows } from './table-rows.js';
 
-/** Ids per `IN (…)` look-up and rows per fast chunk. */
+/**
+ * Ids per `IN (…)` look-up and rows per fast chunk: a batch of the default size (5,000) in one,
+ * since each statement is a round trip to PostgreSQL; one parameter per id stays far under
+ * SQLite's limit, and the writes split by `rowSetLimit`.
+ */
 const chunkSize = 5000;
 
 /**

@@ -58,8 +58,9 @@ export const idempotencyKeys = {
       a.mutation.eventId < b.mutation.eventId ? -1 : 1,
     );
     const claimed = new Set<number>();
-    for (let i = 0; i < unique.length; i += claimChunk(ctx)) {
-      const chunk = unique.slice(i, i + claimChunk(ctx)).map((p) => ({ p, version: null }));
+    const size = claimChunk(ctx);
+    for (let i = 0; i < unique.length; i += size) {
+      const chunk = unique.slice(i, i + size).map((p) => ({ p, version: null }));
       for (const eventId of await insertKeys(ctx, chunk)) {
         const p = firstByEvent.get(eventId);
         if (p) claimed.add(p.index);
@@ -75,13 +76,10 @@ export const idempotencyKeys = {
   async recorded(ctx: PushContext, batch: readonly Prepared[]): Promise<Map<string, EventRow>> {
     const out = new Map<string, EventRow>();
     const ids = [...new Set(batch.map((p) => p.mutation.eventId))];
-    for (let i = 0; i < ids.length; i += claimChunk(ctx)) {
+    const size = claimChunk(ctx);
+    for (let i = 0; i < ids.length; i += size) {
       const params: unknown[] = [scopeOf(ctx)];
-      const list = ctx.storage.capabilities.inList(
-        'text',
-        ids.slice(i, i + claimChunk(ctx)),
-        params,
-      );
+      const list = ctx.storage.capabilities.inList('text', ids.slice(i, i + size), params);
       const rows = await ctx.tx.all<EventRow>(
         `SELECT event_id, status, version, table_name, row_id FROM _sync_events
           WHERE store_id = ? AND event_id ${list}`,
@@ -121,8 +119,9 @@ export const idempotencyKeys = {
     const sorted = [...outcomes].sort((a, b) =>
       a.p.mutation.eventId < b.p.mutation.eventId ? -1 : 1,
     );
-    for (let i = 0; i < sorted.length; i += claimChunk(ctx)) {
-      const chunk = sorted.slice(i, i + claimChunk(ctx));
+    const size = claimChunk(ctx);
+    for (let i = 0; i < sorted.length; i += size) {
+      const chunk = sorted.slice(i, i + size);
       const inserted = await insertKeys(ctx, chunk);
       if (inserted.length < chunk.length) throw new KeyTaken();
     }
@@ -158,8 +157,9 @@ export const idempotencyKeys = {
     dups: readonly Prepared[],
     results: PushResult[],
   ): Promise<void> {
-    for (let i = 0; i < dups.length; i += claimChunk(ctx)) {
-      const chunk = dups.slice(i, i + claimChunk(ctx));
+    const size = claimChunk(ctx);
+    for (let i = 0; i < dups.length; i += size) {
+      const chunk = dups.slice(i, i + size);
       const params: unknown[] = [scopeOf(ctx)];
       const ids = ctx.storage.capabilities.inList(
         'text',
