@@ -161,47 +161,55 @@ async function sqliteLadder() {
     db.close();
     return s;
   });
-  const withSync = async (dbi, batches, { events, savepoint }) => {
+  // pdv-sync's own tables (keyed (store, id), capture triggers), written as the push writes
+  // new sale rows: one multi-row INSERT per table and batch, then their origins.
+  const withSync = async (dbi, batches, { origins }) => {
     const db = await migrated(dbi);
-    const st = Object.fromEntries(
-      Object.keys(saleTables).map((t) => [
-        t,
-        db.prepare(`${insertSql(t)} ON CONFLICT (id) DO NOTHING`),
-      ]),
-    );
-    const ev = db.prepare(
-      `INSERT INTO _sync_events (event_id, machine_id, table_name, row_id, status, version, created_at)
-       VALUES (?, ?, ?, ?, 'applied', NULL, ?) ON CONFLICT (event_id) DO NOTHING`,
-    );
-    const spFixed = [db.prepare('SAVEPOINT sp'), db.prepare('RELEASE sp')];
-    let n = 0;
+    const multi = (t, n) =>
+      db.prepare(
+        `INSERT INTO ${t} (${cols(t).join(', ')}) VALUES ${Array.from(
+          { length: n },
+          () =>
+            `(${cols(t)
+              .map(() => '?')
+              .join(', ')})`,
+        ).join(', ')} ON CONFLICT DO NOTHING`,
+      );
+    const origin = (n) =>
+      db.prepare(
+        `INSERT INTO _sync_row_origins (table_name, row_store, row_id, machine_id, created_at)
+         VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?)').join(', ')}
+         ON CONFLICT (table_name, row_store, row_id) DO NOTHING`,
+      );
+    const cache = new Map();
+    const cached = (key, make) => cache.get(key) ?? cache.set(key, make()).get(key);
     const tx = db.transaction((b) => {
+      const byTable = new Map();
       for (const m of b.mutations) {
-        if (savepoint === 'fixed') spFixed[0].run();
-        const name = `sp${++n}`;
-        if (savepoint === 'unique') db.prepare(`SAVEPOINT ${name}`).run();
-        if (events)
-          ev.run(m.eventId, b.terminal.machineId, m.table, m.record.id, new Date().toISOString());
-        st[m.table].run(params(m.table, m.record));
-        if (savepoint === 'fixed') spFixed[1].run();
-        if (savepoint === 'unique') db.prepare(`RELEASE ${name}`).run();
+        const list = byTable.get(m.table) ?? byTable.set(m.table, []).get(m.table);
+        list.push(m.record);
+      }
+      const now = new Date().toISOString();
+      for (const [t, rows] of byTable) {
+        cached(`${t}:${rows.length}`, () => multi(t, rows.length)).run(
+          rows.flatMap((r) => params(t, r)),
+        );
+        if (origins)
+          cached(`o:${rows.length}`, () => origin(rows.length)).run(
+            rows.flatMap((r) => [t, r.store_id ?? '', r.id, b.terminal.machineId, now]),
+          );
       }
     });
     const s = timeBatches(batches, tx);
     db.close();
     return s;
   };
-  await step('2. + capture triggers (change log)', (db, b) =>
-    withSync(db, b, { events: false, savepoint: null }),
+  await step(
+    '2. pdv-sync tables: (store, id) keys + capture triggers, one INSERT per table',
+    (db, b) => withSync(db, b, { origins: false }),
   );
-  await step('3. + _sync_events row per mutation', (db, b) =>
-    withSync(db, b, { events: true, savepoint: null }),
-  );
-  await step('4. + SAVEPOINT/RELEASE, one cached name', (db, b) =>
-    withSync(db, b, { events: true, savepoint: 'fixed' }),
-  );
-  await step('5. + SAVEPOINT spN: new SQL text, re-prepared', (db, b) =>
-    withSync(db, b, { events: true, savepoint: 'unique' }),
+  await step('3. + _sync_row_origins, one INSERT per table', (db, b) =>
+    withSync(db, b, { origins: true }),
   );
   results.push(...(await serviceSteps('sqlite')));
   printTable(
@@ -215,8 +223,8 @@ async function sqliteLadder() {
 async function serviceSteps(d) {
   const out = [];
   for (const [label, parse] of [
-    ['6. PushService.push (validation, promises, savepoints)', false],
-    ['7. + JSON.parse + zod pushRequestSchema of the body', true],
+    ['4. PushService.push (decode, idempotency, set-based writes)', false],
+    ['5. + JSON.parse + zod pushRequestSchema of the body', true],
   ]) {
     const times = [];
     for (let r = 0; r < reps; r++) {
@@ -313,41 +321,40 @@ async function postgresLadder() {
     );
     return (performance.now() - t0) / 1000;
   };
-  const pgInsert = (t) => `${insertSql(t, (i) => `$${i + 1}`)} ON CONFLICT (id) DO NOTHING`;
   const plain = async (db, pool, batches, conc) => {
     for (const ddl of saleTablesDdl('postgres')) await pool.query(ddl);
     return run(pool, batches, conc, async (c, b) => {
-      for (const m of b.mutations) await c.query(pgInsert(m.table), params(m.table, m.record));
+      for (const m of b.mutations)
+        await c.query(
+          insertSql(m.table, (i) => `$${i + 1}`),
+          params(m.table, m.record),
+        );
     });
   };
+  // pdv-sync's own tables (keyed (store, id), capture triggers), then each row's origin.
   const synced = (opts) => async (db, pool, batches, conc) => {
     const server = await startInProcess(db);
     await server.stop();
-    let n = 0;
     return run(pool, batches, conc, async (c, b) => {
+      const now = new Date().toISOString();
       for (const m of b.mutations) {
-        const name = `sp${++n}`;
-        if (opts.savepoint) await c.query(`SAVEPOINT ${name}`);
-        if (opts.events)
+        await c.query(
+          `${insertSql(m.table, (i) => `$${i + 1}`)} ON CONFLICT DO NOTHING`,
+          params(m.table, m.record),
+        );
+        if (opts.origins)
           await c.query(
-            `INSERT INTO _sync_events (event_id, machine_id, table_name, row_id, status, version, created_at)
-             VALUES ($1, $2, $3, $4, 'applied', NULL, $5) ON CONFLICT (event_id) DO NOTHING`,
-            [m.eventId, b.terminal.machineId, m.table, m.record.id, new Date().toISOString()],
+            `INSERT INTO _sync_row_origins (table_name, row_store, row_id, machine_id, created_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (table_name, row_store, row_id) DO NOTHING`,
+            [m.table, m.record.store_id, m.record.id, b.terminal.machineId, now],
           );
-        await c.query(pgInsert(m.table), params(m.table, m.record));
-        if (opts.savepoint) await c.query(`RELEASE SAVEPOINT ${name}`);
       }
     });
   };
   for (const conc of [1, 20]) {
     await step('1. raw rows, one INSERT per row, plain tables', conc, plain);
-    await step('2. + capture trigger (advisory lock + change log)', conc, synced({}));
-    await step('3. + _sync_events row per mutation', conc, synced({ events: true }));
-    await step(
-      '4. + SAVEPOINT/RELEASE per mutation',
-      conc,
-      synced({ events: true, savepoint: true }),
-    );
+    await step('2. pdv-sync tables: (store, id) keys + capture triggers', conc, synced({}));
+    await step('3. + _sync_row_origins row per row', conc, synced({ origins: true }));
   }
   for (const [label, sps, us] of await serviceSteps('postgres'))
     results.push([label, '20', sps, us]);
